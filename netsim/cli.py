@@ -1,0 +1,247 @@
+"""The ``netsim`` command: labs, topology files, the stepper, capture viewers, TFTP on real sockets."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="netsim")
+def main() -> None:
+    """netsim: a network protocol simulator and packet lab.
+
+    \b
+    Examples:
+      netsim lab list                       the lessons
+      netsim lab hub-vs-switch              run the main lab (tables, plot, captures)
+      netsim step tcp-handshake             walk through a TCP handshake one event at a time
+      netsim show captures/hub-vs-switch/hub.pcapng
+      netsim tftp serve --root ./files      a real TFTP server on 127.0.0.1:6969
+    """
+
+
+# -- labs -----------------------------------------------------------------------------------
+
+def _convert(value: str, kind: type):
+    if kind is bool:
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise click.BadParameter(f"expected true or false, got {value!r}")
+    if kind in (list, tuple):
+        return [_guess(v) for v in value.split(",") if v]
+    try:
+        return kind(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"expected {kind.__name__}, got {value!r}") from exc
+
+
+def _guess(v: str):
+    for kind in (int, float):
+        try:
+            return kind(v)
+        except ValueError:
+            pass
+    return v
+
+
+def _parse_lab_args(mod, args: list[str]) -> dict:
+    params, i = {}, 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--"):
+            raise click.UsageError(f"unexpected argument {arg!r}; parameters look like --name value")
+        key, _, val = arg[2:].partition("=")
+        name = key.replace("-", "_")
+        if name not in mod.PARAMS:
+            import difflib
+            near = difflib.get_close_matches(name, mod.PARAMS, n=1)
+            hint = f" (did you mean --{near[0].replace('_', '-')}?)" if near else ""
+            raise click.UsageError(f"lab {mod.NAME} has no parameter --{key}{hint}; "
+                                   f"see: netsim lab {mod.NAME} --help")
+        p = mod.PARAMS[name]
+        if not val:
+            if p.kind is bool and (i + 1 >= len(args) or args[i + 1].startswith("--")):
+                val = "true"
+            else:
+                i += 1
+                if i >= len(args):
+                    raise click.UsageError(f"--{key} needs a value")
+                val = args[i]
+        params[name] = _convert(val, p.kind)
+        i += 1
+    return params
+
+
+@main.command(context_settings={**CONTEXT, "ignore_unknown_options": True,
+                                "allow_extra_args": True, "help_option_names": []})
+@click.argument("name")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for captures and plots (default: captures/<lab>).")
+@click.option("--jobs", type=int, default=None, help="Worker processes for sweeps (default: cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("-h", "--help", "show_help", is_flag=True, help="Show the lab's parameters.")
+@click.pass_context
+def lab(ctx: click.Context, name: str, out: Path | None, jobs: int | None, as_json: bool,
+        show_help: bool) -> None:
+    """Run a lab: `netsim lab list`, `netsim lab NAME [--param value ...]`.
+
+    \b
+    Examples:
+      netsim lab list
+      netsim lab hub-vs-switch --hosts 2,4,8 --out /tmp/hvs
+      netsim lab tftp-transfer --loss 0.05
+      netsim lab hub-vs-switch --help       the lab's own parameters
+    """
+    import labs
+    from rich.console import Console
+    console = Console()
+    if name == "list":
+        from rich.table import Table
+        t = Table(title="netsim labs", title_justify="left")
+        t.add_column("lab")
+        t.add_column("what it shows")
+        for lab_name, mod in labs.available().items():
+            t.add_row(lab_name, mod.SUMMARY)
+        console.print(t)
+        console.print("run one with: netsim lab NAME   (netsim lab NAME --help for its parameters)")
+        return
+    try:
+        mod = labs.load(name)
+    except KeyError as exc:
+        raise click.UsageError(str(exc.args[0])) from None
+    if show_help:
+        console.print(f"[bold]netsim lab {mod.NAME}[/bold]: {mod.TITLE}\n{mod.SUMMARY}\n")
+        for pname, p in mod.PARAMS.items():
+            console.print(f"  --{pname.replace('_', '-'):<18} {p.help} (default: {p.default})",
+                          markup=False, highlight=False)
+        console.print("  --out DIR            folder for captures and plots\n"
+                      "  --jobs N             worker processes for sweeps", markup=False)
+        return
+    params = _parse_lab_args(mod, ctx.args)
+    if out is not None:
+        params["out"] = out
+    if jobs is not None:
+        params["jobs"] = jobs
+    result = mod.run(**params)
+    if as_json:
+        import json
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        result.render(console)
+    sys.exit(0 if result.passed else 1)
+
+
+# -- topology files ---------------------------------------------------------------------------
+
+@main.command("run")
+@click.argument("topology", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--duration", default="10s", show_default=True, help="Virtual time to run.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the capture and the topology picture (default: captures/<file>).")
+def run_cmd(topology: Path, duration: str, out: Path | None) -> None:
+    """Build a network from a YAML topology file, run its programs, capture everything.
+
+    \b
+    Example:
+      netsim run examples/topologies/two-subnets.yaml --duration 5s
+    """
+    from .topo.runner import run_topology_file
+    from .topo.yamlfile import TopologyError
+    out = out or Path("captures") / topology.stem
+    try:
+        summary = run_topology_file(topology, out, duration)
+    except TopologyError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(str(summary))
+
+
+# -- captures ---------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("capture", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--limit", type=int, default=None, help="Show at most this many frames.")
+def show(capture: Path, limit: int | None) -> None:
+    """One line per frame, like tshark's summary, with netsim's packet comments.
+
+    \b
+    Example:
+      netsim show captures/hub-vs-switch/hub.pcapng
+    """
+    from .trace.show import show_capture
+    from .wire.errors import DecodeError
+    try:
+        for n, line in enumerate(show_capture(capture)):
+            if limit is not None and n >= limit:
+                break
+            click.echo(line)
+    except DecodeError as exc:
+        raise click.ClickException(f"{capture}: {exc}") from None
+
+
+@main.command()
+@click.argument("capture", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the ladder as SVG to this file.")
+@click.option("--ascii", "ascii_only", is_flag=True, help="Plain ASCII arrows.")
+@click.option("--absolute", is_flag=True, help="Show raw sequence numbers, not relative ones.")
+def ladder(capture: Path, svg: Path | None, ascii_only: bool, absolute: bool) -> None:
+    """Draw the TCP ladder diagram of every connection in a capture (ours or tcpdump's).
+
+    \b
+    Example:
+      netsim ladder captures/tcp-handshake/handshake.pcapng --svg handshake.svg
+    """
+    from .trace.ladder import ladders_from_capture, render_svg, render_text
+    from .wire.errors import DecodeError
+    try:
+        ladders = ladders_from_capture(capture)
+    except DecodeError as exc:
+        raise click.ClickException(f"{capture}: {exc}") from None
+    if not ladders:
+        raise click.ClickException(f"{capture}: no TCP connections found")
+    for i, lad in enumerate(ladders):
+        click.echo(render_text(lad.items, lad.endpoints, relative=not absolute, ascii=ascii_only))
+        if svg is not None:
+            path = svg if len(ladders) == 1 else svg.with_name(f"{svg.stem}-{i + 1}{svg.suffix}")
+            path.write_text(render_svg(lad.items, lad.endpoints, relative=not absolute))
+            click.echo(f"SVG written to {path}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("target")
+@click.option("--script", "script", type=click.File("r"), default=None,
+              help="Read stepper commands from this file ('-' for stdin) instead of the keyboard.")
+def step(target: str, script) -> None:
+    """Step through a lab or a Python script one event at a time.
+
+    Keys: n/Enter next event, c continue, b FILTER break on a filter (tcp.flags.fin, node h2),
+    p back one event, q quit.
+
+    \b
+    Examples:
+      netsim step tcp-handshake
+      echo "n\\nn\\nb tcp.flags.fin\\nc\\nq" | netsim step tcp-handshake --script -
+    """
+    from .trace.stepper import main as stepper_main
+    sys.exit(stepper_main(target, script))
+
+
+def _add_tftp() -> None:
+    try:
+        from .apps.tftp.cli import tftp
+    except ImportError:  # pragma: no cover - only while the package is incomplete
+        return
+    main.add_command(tftp)
+
+
+_add_tftp()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

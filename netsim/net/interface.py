@@ -1,0 +1,98 @@
+"""A network interface: a MAC address on a medium, with counters and capture taps.
+
+An interface is where bytes leave and enter a node. It knows nothing of protocols: it counts,
+shows each frame to its taps (captures, the trace log) and hands received frames to its node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..devices.node import Node
+
+__all__ = ["Interface", "Tap"]
+
+# tap(iface, time_ns, frame, direction ("in" | "out" | "drop"), comment) -> None
+Tap = Callable[["Interface", int, bytes, str, "str | None"], None]
+
+
+class Interface:
+    """One NIC (or switch/hub/router port): ``h1-eth0`` with MAC ``02:00:00:00:00:01``."""
+
+    __slots__ = ("node", "name", "fullname", "mac", "mac_bytes", "medium", "index",
+                 "tx_frames", "tx_bytes", "rx_frames", "rx_bytes", "drops", "collisions",
+                 "taps", "up", "promiscuous", "__weakref__")
+
+    def __init__(self, node: Node, name: str, mac: str, index: int):
+        self.node = node
+        self.name = name
+        self.fullname = f"{node.name}-{name}"
+        self.mac = mac
+        self.mac_bytes = bytes.fromhex(mac.replace(":", ""))
+        self.index = index
+        self.medium: Any = None
+        self.tx_frames = self.tx_bytes = self.rx_frames = self.rx_bytes = 0
+        self.drops = self.collisions = 0
+        self.taps: list[Tap] = []
+        self.up = True
+        # A NIC normally drops unicast frames for other MACs before the OS sees them; a
+        # capture still shows them (Wireshark puts the NIC in promiscuous mode).
+        self.promiscuous = False
+
+    @property
+    def kernel(self):
+        return self.node.kernel
+
+    @property
+    def connected(self) -> bool:
+        return self.medium is not None
+
+    @property
+    def peer(self) -> Interface | None:
+        """The interface at the other end of a point-to-point link (None on a hub segment)."""
+        medium = self.medium
+        return medium.peer_of(self) if medium is not None else None
+
+    def send(self, frame: bytes, comment: str | None = None) -> None:
+        """Queue ``frame`` for transmission on this interface's medium."""
+        if self.medium is None or not self.up:
+            self.drops += 1
+            self.tap(frame, "drop", "dropped: interface not connected" if self.up else "dropped: interface down")
+            return
+        self.medium.transmit(self, frame, comment)
+
+    # Called by the medium ---------------------------------------------------------------
+
+    def transmitted(self, frame: bytes, comment: str | None) -> None:
+        """The medium put ``frame`` on the wire from this interface."""
+        self.tx_frames += 1
+        self.tx_bytes += len(frame)
+        if self.taps:
+            for tap in self.taps:
+                tap(self, self.node.kernel.now, frame, "out", comment)
+
+    def deliver(self, frame: bytes) -> None:
+        """The medium delivered ``frame`` to this interface: count, hand to the node, tap."""
+        self.rx_frames += 1
+        self.rx_bytes += len(frame)
+        note = self.node.receive(self, frame)
+        if self.taps:
+            for tap in self.taps:
+                tap(self, self.node.kernel.now, frame, "in", note)
+
+    def tap(self, frame: bytes, direction: str, comment: str | None) -> None:
+        """Show a frame that did not cross the wire (a drop) to the taps."""
+        if self.taps:
+            now = self.node.kernel.now
+            for tap in self.taps:
+                tap(self, now, frame, direction, comment)
+
+    def counters(self) -> dict[str, int]:
+        return {"tx_frames": self.tx_frames, "tx_bytes": self.tx_bytes,
+                "rx_frames": self.rx_frames, "rx_bytes": self.rx_bytes,
+                "drops": self.drops, "collisions": self.collisions}
+
+    def __repr__(self) -> str:
+        return f"<Interface {self.fullname} {self.mac}>"

@@ -1,0 +1,136 @@
+"""A full-duplex point-to-point link: bandwidth, propagation delay, loss, MTU, drop-tail queue.
+
+Each direction is an independent transmitter with its own output queue. A frame occupies the
+wire for its serialisation time, which counts the preamble, FCS and inter-frame gap Ethernet
+adds (IEEE 802.3 clause 4: 8 + 4 + 12 bytes), so goodput figures match a real 100 Mb/s NIC.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from ..sim.units import NS_PER_S
+
+if TYPE_CHECKING:
+    from ..sim.kernel import Kernel
+    from .interface import Interface
+
+__all__ = ["Link", "WIRE_OVERHEAD"]
+
+WIRE_OVERHEAD = 8 + 4 + 12  # preamble+SFD, FCS, inter-frame gap (bytes)
+
+
+class _Direction:
+    __slots__ = ("src", "dst", "queue", "busy", "frames", "bytes", "drops", "lost")
+
+    def __init__(self, src: Interface, dst: Interface):
+        self.src = src
+        self.dst = dst
+        self.queue: deque = deque()
+        self.busy = False
+        self.frames = self.bytes = self.drops = self.lost = 0
+
+
+class Link:
+    """Two interfaces joined by a full-duplex cable.
+
+    Args:
+        bandwidth_bps: bits per second in each direction.
+        delay_ns: propagation delay.
+        loss: probability that a transmitted frame never arrives.
+        mtu: largest IP packet (frame minus 14-byte header) the link carries; larger are dropped.
+        queue_len: frames waiting per direction before drop-tail.
+        duplicate: probability that a delivered frame arrives twice.
+        reorder: probability that a frame is held back by an extra random delay (up to
+            ``reorder_delay_ns``), letting later frames overtake it.
+    """
+
+    kind = "link"
+
+    def __init__(self, kernel: Kernel, a: Interface, b: Interface, *, bandwidth_bps: int,
+                 delay_ns: int, loss: float = 0.0, mtu: int = 1500, queue_len: int = 100,
+                 duplicate: float = 0.0, reorder: float = 0.0, reorder_delay_ns: int | None = None):
+        for p, name in ((loss, "loss"), (duplicate, "duplicate"), (reorder, "reorder")):
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"{name} must be a probability between 0 and 1, got {p!r}")
+        if mtu < 68:
+            raise ValueError(f"mtu must be at least 68 bytes (RFC 791), got {mtu}")
+        if queue_len < 1:
+            raise ValueError(f"queue length must be at least 1 frame, got {queue_len}")
+        self.kernel = kernel
+        self.a, self.b = a, b
+        self.bandwidth_bps = bandwidth_bps
+        self.delay_ns = delay_ns
+        self.loss = loss
+        self.mtu = mtu
+        self.queue_len = queue_len
+        self.duplicate = duplicate
+        self.reorder = reorder
+        self.reorder_delay_ns = reorder_delay_ns if reorder_delay_ns is not None else max(
+            4 * delay_ns, self.serialisation_ns(1514) * 4)
+        self._dirs = {a: _Direction(a, b), b: _Direction(b, a)}
+        a.medium = self
+        b.medium = self
+
+    def serialisation_ns(self, nbytes: int) -> int:
+        return ((nbytes + WIRE_OVERHEAD) * 8 * NS_PER_S) // self.bandwidth_bps
+
+    def peer_of(self, iface: Interface) -> Interface:
+        return self.b if iface is self.a else self.a
+
+    @property
+    def endpoints(self) -> tuple[Interface, Interface]:
+        return self.a, self.b
+
+    def transmit(self, src: Interface, frame: bytes, comment: str | None) -> None:
+        d = self._dirs[src]
+        if len(frame) - 14 > self.mtu:
+            d.drops += 1
+            src.drops += 1
+            src.tap(frame, "drop", f"dropped: {len(frame) - 14} bytes exceed the link MTU {self.mtu}")
+            return
+        if d.busy:
+            if len(d.queue) >= self.queue_len:
+                d.drops += 1
+                src.drops += 1
+                src.tap(frame, "drop", "dropped: queue full")
+                return
+            d.queue.append((frame, comment))
+            return
+        self._start(d, frame, comment)
+
+    def _start(self, d: _Direction, frame: bytes, comment: str | None) -> None:
+        kernel = self.kernel
+        d.busy = True
+        d.frames += 1
+        d.bytes += len(frame)
+        tx_ns = ((len(frame) + WIRE_OVERHEAD) * 8 * NS_PER_S) // self.bandwidth_bps
+        lost = self.loss and kernel.rng.random() < self.loss
+        if lost:
+            d.lost += 1
+            comment = f"{comment}; lost on link" if comment else "lost on link"
+        d.src.transmitted(frame, comment)
+        kernel.call_later(tx_ns, self._done, d)
+        if not lost:
+            arrive = tx_ns + self.delay_ns
+            if self.reorder and kernel.rng.random() < self.reorder:
+                arrive += kernel.rng.randrange(1, self.reorder_delay_ns + 1)
+            kernel.call_later(arrive, d.dst.deliver, frame)
+            if self.duplicate and kernel.rng.random() < self.duplicate:
+                kernel.call_later(arrive + tx_ns, d.dst.deliver, frame)
+
+    def _done(self, d: _Direction) -> None:
+        if d.queue:
+            frame, comment = d.queue.popleft()
+            self._start(d, frame, comment)
+        else:
+            d.busy = False
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        return {f"{d.src.fullname}->{d.dst.fullname}": {"frames": d.frames, "bytes": d.bytes,
+                                                       "queue_drops": d.drops, "lost": d.lost}
+                for d in self._dirs.values()}
+
+    def __repr__(self) -> str:
+        return f"<Link {self.a.fullname} <-> {self.b.fullname} {self.bandwidth_bps} bit/s>"

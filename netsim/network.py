@@ -1,0 +1,343 @@
+"""The public facade: a :class:`Network` of hosts, hubs, switches and routers in virtual time.
+
+``Network`` owns the kernel (clock, events, tasks, the one seeded RNG), the nodes and links,
+the trace log and the captures. Everything else in netsim is reachable from here, which is
+why this module sits above the layers it composes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from .devices.node import Node
+from .net.interface import Interface
+from .net.link import Link
+from .sim.kernel import Kernel, Task
+from .sim.units import parse_rate, parse_time
+from .trace.events import TraceEvent, TraceLog
+
+__all__ = ["Network", "NetworkCapture"]
+
+_DIRECTION_KIND = {"out": "tx", "in": "rx", "drop": "drop"}
+
+
+class Network:
+    """A simulated network.
+
+    Args:
+        seed: seeds the one RNG behind every random choice (loss, backoff, ISNs, ports).
+        trace: keep an event log of every frame and protocol event (``net.trace``); pass an int
+            to bound it to that many events, False to switch it off (fastest).
+    """
+
+    def __init__(self, seed: int = 0, trace: bool | int = True):
+        self.seed = seed
+        self.kernel = Kernel(seed)
+        self.nodes: dict[str, Node] = {}
+        self.links: list[Any] = []
+        self._mac_counter = 0
+        self.trace = TraceLog(maxlen=trace if isinstance(trace, int) and trace is not True else 200_000)
+        self._tracing = bool(trace)
+        self._captures: list[NetworkCapture] = []
+
+    # -- time ------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> int:
+        """Virtual time in integer nanoseconds."""
+        return self.kernel.now
+
+    @property
+    def time(self) -> float:
+        """Virtual time in seconds."""
+        return self.kernel.now / 1e9
+
+    @property
+    def rng(self):
+        return self.kernel.rng
+
+    # -- building --------------------------------------------------------------------------
+
+    def _add(self, node: Node) -> Node:
+        if node.name in self.nodes:
+            raise ValueError(f"a node named {node.name!r} already exists")
+        if not node.name or not node.name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"node name {node.name!r} must be letters, digits, '-' or '_'")
+        self.nodes[node.name] = node
+        return node
+
+    def add_host(self, name: str, **options: Any):
+        """Add a host with an IPv4 stack; ``options`` go to :class:`netsim.stack.Host`."""
+        from .stack.host import Host
+        return self._add(Host(self, name, **options))
+
+    def add_router(self, name: str, **options: Any):
+        """Add a router: a host that forwards IPv4 between its interfaces."""
+        from .stack.host import Router
+        return self._add(Router(self, name, **options))
+
+    def add_switch(self, name: str, **options: Any):
+        """Add a learning switch (``aging="300s"`` by default)."""
+        from .devices.switch import Switch
+        return self._add(Switch(self, name, **options))
+
+    def add_hub(self, name: str, **options: Any):
+        """Add a hub: a repeater making one half-duplex collision domain."""
+        from .devices.hub import Hub
+        return self._add(Hub(self, name, **options))
+
+    def node(self, name: str) -> Node:
+        try:
+            return self.nodes[name]
+        except KeyError:
+            raise KeyError(f"no node named {name!r}; nodes are {', '.join(self.nodes)}") from None
+
+    def __getitem__(self, name: str) -> Node:
+        return self.node(name)
+
+    def allocate_mac(self) -> str:
+        """The next deterministic, locally administered unicast MAC (02:00:00:00:00:01, ...)."""
+        self._mac_counter += 1
+        n = self._mac_counter
+        return "02:00:" + ":".join(f"{(n >> s) & 0xFF:02x}" for s in (24, 16, 8, 0))
+
+    def link(self, a: Node | str, b: Node | str, *, bandwidth: str | int = "100Mbps",
+             delay: str | float = "1us", loss: float = 0.0, mtu: int = 1500, queue: int = 100,
+             duplicate: float = 0.0, reorder: float = 0.0) -> Any:
+        """Connect two nodes with a cable; each gets a new interface (eth0, eth1, ...).
+
+        A cable to a hub joins the hub's collision domain (half duplex, CSMA/CD); any other
+        cable is a full-duplex :class:`netsim.net.Link`.
+        """
+        a = self.node(a) if isinstance(a, str) else a
+        b = self.node(b) if isinstance(b, str) else b
+        if a is b:
+            raise ValueError(f"cannot link {a.name} to itself")
+        params = dict(bandwidth_bps=parse_rate(bandwidth), delay_ns=parse_time(delay), loss=loss,
+                      mtu=mtu, queue_len=queue, duplicate=duplicate, reorder=reorder)
+        ia, ib = a.add_interface(), b.add_interface()
+        from .devices.hub import Hub
+        if isinstance(a, Hub) or isinstance(b, Hub):
+            hub, port, other = (a, ia, ib) if isinstance(a, Hub) else (b, ib, ia)
+            medium = hub.connect(port, other, **params)
+        else:
+            medium = Link(self.kernel, ia, ib, **params)
+        self.links.append(medium)
+        for iface in (ia, ib):
+            self._watch(iface)
+        return medium
+
+    def _watch(self, iface: Interface) -> None:
+        if self._tracing:
+            iface.taps.append(self._trace_tap)
+        for cap in self._captures:
+            cap._maybe_add(iface)
+
+    def _trace_tap(self, iface: Interface, time_ns: int, frame: bytes, direction: str,
+                   comment: str | None) -> None:
+        self.trace.append(TraceEvent(time_ns, iface.node.name, iface.name,
+                                     _DIRECTION_KIND[direction], frame, comment))
+
+    def log(self, node: str, kind: str, note: str) -> None:
+        """Record a protocol or application event (e.g. a TCP state change) in the trace."""
+        if self._tracing:
+            self.trace.append(TraceEvent(self.kernel.now, node, None, kind, None, note))
+
+    @property
+    def hosts(self) -> list:
+        from .stack.host import Host, Router
+        return [n for n in self.nodes.values() if isinstance(n, Host) and not isinstance(n, Router)]
+
+    @property
+    def routers(self) -> list:
+        from .stack.host import Router
+        return [n for n in self.nodes.values() if isinstance(n, Router)]
+
+    def interfaces(self) -> list[Interface]:
+        return [i for n in self.nodes.values() for i in n.interfaces]
+
+    def auto_ip(self, prefix: str, nodes: Iterable[Node | str] | None = None,
+                gateway: str | None = None) -> None:
+        """Number hosts .1, .2, ... from ``prefix`` in the order they were added."""
+        net = ipaddress.ip_network(prefix, strict=False)
+        targets = [self.node(n) if isinstance(n, str) else n for n in nodes] if nodes else self.hosts
+        addrs = net.hosts()
+        for node in targets:
+            node.set_ip(f"{next(addrs)}/{net.prefixlen}", gateway=gateway)
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run(self, until: str | float | Callable[[TraceEvent], bool] | None = None,
+            duration: str | float | None = None) -> None:
+        """Run the simulation.
+
+        Args:
+            until: an absolute virtual time ("5s", 0.2) or a predicate on each new trace event
+                (``lambda ev: ev.kind == "rx" and ev.node == "h2"``); None runs until idle.
+            duration: alternatively, how long to run from now.
+
+        Raises:
+            Exception: whatever a task raised, with a note naming the task and the time.
+        """
+        kernel = self.kernel
+        if duration is not None:
+            kernel.run(until_ns=kernel.now + parse_time(duration))
+        elif until is None:
+            kernel.run()
+        elif callable(until):
+            hit = []
+
+            def watch(ev: TraceEvent) -> None:
+                if not hit and until(ev):
+                    hit.append(ev)
+                    kernel.stop()
+            unsubscribe = self.trace.subscribe(watch)
+            try:
+                kernel.run()
+            finally:
+                unsubscribe()
+        else:
+            kernel.run(until_ns=parse_time(until))
+        for cap in self._captures:
+            cap.flush()
+
+    def step(self) -> list[TraceEvent] | None:
+        """Run exactly one kernel event; returns the trace events it produced (None if idle)."""
+        new: list[TraceEvent] = []
+        unsubscribe = self.trace.subscribe(new.append)
+        try:
+            ran = self.kernel.step()
+        finally:
+            unsubscribe()
+        return new if ran else None
+
+    def blocked_tasks(self) -> list[Task]:
+        """Tasks still waiting (``task.waiting_on`` says on what) after the network went idle."""
+        return self.kernel.blocked_tasks()
+
+    # -- observing -------------------------------------------------------------------------
+
+    def capture(self, path: str | Path, interfaces: Iterable[Interface | str] | None = None,
+                format: str | None = None) -> NetworkCapture:
+        """Record frames to a pcapng (default) or pcap file; use as a context manager.
+
+        Args:
+            path: output file; parent folders are created. ``.pcap`` selects classic pcap.
+            interfaces: interfaces (objects or names like "h1-eth0" / "h1") to capture; all
+                interfaces, including ones created later, when None.
+        """
+        cap = NetworkCapture(self, Path(path), interfaces, format)
+        self._captures.append(cap)
+        return cap
+
+    def stats(self):
+        """Per-interface and per-device counters (printable as a table)."""
+        from .trace.stats import NetworkStats
+        return NetworkStats.collect(self)
+
+    # -- topology (netsim.topo) ------------------------------------------------------------
+
+    @property
+    def graph(self):
+        """The topology as a networkx graph (nodes with kind and addresses, edges with link parameters)."""
+        from .topo.graph import to_graph
+        return to_graph(self)
+
+    def auto_routes(self) -> None:
+        """Give every router and host static routes computed from the topology graph."""
+        from .topo.routes import auto_routes
+        auto_routes(self)
+
+    def draw(self, path: str | Path) -> Path:
+        """Write a PNG or SVG picture of the topology with addresses."""
+        from .topo.draw import draw
+        return draw(self, Path(path))
+
+    @classmethod
+    def from_file(cls, path: str | Path, **kwargs: Any) -> Network:
+        """Build a network from a YAML topology file (errors name the line)."""
+        from .topo.yamlfile import load_topology
+        return load_topology(path, network_cls=cls, **kwargs)
+
+
+class NetworkCapture:
+    """A capture in progress: one interface block per captured interface, streamed to disk."""
+
+    def __init__(self, net: Network, path: Path, interfaces, format: str | None):
+        from .capture import PcapngWriter, PcapWriter
+        self.net = net
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fmt = format or ("pcap" if path.suffix == ".pcap" else "pcapng")
+        if fmt not in ("pcap", "pcapng"):
+            raise ValueError(f"capture format must be 'pcap' or 'pcapng', not {fmt!r}")
+        self.format = fmt
+        self._writer = PcapngWriter(str(path)) if fmt == "pcapng" else PcapWriter(str(path))
+        self._ids: dict[Interface, int] = {}
+        self._wanted: set[str] | None = None
+        self.frames = 0
+        self.closed = False
+        if interfaces is None:
+            targets = net.interfaces()
+        else:
+            targets, self._wanted = [], set()
+            for item in interfaces:
+                if isinstance(item, Interface):
+                    targets.append(item)
+                elif item in net.nodes:
+                    targets.extend(net.nodes[item].interfaces)
+                else:
+                    node, _, ifname = item.rpartition("-")
+                    targets.append(net.node(node).iface(ifname))
+            self._wanted = {t.fullname for t in targets}
+        for iface in targets:
+            self._add(iface)
+
+    def _maybe_add(self, iface: Interface) -> None:
+        if not self.closed and self._wanted is None:
+            self._add(iface)
+
+    def _add(self, iface: Interface) -> None:
+        if iface in self._ids:
+            return
+        if self.format == "pcapng":
+            desc = f"{iface.node.kind} {iface.node.name} port {iface.name} ({iface.mac})"
+            self._ids[iface] = self._writer.add_interface(iface.fullname, description=desc)
+        else:
+            self._ids[iface] = 0
+        iface.taps.append(self._tap)
+
+    def _tap(self, iface: Interface, time_ns: int, frame: bytes, direction: str,
+             comment: str | None) -> None:
+        if direction == "drop" and not comment:
+            return
+        self.frames += 1
+        if self.format == "pcapng":
+            self._writer.write(self._ids[iface], time_ns, frame, comment=comment,
+                               direction=direction if direction != "drop" else "out")
+        else:
+            self._writer.write(time_ns, frame)
+
+    def flush(self) -> None:
+        if not self.closed:
+            self._writer.flush()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for iface in self._ids:
+            if self._tap in iface.taps:
+                iface.taps.remove(self._tap)
+        self._writer.close()
+        if self in self.net._captures:
+            self.net._captures.remove(self)
+
+    def __enter__(self) -> NetworkCapture:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,282 @@
+"""The discrete-event kernel: integer-nanosecond virtual time, an event heap, cooperative tasks.
+
+Events are ``[time_ns, seq, fn, args]`` lists in a heap; ``seq`` is a global counter, so two
+events at the same instant run in the order they were scheduled and every run repeats exactly
+(the SimPy rule). Cancelling an event blanks its ``fn`` slot instead of searching the heap.
+
+Tasks are greenlets: a program on a virtual host is plain blocking code, and a blocking call
+(``recv``, ``accept``, ``sleep``) switches back to the scheduler. Exactly one task runs at a
+time, and a task only ever resumes from an event popped off the heap, so tasks interleave
+deterministically. An exception in a task comes out of :meth:`Kernel.run` with the task's name
+and the virtual time attached as a note.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Callable
+from typing import Any
+
+import greenlet
+
+from .units import format_time
+
+__all__ = ["Kernel", "Task", "Timer", "Waiters", "TaskFailed"]
+
+Timer = list  # [time_ns, seq, fn | None, args]; cancel with Kernel.cancel(timer)
+
+_TIMEOUT = object()
+
+
+class TaskFailed(RuntimeError):
+    """Raised by a blocking call made outside any task when the task it started failed."""
+
+
+class Task:
+    """A blocking-style program running on the kernel (one greenlet)."""
+
+    __slots__ = ("name", "node", "kernel", "glet", "done", "result", "exception",
+                 "waiting_on", "_timer", "_fn", "_args", "daemon")
+
+    def __init__(self, kernel: Kernel, fn: Callable, args: tuple, name: str, node: Any, daemon: bool):
+        self.kernel = kernel
+        self.name = name
+        self.node = node
+        self.daemon = daemon
+        self.done = False
+        self.result: Any = None
+        self.exception: BaseException | None = None
+        self.waiting_on: str | None = "start"
+        self._timer: Timer | None = None
+        self._fn = fn
+        self._args = args
+        self.glet = greenlet.greenlet(self._main)
+
+    def _main(self, _value: Any = None) -> None:
+        try:
+            self.result = self._fn(*self._args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the scheduler, re-raised there
+            self.exception = exc
+        finally:
+            self.done = True
+            self.waiting_on = None
+
+    @property
+    def alive(self) -> bool:
+        return not self.done
+
+    def __repr__(self) -> str:
+        state = "done" if self.done else f"waiting on {self.waiting_on}" if self.waiting_on else "running"
+        return f"<Task {self.name} {state}>"
+
+
+class Waiters:
+    """A FIFO of tasks blocked on one thing (a socket's receive queue, an accept queue...)."""
+
+    __slots__ = ("kernel", "tasks")
+
+    def __init__(self, kernel: Kernel):
+        self.kernel = kernel
+        self.tasks: list[Task] = []
+
+    def wait(self, what: str, timeout_ns: int | None = None) -> Any:
+        """Block the current task until :meth:`notify` or the timeout (then ``TimeoutError``)."""
+        task = self.kernel.current_task()
+        self.tasks.append(task)
+        try:
+            return self.kernel.block(what, timeout_ns)
+        finally:
+            if task in self.tasks:
+                self.tasks.remove(task)
+
+    def notify(self, value: Any = None) -> None:
+        """Wake the first waiting task."""
+        if self.tasks:
+            self.kernel.wake(self.tasks.pop(0), value)
+
+    def notify_all(self, value: Any = None) -> None:
+        tasks, self.tasks = self.tasks, []
+        for task in tasks:
+            self.kernel.wake(task, value)
+
+    def __bool__(self) -> bool:
+        return bool(self.tasks)
+
+
+class Kernel:
+    """Virtual clock, event heap and task scheduler. One per :class:`netsim.Network`."""
+
+    def __init__(self, seed: int = 0):
+        self.now = 0
+        self.rng = random.Random(seed)
+        self.tasks: list[Task] = []
+        self.events_run = 0
+        self._heap: list[Timer] = []
+        self._seq = itertools.count()
+        self._current: Task | None = None
+        self._sched_glet: greenlet.greenlet | None = None
+        self._stop = False
+
+    # -- events --------------------------------------------------------------------------
+
+    def call_at(self, time_ns: int, fn: Callable, *args: Any) -> Timer:
+        """Run ``fn(*args)`` at absolute virtual time ``time_ns``; returns a cancellable timer."""
+        if time_ns < self.now:
+            raise ValueError(f"cannot schedule in the past ({time_ns} < now {self.now})")
+        ev = [time_ns, next(self._seq), fn, args]
+        heapq.heappush(self._heap, ev)
+        return ev
+
+    def call_later(self, delay_ns: int, fn: Callable, *args: Any) -> Timer:
+        """Run ``fn(*args)`` ``delay_ns`` nanoseconds from now."""
+        ev = [self.now + delay_ns, next(self._seq), fn, args]
+        heapq.heappush(self._heap, ev)
+        return ev
+
+    @staticmethod
+    def cancel(timer: Timer | None) -> None:
+        if timer is not None:
+            timer[2] = None
+
+    def peek(self) -> int | None:
+        """Time of the next live event, or None when idle."""
+        heap = self._heap
+        while heap and heap[0][2] is None:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def step(self) -> bool:
+        """Run exactly one event. Returns False when there was nothing to run."""
+        heap = self._heap
+        while heap:
+            ev = heapq.heappop(heap)
+            fn = ev[2]
+            if fn is None:
+                continue
+            self.now = ev[0]
+            self.events_run += 1
+            fn(*ev[3])
+            return True
+        return False
+
+    def run(self, until_ns: int | None = None, stop: Callable[[], bool] | None = None) -> None:
+        """Run events until idle, until virtual time ``until_ns``, or until ``stop()`` is true.
+
+        With ``until_ns`` the clock ends exactly at ``until_ns`` even if the network went idle.
+        """
+        heap = self._heap
+        pop = heapq.heappop
+        self._stop = False
+        count = 0
+        try:
+            while heap:
+                ev = heap[0]
+                if until_ns is not None and ev[0] > until_ns:
+                    break
+                pop(heap)
+                fn = ev[2]
+                if fn is None:
+                    continue
+                self.now = ev[0]
+                count += 1
+                fn(*ev[3])
+                if self._stop or (stop is not None and stop()):
+                    return
+            if until_ns is not None and until_ns > self.now:
+                self.now = until_ns
+        finally:
+            self.events_run += count
+
+    def stop(self) -> None:
+        """Make the running :meth:`run` return after the current event."""
+        self._stop = True
+
+    # -- tasks ---------------------------------------------------------------------------
+
+    def spawn(self, fn: Callable, *args: Any, name: str | None = None, node: Any = None,
+              delay_ns: int = 0, daemon: bool = False) -> Task:
+        """Start ``fn(*args)`` as a task ``delay_ns`` from now."""
+        task = Task(self, fn, args, name or getattr(fn, "__name__", "task"), node, daemon)
+        self.tasks.append(task)
+        self.call_later(delay_ns, self._resume, task, None)
+        return task
+
+    def current_task(self) -> Task:
+        """The running task; blocking calls outside a task are a programming error."""
+        if self._current is None:
+            raise RuntimeError("this call blocks and must run inside a task: start it with "
+                               "host.start(fn) (or call it from a function a task runs)")
+        return self._current
+
+    @property
+    def in_task(self) -> bool:
+        return self._current is not None
+
+    def block(self, what: str, timeout_ns: int | None = None) -> Any:
+        """Suspend the current task until :meth:`wake`; ``TimeoutError`` after ``timeout_ns``."""
+        task = self.current_task()
+        task.waiting_on = what
+        if timeout_ns is not None:
+            task._timer = self.call_later(timeout_ns, self._resume, task, _TIMEOUT)
+        value = self._sched_glet.switch()
+        if value is _TIMEOUT:
+            raise TimeoutError("timed out")
+        return value
+
+    def sleep(self, duration_ns: int) -> None:
+        """Suspend the current task for ``duration_ns`` of virtual time."""
+        try:
+            self.block("sleep", duration_ns)
+        except TimeoutError:
+            return
+
+    def wake(self, task: Task, value: Any = None) -> None:
+        """Resume a blocked task (at the current instant, after already-scheduled events)."""
+        if task.done or task.waiting_on is None:
+            return
+        self.cancel(task._timer)
+        task._timer = None
+        task.waiting_on = None
+        self.call_later(0, self._resume, task, value)
+
+    def _resume(self, task: Task, value: Any) -> None:
+        if task.done:
+            return
+        if value is _TIMEOUT:
+            task._timer = None
+        task.waiting_on = None
+        prev_task, prev_sched = self._current, self._sched_glet
+        self._current = task
+        self._sched_glet = greenlet.getcurrent()
+        task.glet.parent = self._sched_glet
+        try:
+            task.glet.switch(value)
+        finally:
+            self._current, self._sched_glet = prev_task, prev_sched
+        if task.done:
+            self.tasks.remove(task)
+            exc = task.exception
+            if exc is not None:
+                where = f" on {task.node.name}" if getattr(task.node, "name", None) else ""
+                exc.add_note(f"netsim: raised in task {task.name!r}{where} at t={format_time(self.now)}")
+                raise exc
+
+    def blocked_tasks(self) -> list[Task]:
+        """Tasks still alive, each with ``waiting_on`` saying what it waits for."""
+        return [t for t in self.tasks if not t.done]
+
+    def run_blocking(self, fn: Callable, *args: Any, name: str = "call", node: Any = None) -> Any:
+        """Call blocking ``fn`` from inside a task, or from outside by running a task to completion.
+
+        This lets a notebook or a script call ``host.ping(...)`` directly.
+        """
+        if self._current is not None:
+            return fn(*args)
+        task = self.spawn(fn, *args, name=name, node=node)
+        self.run(stop=lambda: task.done)
+        if not task.done:
+            raise TaskFailed(f"{name!r} did not finish: the network went idle while it was "
+                             f"waiting on {task.waiting_on}")
+        return task.result
