@@ -52,8 +52,10 @@ class Table:
     def to_rich(self):
         from rich.table import Table as RichTable
         t = RichTable(title=self.title, title_justify="left", header_style="bold")
-        for c in self.columns:
-            t.add_column(c, justify="right" if c and c[0].isalpha() is False else "left")
+        for i, c in enumerate(self.columns):
+            numeric = bool(self.rows) and all(isinstance(r[i], (int, float)) and not isinstance(r[i], bool)
+                                              for r in self.rows)
+            t.add_column(c, justify="right" if numeric else "left")
         for r in self.rows:
             t.add_row(*[_fmt(v) for v in r])
         return t

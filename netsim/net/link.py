@@ -22,14 +22,29 @@ WIRE_OVERHEAD = 8 + 4 + 12  # preamble+SFD, FCS, inter-frame gap (bytes)
 
 
 class _Direction:
-    __slots__ = ("src", "dst", "queue", "busy", "frames", "bytes", "drops", "lost")
+    """One direction of the cable: a transmitter with a drop-tail queue.
+
+    No frame is ever pre-empted on a full-duplex link, so the moment a queued frame will start
+    is known when it is queued: ``free_at`` is when the wire falls idle, and ``starts`` holds
+    the start times of frames still waiting. A frame sent onto an idle wire costs one event
+    (its arrival); only a frame that has to wait needs a second one (its start).
+    """
+
+    __slots__ = ("src", "dst", "starts", "free_at", "frames", "bytes", "drops", "lost")
 
     def __init__(self, src: Interface, dst: Interface):
         self.src = src
         self.dst = dst
-        self.queue: deque = deque()
-        self.busy = False
+        self.starts: deque[int] = deque()
+        self.free_at = 0
         self.frames = self.bytes = self.drops = self.lost = 0
+
+    def queued(self, now: int) -> int:
+        """Frames waiting behind the one on the wire at time ``now``."""
+        starts = self.starts
+        while starts and starts[0] <= now:
+            starts.popleft()
+        return len(starts)
 
 
 class Link:
@@ -90,42 +105,38 @@ class Link:
             src.drops += 1
             src.tap(frame, "drop", f"dropped: {len(frame) - 14} bytes exceed the link MTU {self.mtu}")
             return
-        if d.busy:
-            if len(d.queue) >= self.queue_len:
-                d.drops += 1
-                src.drops += 1
-                src.tap(frame, "drop", "dropped: queue full")
-                return
-            d.queue.append((frame, comment))
+        now = self.kernel.now
+        start = d.free_at
+        if start <= now:
+            d.free_at = now + ((len(frame) + WIRE_OVERHEAD) * 8 * NS_PER_S) // self.bandwidth_bps
+            self._start(d, frame, comment)
             return
-        self._start(d, frame, comment)
+        if d.queued(now) >= self.queue_len:
+            d.drops += 1
+            src.drops += 1
+            src.tap(frame, "drop", "dropped: queue full")
+            return
+        d.starts.append(start)
+        d.free_at = start + ((len(frame) + WIRE_OVERHEAD) * 8 * NS_PER_S) // self.bandwidth_bps
+        self.kernel.call_at(start, self._start, d, frame, comment)
 
     def _start(self, d: _Direction, frame: bytes, comment: str | None) -> None:
+        """The first bit of ``frame`` leaves now; schedule its last bit's arrival."""
         kernel = self.kernel
-        d.busy = True
         d.frames += 1
         d.bytes += len(frame)
         tx_ns = ((len(frame) + WIRE_OVERHEAD) * 8 * NS_PER_S) // self.bandwidth_bps
-        lost = self.loss and kernel.rng.random() < self.loss
-        if lost:
+        if self.loss and kernel.rng.random() < self.loss:
             d.lost += 1
-            comment = f"{comment}; lost on link" if comment else "lost on link"
+            d.src.transmitted(frame, f"{comment}; lost on link" if comment else "lost on link")
+            return
         d.src.transmitted(frame, comment)
-        kernel.call_later(tx_ns, self._done, d)
-        if not lost:
-            arrive = tx_ns + self.delay_ns
-            if self.reorder and kernel.rng.random() < self.reorder:
-                arrive += kernel.rng.randrange(1, self.reorder_delay_ns + 1)
-            kernel.call_later(arrive, d.dst.deliver, frame)
-            if self.duplicate and kernel.rng.random() < self.duplicate:
-                kernel.call_later(arrive + tx_ns, d.dst.deliver, frame)
-
-    def _done(self, d: _Direction) -> None:
-        if d.queue:
-            frame, comment = d.queue.popleft()
-            self._start(d, frame, comment)
-        else:
-            d.busy = False
+        arrive = tx_ns + self.delay_ns
+        if self.reorder and kernel.rng.random() < self.reorder:
+            arrive += kernel.rng.randrange(1, self.reorder_delay_ns + 1)
+        kernel.call_later(arrive, d.dst.deliver, frame)
+        if self.duplicate and kernel.rng.random() < self.duplicate:
+            kernel.call_later(arrive + tx_ns, d.dst.deliver, frame)
 
     def stats(self) -> dict[str, dict[str, int]]:
         return {f"{d.src.fullname}->{d.dst.fullname}": {"frames": d.frames, "bytes": d.bytes,

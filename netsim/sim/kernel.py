@@ -28,6 +28,7 @@ __all__ = ["Kernel", "Task", "Timer", "Waiters", "TaskFailed"]
 Timer = list  # [time_ns, seq, fn | None, args]; cancel with Kernel.cancel(timer)
 
 _TIMEOUT = object()
+_FOREVER = 1 << 126  # later than any virtual time
 
 
 class TaskFailed(RuntimeError):
@@ -168,18 +169,20 @@ class Kernel:
         """
         heap = self._heap
         pop = heapq.heappop
+        limit = until_ns if until_ns is not None else _FOREVER
         self._stop = False
         count = 0
         try:
             while heap:
-                ev = heap[0]
-                if until_ns is not None and ev[0] > until_ns:
+                ev = pop(heap)
+                t = ev[0]
+                if t > limit:
+                    heapq.heappush(heap, ev)   # not due yet: put it back untouched
                     break
-                pop(heap)
                 fn = ev[2]
                 if fn is None:
                     continue
-                self.now = ev[0]
+                self.now = t
                 count += 1
                 fn(*ev[3])
                 if self._stop or (stop is not None and stop()):

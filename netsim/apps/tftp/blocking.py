@@ -1,0 +1,82 @@
+"""One blocking loop that drives a sans-I/O session over any socket shaped like Python's.
+
+Used by the OS client (``socket.socket`` and ``time.monotonic_ns``) and by the simulator
+client (``host.socket(...)`` and ``host.kernel.now``): the socket needs ``sendto``,
+``recvfrom``, ``settimeout`` (raising ``TimeoutError``), and the clock returns int ns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from netsim.apps.tftp.session import SECOND, Session, Stats
+
+__all__ = ["TftpError", "run_session"]
+
+RECV_SIZE = 65536 + 4
+
+
+class TftpError(Exception):
+    """A transfer that failed: the TFTP error ``code`` and ``message``; ``sent`` is True when we
+    sent the ERROR (a timeout, a bad OACK), False when the peer did."""
+
+    def __init__(self, code: int, message: str, sent: bool):
+        who = "local" if sent else "remote"
+        super().__init__(f"TFTP error {code} ({who}): {message}")
+        self.code = code
+        self.message = message
+        self.sent = sent
+
+
+def run_session(session: Session, sock: Any, clock: Callable[[], int],
+                on_finished: Callable[[Session], None] | None = None) -> Stats:
+    """Run ``session`` to its end over ``sock``.
+
+    Args:
+        session: a fresh client (or server) session.
+        sock: a datagram socket, already bound if needed.
+        clock: returns the current time in ns.
+        on_finished: called once when all data has moved (before any dallying), e.g. to
+            commit a downloaded file.
+
+    Returns:
+        The session's statistics.
+
+    Raises:
+        TftpError: the transfer failed (an ERROR was sent or received).
+    """
+    sendto, recvfrom = sock.sendto, sock.recvfrom
+    for payload, dest in session.start(clock()):
+        sendto(payload, dest)
+    wait = None
+    notified = False
+    while not session.closed:
+        if not notified and session.finished:
+            notified = True
+            if on_finished is not None:
+                on_finished(session)
+        deadline = session.next_deadline()
+        now = clock()
+        if deadline is not None and now >= deadline:
+            out = session.on_timer(now)
+        else:
+            # A recv timeout of one base RTO is enough: progress pushes the deadline back, and
+            # a timeout with no packet always means the deadline has come (or nearly).
+            want = session.rto_ns if deadline is None else min(session.rto_ns, deadline - now)
+            want = max(want, SECOND // 1000) / SECOND
+            if wait is None or want < wait * 0.5 or want > wait:
+                wait = want
+                sock.settimeout(wait)
+            try:
+                payload, addr = recvfrom(RECV_SIZE)
+            except TimeoutError:
+                continue
+            out = session.receive(payload, addr, clock())
+        for payload, dest in out:
+            sendto(payload, dest)
+    if not notified and session.finished and on_finished is not None:
+        on_finished(session)
+    if session.error is not None:
+        raise TftpError(session.error.code, session.error.message, session.error_sent)
+    return session.stats

@@ -1,0 +1,506 @@
+"""TFTP on real OS sockets: a ``selectors`` server running many sessions, and a blocking client.
+
+The server listens on one UDP port (127.0.0.1:6969 by default) and gives each transfer its own
+socket on an ephemeral port (its transfer ID, RFC 1350 s4), all multiplexed by one selector in
+one thread. Timers are scanned every ``TIMER_SCAN`` seconds, so the per-packet path does no
+timer bookkeeping. One log line per transfer (logger ``netsim.tftp``)::
+
+    127.0.0.1:52811 RRQ boot.img ok 1048576 bytes 0.081 s 0 retransmissions
+
+Safety: names are resolved by :mod:`netsim.apps.tftp.paths`; the server is read-only unless
+``allow_write``; an upload never replaces a file unless ``allow_overwrite``; uploads go to a
+temporary name and are renamed into place only when complete; ``max_file_size`` bounds uploads
+(ERROR 3); sessions are limited globally and per client address; a repeated request from the
+same (address, port) while its transfer runs is ignored (the session retransmits by itself).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import selectors
+import socket
+import stat
+import tempfile
+import threading
+import time
+from typing import Any, BinaryIO
+
+from netsim.apps.tftp import options as opt
+from netsim.apps.tftp.blocking import TftpError, run_session
+from netsim.apps.tftp.paths import Refused, resolve
+from netsim.apps.tftp.session import (
+    Session,
+    Stats,
+    client_read,
+    client_write,
+    server_read,
+    server_write,
+)
+from netsim.wire import tftp
+from netsim.wire.errors import DecodeError
+
+__all__ = ["TftpServer", "TftpError", "get", "put", "split_hostport"]
+
+log = logging.getLogger("netsim.tftp")
+
+TIMER_SCAN = 0.05          # seconds between timer scans
+MAX_REQUEST = 512          # RFC 2347: a request with options must fit in 512 bytes
+RECV_SIZE = 65536 + 4
+
+
+def _family(host: str) -> int:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+class _Transfer:
+    """A running server session with its socket and, for uploads, the temporary file."""
+
+    __slots__ = ("session", "sock", "client", "kind", "path", "fileobj", "tmp", "logged", "seen")
+
+    def __init__(self, session: Session, sock: socket.socket, client: Any, kind: str,
+                 path: str, fileobj: BinaryIO, tmp: str | None):
+        self.session, self.sock, self.client, self.kind = session, sock, client, kind
+        self.path, self.fileobj, self.tmp, self.logged = path, fileobj, tmp, False
+        self.seen = session.state
+
+
+class TftpServer:
+    """A TFTP server on real sockets.
+
+    Args:
+        root: directory to serve.
+        host: address to bind (default loopback only).
+        port: UDP port (0 picks a free one; see ``address`` after ``bind``).
+        allow_write: accept WRQs.
+        allow_overwrite: let a WRQ replace an existing file.
+        max_file_size: largest upload in bytes (None: unlimited).
+        max_blksize: largest block size granted.
+        max_windowsize: largest window granted.
+        timeout: base retransmission timeout in seconds.
+        max_retries: retransmissions before a transfer is abandoned.
+        max_sessions: concurrent transfers in total.
+        max_per_client: concurrent transfers per client address.
+        dally: seconds an upload lingers after its final ACK.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 6969,
+                 *, allow_write: bool = False, allow_overwrite: bool = False,
+                 max_file_size: int | None = None, max_blksize: int = opt.MAX_BLKSIZE,
+                 max_windowsize: int = 64, timeout: float = 1.0, max_retries: int = 5,
+                 max_sessions: int = 64, max_per_client: int = 8, dally: float = 1.0):
+        self.root = os.path.realpath(os.fspath(root))
+        if not os.path.isdir(self.root):
+            raise NotADirectoryError(f"TFTP root {self.root!r} is not a directory")
+        self.host, self.port = host, port
+        self.allow_write, self.allow_overwrite = allow_write, allow_overwrite
+        self.max_file_size, self.max_blksize = max_file_size, max_blksize
+        self.max_windowsize, self.timeout, self.max_retries = max_windowsize, timeout, max_retries
+        self.max_sessions, self.max_per_client, self.dally = max_sessions, max_per_client, dally
+        self.sock: socket.socket | None = None
+        self._sel = selectors.DefaultSelector()
+        self._transfers: dict[Any, _Transfer] = {}     # by client (address, port)
+        self._stop = threading.Event()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._thread: threading.Thread | None = None
+        self.completed: list[tuple[str, str, Stats | None, str]] = []   # (kind, file, stats, status)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound (host, port)."""
+        assert self.sock is not None, "call bind() first"
+        return self.sock.getsockname()[:2]
+
+    def bind(self) -> TftpServer:
+        """Create and bind the listening socket. Returns self."""
+        if self.sock is None:
+            self.sock = socket.socket(_family(self.host), socket.SOCK_DGRAM)
+            self.sock.bind((self.host, self.port))
+            self.sock.setblocking(False)
+            self._sel.register(self.sock, selectors.EVENT_READ, None)
+            self._wake_r.setblocking(False)
+            self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+        return self
+
+    def start(self) -> TftpServer:
+        """Bind and serve in a background thread. Returns self."""
+        self.bind()
+        self._thread = threading.Thread(target=self.serve_forever, name="tftp-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, abandon running transfers (removing partial uploads), close sockets."""
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+        for tr in list(self._transfers.values()):
+            self._close(tr, "aborted")
+        for s in (self.sock, self._wake_r, self._wake_w):
+            if s is not None:
+                with contextlib.suppress(KeyError, ValueError, OSError):
+                    self._sel.unregister(s)
+                s.close()
+        self.sock = None
+        self._sel.close()
+
+    def __enter__(self) -> TftpServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def serve_forever(self) -> None:
+        """Serve until ``stop()``; the whole server runs in the calling thread."""
+        self.bind()
+        select, clock = self._sel.select, time.monotonic_ns
+        scan_every = int(TIMER_SCAN * 1e9)
+        next_scan = clock() + scan_every
+        while not self._stop.is_set():
+            for key, _ in select(TIMER_SCAN):
+                tr = key.data
+                if tr is None:
+                    self._on_listen()
+                elif tr == "wake":
+                    with contextlib.suppress(OSError):
+                        self._wake_r.recv(64)
+                else:
+                    sock = tr.sock
+                    try:
+                        payload, addr = sock.recvfrom(RECV_SIZE)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError:      # e.g. ICMP port unreachable surfacing on Linux
+                        continue
+                    session = tr.session
+                    for data, dest in session.receive(payload, addr, clock()):
+                        sock.sendto(data, dest)
+                    if session.state is not tr.seen:
+                        self._after_change(tr)
+            now = clock()
+            if now >= next_scan:
+                next_scan = now + scan_every
+                self._scan_timers(now)
+
+    def _scan_timers(self, now: int) -> None:
+        for tr in list(self._transfers.values()):
+            session = tr.session
+            deadline = session.next_deadline()
+            if deadline is not None and now >= deadline:
+                for data, dest in session.on_timer(now):
+                    with contextlib.suppress(OSError):
+                        tr.sock.sendto(data, dest)
+                self._after_change(tr)
+
+    def _after_change(self, tr: _Transfer) -> None:
+        session = tr.session
+        tr.seen = session.state
+        if session.finished and not tr.logged:
+            self._complete(tr)
+        if session.closed:
+            self._close(tr, "ok" if session.error is None else "failed")
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _on_listen(self) -> None:
+        assert self.sock is not None
+        while True:
+            try:
+                payload, addr = self.sock.recvfrom(RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            try:
+                self._on_request(payload, addr)
+            except Refused as exc:
+                self._send_error(addr, exc.code, exc.message)
+
+    def _send_error(self, addr: Any, code: int, message: str) -> None:
+        assert self.sock is not None
+        with contextlib.suppress(OSError):
+            self.sock.sendto(tftp.Error(code, message).encode(), addr)
+
+    def _on_request(self, payload: bytes, addr: Any) -> None:
+        if payload[:2] == b"\x00\x05":
+            return                                    # never answer an ERROR
+        if len(payload) > MAX_REQUEST:
+            raise Refused(tftp.ERR_ILLEGAL, f"request of {len(payload)} bytes exceeds 512")
+        try:
+            req = tftp.decode(payload)
+        except DecodeError as exc:
+            raise Refused(tftp.ERR_ILLEGAL, f"malformed request: {exc}") from None
+        if not isinstance(req, tftp.Request):
+            raise Refused(tftp.ERR_ILLEGAL, "expected a read or write request")
+        if addr in self._transfers:
+            return                                    # a retransmitted request: already running
+        if len(self._transfers) >= self.max_sessions:
+            raise Refused(tftp.ERR_UNDEFINED, "server busy, try again later")
+        if sum(1 for a in self._transfers if a[0] == addr[0]) >= self.max_per_client:
+            raise Refused(tftp.ERR_UNDEFINED, "too many transfers from this address")
+        mode = req.mode.lower()
+        if mode == "mail":
+            raise Refused(tftp.ERR_ILLEGAL, "mail mode is not supported")
+        if mode not in ("octet", "netascii"):
+            raise Refused(tftp.ERR_ILLEGAL, f"unknown transfer mode {req.mode!r}")
+        path = resolve(self.root, req.filename)
+        try:
+            if req.opcode == tftp.RRQ:
+                tr = self._open_read(req, path, addr)
+            else:
+                tr = self._open_write(req, path, addr)
+        except opt.OptionError as exc:
+            raise Refused(exc.code, exc.message) from None
+        self._transfers[addr] = tr
+        self._sel.register(tr.sock, selectors.EVENT_READ, tr)
+        for data, dest in tr.session.start(time.monotonic_ns()):
+            tr.sock.sendto(data, dest)
+
+    def _new_socket(self) -> socket.socket:
+        sock = socket.socket(_family(self.host), socket.SOCK_DGRAM)
+        sock.bind((self.host, 0))
+        sock.setblocking(False)
+        return sock
+
+    def _open_read(self, req: tftp.Request, path: str, addr: Any) -> _Transfer:
+        try:
+            f = open(path, "rb")  # noqa: SIM115 - closed by _close
+        except FileNotFoundError:
+            raise Refused(tftp.ERR_NOT_FOUND, "File not found") from None
+        except OSError:
+            raise Refused(tftp.ERR_ACCESS, "cannot open file") from None
+        st = os.fstat(f.fileno())
+        if not _is_regular(st.st_mode):
+            f.close()
+            raise Refused(tftp.ERR_ACCESS, "not a regular file")
+        try:
+            params = opt.negotiate(req, file_size=st.st_size, max_blksize=self.max_blksize,
+                                   max_windowsize=self.max_windowsize)
+        except opt.OptionError:
+            f.close()
+            raise
+        session = server_read(req, f, addr, params, timeout=self.timeout,
+                              max_retries=self.max_retries)
+        return _Transfer(session, self._new_socket(), addr, "RRQ", path, f, None)
+
+    def _open_write(self, req: tftp.Request, path: str, addr: Any) -> _Transfer:
+        if not self.allow_write:
+            raise Refused(tftp.ERR_ACCESS, "writes are not allowed on this server")
+        if os.path.lexists(path):
+            if not self.allow_overwrite:
+                raise Refused(tftp.ERR_EXISTS, "File already exists")
+            if not os.path.isfile(path):
+                raise Refused(tftp.ERR_ACCESS, "not a regular file")
+        parent = os.path.dirname(path)
+        if not os.path.isdir(parent):
+            raise Refused(tftp.ERR_NOT_FOUND, "directory does not exist")
+        params = opt.negotiate(req, max_blksize=self.max_blksize,
+                               max_windowsize=self.max_windowsize,
+                               max_file_size=self.max_file_size)
+        try:
+            fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tftp-", suffix=".part")
+        except OSError:
+            raise Refused(tftp.ERR_ACCESS, "cannot create file") from None
+        f = os.fdopen(fd, "wb")
+        session = server_write(req, f, addr, params, timeout=self.timeout,
+                               max_retries=self.max_retries, dally=self.dally,
+                               max_bytes=self.max_file_size)
+        return _Transfer(session, self._new_socket(), addr, "WRQ", path, f, tmp)
+
+    # -- endings -----------------------------------------------------------------------------
+
+    def _complete(self, tr: _Transfer) -> None:
+        """All data moved: commit an upload now (even while the session dallies)."""
+        tr.logged = True
+        if tr.tmp is not None:
+            tr.fileobj.close()
+            if not self.allow_overwrite and os.path.lexists(tr.path):
+                os.unlink(tr.tmp)      # someone else created it meanwhile: do not clobber
+                tr.tmp = None
+                self._log(tr, "failed (file appeared meanwhile)")
+                return
+            os.replace(tr.tmp, tr.path)
+            tr.tmp = None
+        self._log(tr, "ok")
+
+    def _close(self, tr: _Transfer, status: str) -> None:
+        self._transfers.pop(tr.client, None)
+        with contextlib.suppress(KeyError, ValueError):
+            self._sel.unregister(tr.sock)
+        tr.sock.close()
+        with contextlib.suppress(OSError):
+            tr.fileobj.close()
+        if tr.tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tr.tmp)
+            tr.tmp = None
+        if not tr.logged:
+            tr.logged = True
+            err = tr.session.error
+            self._log(tr, f"{status}" + (f" (error {err.code}: {err.message})" if err else ""))
+
+    def _log(self, tr: _Transfer, status: str) -> None:
+        st = tr.session.stats
+        end = st.ended_ns or time.monotonic_ns()
+        secs = (end - (st.started_ns or end)) / 1e9
+        host, port = tr.client[:2]
+        log.info("%s:%s %s %s %s %d bytes %.3f s %d retransmissions", host, port, tr.kind,
+                 tr.session.filename, status, st.bytes, secs, st.retransmissions)
+        self.completed.append((tr.kind, tr.session.filename, st, status))
+
+
+def _is_regular(mode: int) -> bool:
+    return stat.S_ISREG(mode)
+
+
+# -- the blocking client ---------------------------------------------------------------------
+
+
+def split_hostport(text: str, default_port: int = 69) -> tuple[str, int]:
+    """Split ``"host"``, ``"host:port"`` or ``"[v6]:port"`` into (host, port)."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") else default_port
+    if text.count(":") == 1:
+        host, port = text.split(":")
+        return host, int(port)
+    return text, default_port
+
+
+def _client_socket(host: str, port: int) -> tuple[socket.socket, tuple[Any, ...]]:
+    family, _, _, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+    return sock, sockaddr[:2]
+
+
+def _options(blksize: int | None, windowsize: int | None, timeout_opt: int | None,
+             tsize: int | None) -> tuple[tuple[str, str], ...]:
+    return opt.build_request_options(blksize=blksize, windowsize=windowsize, timeout=timeout_opt,
+                                     tsize=tsize)
+
+
+def get(host: str, port: int, remote: str, local: str | os.PathLike[str] | BinaryIO | None = None,
+        *, blksize: int | None = None, windowsize: int | None = None, mode: str = "octet",
+        timeout: float = 1.0, max_retries: int = 5, timeout_option: int | None = None,
+        tsize: bool = True, fallback: bool = True, dally: float | None = 1.0) -> Stats:
+    """Download ``remote`` from a TFTP server.
+
+    Args:
+        host: server name or address.
+        port: server port (69 is the standard one).
+        remote: the file name on the server.
+        local: a path (written to a temporary name, renamed on success, removed on failure),
+            a binary file object, or None for the basename of ``remote``.
+        blksize: ask for this block size (RFC 2348); None asks for none.
+        windowsize: ask for this window (RFC 7440); None asks for none.
+        mode: "octet" or "netascii".
+        timeout: first retransmission timeout in seconds.
+        max_retries: retransmissions before giving up.
+        timeout_option: also ask the server for this timeout (RFC 2349).
+        tsize: ask for the transfer size (RFC 2349; only when some other option is asked).
+        fallback: retry without options if the server answers ERROR 8.
+        dally: seconds to linger after the final ACK to re-ACK a repeated last DATA
+            (RFC 1350; None or 0 returns at once).
+
+    Returns:
+        The transfer statistics.
+
+    Raises:
+        TftpError: the server refused or the transfer failed.
+        OSError: a local file or socket problem.
+    """
+    want_tsize = 0 if tsize and mode == "octet" and (blksize or windowsize or timeout_option) \
+        else None
+    asked = _options(blksize, windowsize, timeout_option, want_tsize)
+    if local is None:
+        local = os.path.basename(remote.replace("\\", "/")) or "download"
+    sock, server = _client_socket(host, port)
+    try:
+        if hasattr(local, "write"):
+            session = client_read(remote, local, server, mode=mode, options=asked,
+                                  fallback=fallback, timeout=timeout, max_retries=max_retries,
+                                  dally=dally)
+            return run_session(session, sock, time.monotonic_ns)
+        return _get_to_path(os.fspath(local), remote, server, sock, mode, asked, fallback,
+                            timeout, max_retries, dally)
+    finally:
+        sock.close()
+
+
+def _get_to_path(path: str, remote: str, server: Any, sock: socket.socket, mode: str,
+                 asked: tuple, fallback: bool, timeout: float, max_retries: int,
+                 dally: float | None) -> Stats:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
+                               suffix=".part")
+    f = io.BufferedWriter(io.FileIO(fd, "wb"), buffer_size=1 << 16)
+
+    def commit(_: Session) -> None:
+        f.close()
+        os.replace(tmp, path)
+
+    session = client_read(remote, f, server, mode=mode, options=asked, fallback=fallback,
+                          timeout=timeout, max_retries=max_retries, dally=dally)
+    try:
+        return run_session(session, sock, time.monotonic_ns, on_finished=commit)
+    finally:
+        if not f.closed:
+            f.close()
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def put(host: str, port: int, local: str | os.PathLike[str] | BinaryIO, remote: str | None = None,
+        *, blksize: int | None = None, windowsize: int | None = None, mode: str = "octet",
+        timeout: float = 1.0, max_retries: int = 5, timeout_option: int | None = None,
+        tsize: bool = True, fallback: bool = True) -> Stats:
+    """Upload ``local`` (a path or a binary file object) as ``remote``.
+
+    Args:
+        host: server name or address.
+        port: server port.
+        local: the path or file object to send.
+        remote: the name on the server (default: the basename of ``local``).
+        blksize, windowsize, mode, timeout, max_retries, timeout_option, fallback: as for
+            :func:`get`.
+        tsize: tell the server the size (octet mode, only when some other option is asked).
+
+    Returns:
+        The transfer statistics.
+
+    Raises:
+        TftpError: the server refused or the transfer failed.
+        OSError: a local file or socket problem.
+    """
+    opened = None
+    if hasattr(local, "read"):
+        f, size = local, None
+        if remote is None:
+            raise ValueError("put() from a file object needs a remote name")
+    else:
+        path = os.fspath(local)
+        f = opened = open(path, "rb")  # noqa: SIM115 - closed below
+        size = os.fstat(f.fileno()).st_size
+        remote = remote or os.path.basename(path)
+    want_tsize = size if tsize and mode == "octet" and (blksize or windowsize or timeout_option) \
+        else None
+    asked = _options(blksize, windowsize, timeout_option, want_tsize)
+    sock, server = _client_socket(host, port)
+    try:
+        session = client_write(remote, f, server, mode=mode, options=asked, fallback=fallback,
+                               timeout=timeout, max_retries=max_retries)
+        return run_session(session, sock, time.monotonic_ns)
+    finally:
+        sock.close()
+        if opened is not None:
+            opened.close()

@@ -1,0 +1,6 @@
+"""The physical layer: interfaces, full-duplex links and the half-duplex hub segment."""
+
+from .interface import Interface, Tap
+from .link import WIRE_OVERHEAD, Link
+
+__all__ = ["Interface", "Tap", "Link", "WIRE_OVERHEAD"]

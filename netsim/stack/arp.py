@@ -1,0 +1,204 @@
+"""ARP (RFC 826) for one host or router: the cache, resolution with retries, and queued packets.
+
+The cache is keyed by (interface, IPv4 address), so a router keeps one ARP table per
+interface. Packets for a next hop that is not resolved yet wait in a per-neighbour queue while
+requests go out (3 tries, 1 s apart, as Linux's ``mcast_solicit`` and ``retrans_time``); when
+the last try goes unanswered the queue is dropped and the owner is told, so it can send ICMP
+host unreachable back to each packet's sender (RFC 1812 4.3.3.1 for routers; Linux does the
+same for local senders, who see ``EHOSTUNREACH``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, NamedTuple
+
+from ..sim.units import NS_PER_S
+from ..wire.addr import BROADCAST_MAC, ZERO_MAC
+from ..wire.arp import ARP, ARP_REPLY, ARP_REQUEST
+from ..wire.ethernet import ETH_ARP, ETH_IPV4, Ethernet
+
+if TYPE_CHECKING:
+    from ..net.interface import Interface
+    from .host import Host
+
+__all__ = ["ArpEntry", "ArpLayer"]
+
+
+class ArpEntry(NamedTuple):
+    """One row of ``host.arp_table()``.
+
+    Attributes:
+        ip: the neighbour's IPv4 address.
+        mac: its MAC, or None while the entry is incomplete.
+        iface: interface name.
+        state: ``"reachable"`` or ``"incomplete"`` (resolving).
+        expires_in: seconds of life left (0.0 for incomplete entries).
+    """
+
+    ip: str
+    mac: str | None
+    iface: str
+    state: str
+    expires_in: float
+
+    def __str__(self) -> str:
+        mac = self.mac or "(incomplete)"
+        return f"{self.ip} dev {self.iface} lladdr {mac} {self.state.upper()}"
+
+
+class _Pending:
+    """A neighbour being resolved: the packets waiting for it and the retry timer."""
+
+    __slots__ = ("iface", "ip", "queue", "tries", "timer")
+
+    def __init__(self, iface: Interface, ip: str):
+        self.iface = iface
+        self.ip = ip
+        self.queue: deque[bytes] = deque()
+        self.tries = 0
+        self.timer = None
+
+
+class ArpLayer:
+    """ARP cache and resolver of one node.
+
+    Args:
+        host: the owner; used for ``_xmit``, ``_ifaddr``, ``_arp_failed``, ``counters``, logging.
+        timeout_ns: life of a cache entry (Linux keeps reachable entries for tens of seconds).
+        retries: requests sent before giving up.
+        retry_ns: time between requests.
+        queue_limit: packets kept per unresolved neighbour; older ones are dropped first.
+    """
+
+    __slots__ = ("host", "timeout_ns", "retries", "retry_ns", "queue_limit", "cache", "pending")
+
+    def __init__(self, host: Host, timeout_ns: int = 60 * NS_PER_S, retries: int = 3,
+                 retry_ns: int = NS_PER_S, queue_limit: int = 100):
+        self.host = host
+        self.timeout_ns = timeout_ns
+        self.retries = retries
+        self.retry_ns = retry_ns
+        self.queue_limit = queue_limit
+        self.cache: dict[tuple[str, str], tuple[str, int]] = {}  # (iface, ip) -> (mac, expiry)
+        self.pending: dict[tuple[str, str], _Pending] = {}
+
+    # -- sending IP ------------------------------------------------------------------------
+
+    def lookup(self, iface: Interface, ip: str) -> str | None:
+        """The cached MAC of ``ip`` on ``iface``, or None (expired entries are forgotten)."""
+        key = (iface.name, ip)
+        hit = self.cache.get(key)
+        if hit is None:
+            return None
+        if hit[1] <= self.host.kernel.now:
+            del self.cache[key]
+            return None
+        return hit[0]
+
+    def send_ip(self, iface: Interface, next_hop: str, datagram: bytes) -> str | None:
+        """Send ``datagram`` to ``next_hop`` on ``iface``, resolving its MAC first if needed.
+
+        Returns:
+            A note when the packet had to wait for ARP, else None.
+        """
+        mac = self.lookup(iface, next_hop)
+        if mac is not None:
+            self.host._xmit(iface, Ethernet(mac, iface.mac, ETH_IPV4, datagram).encode())
+            return None
+        key = (iface.name, next_hop)
+        pend = self.pending.get(key)
+        fresh = pend is None
+        if fresh:
+            pend = self.pending[key] = _Pending(iface, next_hop)
+        if len(pend.queue) >= self.queue_limit:
+            pend.queue.popleft()
+            self.host.counters["arp_queue_drops"] += 1
+        pend.queue.append(datagram)
+        n = len(pend.queue)
+        note = f"ARP request queued {n} packet{'s' if n != 1 else ''} for {next_hop}"
+        self.host.net.log(self.host.name, "arp", note)
+        if fresh:
+            self._request(pend)
+        return note
+
+    def _request(self, pend: _Pending) -> None:
+        if self.pending.get((pend.iface.name, pend.ip)) is not pend:
+            return
+        if pend.tries >= self.retries:
+            self._fail(pend)
+            return
+        pend.tries += 1
+        addr = self.host._ifaddr(pend.iface)
+        if addr is None:  # the address went away while resolving
+            self._fail(pend)
+            return
+        arp = ARP(ARP_REQUEST, pend.iface.mac, addr.ip, ZERO_MAC, pend.ip)
+        self.host.counters["arp_requests_sent"] += 1
+        n = len(pend.queue)
+        comment = f"ARP request {pend.tries}/{self.retries}: queued {n} packet{'s' if n != 1 else ''}"
+        self.host._xmit(pend.iface, Ethernet(BROADCAST_MAC, pend.iface.mac, ETH_ARP,
+                                             arp.encode()).encode(), comment)
+        pend.timer = self.host.kernel.call_later(self.retry_ns, self._request, pend)
+
+    def _fail(self, pend: _Pending) -> None:
+        del self.pending[(pend.iface.name, pend.ip)]
+        self.host.counters["arp_failures"] += 1
+        n = len(pend.queue)
+        self.host.net.log(self.host.name, "arp", f"ARP for {pend.ip} failed after {pend.tries} "
+                          f"requests: {n} packet{'s' if n != 1 else ''} dropped")
+        for datagram in pend.queue:
+            self.host._arp_failed(datagram, pend.iface)
+
+    # -- receiving ARP ---------------------------------------------------------------------
+
+    def receive(self, iface: Interface, arp: ARP) -> str | None:
+        """Handle an ARP packet (RFC 826 "Packet Reception"); returns a capture note or None."""
+        host = self.host
+        host.counters["arp_rx"] += 1
+        if arp.sha == iface.mac:  # our own request echoed back by a hub
+            return None
+        addr = host._ifaddr(iface)
+        key = (iface.name, arp.spa)
+        for_me = addr is not None and arp.tpa == addr.ip
+        # RFC 826 merge: refresh an existing entry from any ARP packet (this is also how a
+        # gratuitous ARP moves an address); create one only when the packet is for us.
+        merged = False
+        if arp.spa != "0.0.0.0" and (key in self.cache or key in self.pending or for_me):
+            self._learn(iface, arp.spa, arp.sha)
+            merged = True
+        if not for_me:
+            return None
+        if arp.op == ARP_REQUEST:
+            reply = ARP(ARP_REPLY, iface.mac, addr.ip, arp.sha, arp.spa)
+            host.counters["arp_replies_sent"] += 1
+            host._xmit(iface, Ethernet(arp.sha, iface.mac, ETH_ARP, reply.encode()).encode())
+            return f"ARP reply sent to {arp.spa}"
+        return "ARP cache updated" if merged else None
+
+    def _learn(self, iface: Interface, ip: str, mac: str) -> None:
+        self.cache[(iface.name, ip)] = (mac, self.host.kernel.now + self.timeout_ns)
+        pend = self.pending.pop((iface.name, ip), None)
+        if pend is None:
+            return
+        self.host.kernel.cancel(pend.timer)
+        for datagram in pend.queue:
+            self.host._xmit(iface, Ethernet(mac, iface.mac, ETH_IPV4, datagram).encode())
+        if pend.queue:
+            n = len(pend.queue)
+            self.host.net.log(self.host.name, "arp", f"{ip} is at {mac}: sent {n} queued "
+                              f"packet{'s' if n != 1 else ''}")
+
+    def flush(self, iface_name: str | None = None) -> None:
+        """Forget cached entries (of one interface, or all)."""
+        self.cache = {k: v for k, v in self.cache.items()
+                      if iface_name is not None and k[0] != iface_name}
+
+    def table(self) -> list[ArpEntry]:
+        """Live and incomplete entries, sorted by interface then address."""
+        now = self.host.kernel.now
+        rows = [ArpEntry(ip, mac, ifn, "reachable", (exp - now) / NS_PER_S)
+                for (ifn, ip), (mac, exp) in self.cache.items() if exp > now]
+        rows += [ArpEntry(p.ip, None, ifn, "incomplete", 0.0)
+                 for (ifn, _), p in self.pending.items()]
+        return sorted(rows, key=lambda r: (r.iface, tuple(int(x) for x in r.ip.split("."))))

@@ -1,0 +1,581 @@
+"""Host and Router: IPv4 nodes with ARP, ICMP, UDP sockets and (for routers) forwarding.
+
+A router is a host with forwarding switched on, as in Linux (``net.ipv4.ip_forward = 1``).
+Frames come in through :meth:`Host.receive`, which decodes, validates and dispatches them and
+returns a note for the capture. Anything sent *because of* a received frame (an ARP reply, an
+echo reply, a forwarded packet) leaves through ``kernel.call_later`` so captures show the cause
+before the effect.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket as _pysocket
+from collections.abc import Callable
+from typing import Any
+
+from ..devices.node import Node
+from ..net.interface import Interface
+from ..sim.kernel import Task
+from ..sim.units import NS_PER_S, parse_time
+from ..wire import ethernet as weth
+from ..wire import icmp as wicmp
+from ..wire import ipv4 as wip
+from ..wire.addr import BROADCAST_IP, BROADCAST_MAC, int_to_ip, ip_to_int
+from ..wire.arp import decode as arp_decode
+from ..wire.errors import DecodeError
+from ..wire.ipv4 import PROTO_ICMP, PROTO_UDP, IPv4
+from .arp import ArpEntry, ArpLayer
+from .icmp import IcmpError, IcmpLayer
+from .ipv4 import Reassembler, decrement_ttl, fragment
+from .routing import IfAddr, Route, RouteTable, parse_cidr
+from .socket import UdpSocket, oserror
+from .udp import UdpLayer
+
+__all__ = ["Host", "Router"]
+
+_COUNTERS = ("frames_rx", "not_for_me", "malformed", "unknown_ethertype", "arp_rx",
+             "arp_requests_sent", "arp_replies_sent", "arp_failures", "arp_queue_drops",
+             "ip_rx", "ip_tx", "bad_ip_checksum", "ip_not_for_me", "unknown_protocol",
+             "fragments_rx", "fragments_tx", "reassembled", "icmp_rx", "icmp_echo_replies",
+             "icmp_errors_sent", "icmp_errors_unroutable", "bad_icmp_checksum", "udp_rx",
+             "udp_tx", "udp_no_port", "bad_udp_checksum", "udp_rcvbuf_drops", "forwarded",
+             "ttl_exceeded", "no_route", "broadcast_not_forwarded", "frag_needed")
+
+
+def _is_loopback(ip: str) -> bool:
+    return ip.startswith("127.")
+
+
+class Host(Node):
+    """An IPv4 host: interfaces with addresses, routes, ARP, ICMP, UDP (and TCP) sockets, tasks.
+
+    Args:
+        net: the owning :class:`netsim.Network`.
+        name: node name.
+        forwarding: forward IPv4 between interfaces (a router); False for a host.
+        latency: processing delay before a reply or a forwarded packet leaves ("1us").
+        arp_timeout: life of an ARP cache entry ("60s").
+        ttl: TTL of datagrams this node originates (64, Linux's default).
+    """
+
+    kind = "host"
+
+    def __init__(self, net: Any, name: str, *, forwarding: bool = False,
+                 latency: str | float = "1us", arp_timeout: str | float = "60s",
+                 ttl: int = 64):
+        super().__init__(net, name)
+        self.forwarding = forwarding
+        self.latency_ns = parse_time(latency)
+        self.default_ttl = ttl
+        self.counters: dict[str, int] = dict.fromkeys(_COUNTERS, 0)
+        self._addrs: dict[str, IfAddr] = {}        # iface name -> address
+        self._local: set[str] = set()              # own unicast addresses
+        self._bcast: dict[str, IfAddr] = {}        # directed broadcast -> its interface
+        self.table = RouteTable()
+        self.arp = ArpLayer(self, timeout_ns=parse_time(arp_timeout))
+        self.icmp = IcmpLayer(self)
+        self.udp = UdpLayer(self)
+        self.reassembler = Reassembler(self.kernel, on_timeout=self._reassembly_timeout)
+        self._protocols: dict[int, Callable[[IPv4, Interface | None], str | None]] = {}
+        self.icmp.error_handlers[PROTO_UDP] = self.udp.icmp_error
+        self._ident = 0
+        self._next_fd = 3
+        self._in_receive = False
+
+    # -- addresses and routes ---------------------------------------------------------------
+
+    def set_ip(self, cidr: str, gateway: str | None = None, iface: str | int | None = None) -> None:
+        """Give an interface an address (replacing its old one) and its connected route.
+
+        Args:
+            cidr: ``"10.0.0.1/24"``.
+            gateway: default gateway (must lie in a connected subnet).
+            iface: interface name or index; eth0 by default.
+
+        Raises:
+            ValueError: a malformed address, no such interface, or an unreachable gateway.
+        """
+        if not self.interfaces:
+            raise ValueError(f"{self.name} has no interface yet: link it first "
+                             f"(net.link({self.name!r}, ...)), then set its address")
+        ifc = self.iface(iface if iface is not None else 0)
+        ip, plen = parse_cidr(cidr)
+        old = self._addrs.get(ifc.name)
+        if old is not None:
+            self.table.remove(lambda r: r.iface == ifc.name)
+            self.arp.flush(ifc.name)
+        addr = IfAddr(ifc, ip, plen)
+        self._addrs[ifc.name] = addr
+        self._rebuild_address_sets()
+        self.table.add(f"{int_to_ip(addr.network)}/{plen}", None, ifc.name, "connected")
+        if gateway is not None:
+            self.set_gateway(gateway)
+
+    def _rebuild_address_sets(self) -> None:
+        self._local = {a.ip for a in self._addrs.values()}
+        self._bcast = {a.broadcast: a for a in self._addrs.values() if a.broadcast}
+
+    def set_gateway(self, gateway: str) -> Route:
+        """Set the default route via ``gateway``.
+
+        Raises:
+            ValueError: the gateway is not in a connected subnet.
+        """
+        return self.add_route("0.0.0.0/0", via=gateway, kind="default")
+
+    def add_route(self, prefix: str, via: str | None = None, iface: str | None = None,
+                  kind: str = "static") -> Route:
+        """Add a static route; the interface is found from ``via`` when not given.
+
+        Args:
+            prefix: ``"10.0.2.0/24"`` (or ``"default"``).
+            via: next-hop router, in a connected subnet.
+            iface: outgoing interface (required when ``via`` is None).
+
+        Raises:
+            ValueError: neither ``via`` nor ``iface``, or ``via`` not on a connected subnet
+                (Linux says "Nexthop has invalid gateway").
+        """
+        if prefix in ("default", "0.0.0.0/0") and kind == "static":
+            kind = "default"
+        if via is None and iface is None:
+            raise ValueError("add_route needs a next hop (via=...) or an interface (iface=...)")
+        if via is not None:
+            gw = ip_to_int(via)
+            addr = next((a for a in self._addrs.values() if a.contains(gw)
+                         and (iface is None or a.iface.name == iface)), None)
+            if addr is None:
+                raise ValueError(f"{self.name}: gateway {via} is not on a connected subnet "
+                                 f"({', '.join(a.cidr for a in self._addrs.values()) or 'no addresses'})")
+            iface = addr.iface.name
+        else:
+            iface = self.iface(iface).name
+        return self.table.add(prefix, via, iface, kind)
+
+    def routes(self) -> list[Route]:
+        """The routing table, most specific first."""
+        return self.table.routes()
+
+    @property
+    def gateway(self) -> str | None:
+        r = self.table.lookup(0)
+        return r.via if r is not None and r.prefix == "0.0.0.0/0" else None
+
+    @property
+    def ip(self) -> str | None:
+        """The first configured address (of the lowest-numbered interface), or None."""
+        for ifc in self.interfaces:
+            a = self._addrs.get(ifc.name)
+            if a is not None:
+                return a.ip
+        return None
+
+    def addresses(self) -> list[tuple[str, str]]:
+        """``[("eth0", "10.0.0.1/24"), ...]`` in interface order."""
+        return [(i.name, self._addrs[i.name].cidr) for i in self.interfaces if i.name in self._addrs]
+
+    def arp_table(self) -> list[ArpEntry]:
+        """The ARP cache (and neighbours being resolved)."""
+        return self.arp.table()
+
+    def _ifaddr(self, iface: Interface) -> IfAddr | None:
+        return self._addrs.get(iface.name)
+
+    def is_local(self, ip: str) -> bool:
+        """True for one of this node's addresses or a loopback address."""
+        return ip in self._local or _is_loopback(ip)
+
+    def is_broadcast(self, ip: str) -> bool:
+        """True for 255.255.255.255 and the directed broadcast of an attached subnet."""
+        return ip == BROADCAST_IP or ip in self._bcast
+
+    def resolve(self, name: str) -> str:
+        """Resolve a socket address: dotted quad, "" (any), "<broadcast>", "localhost" or a node name.
+
+        Raises:
+            socket.gaierror: unknown name.
+        """
+        if name == "":
+            return "0.0.0.0"
+        if name == "<broadcast>":
+            return BROADCAST_IP
+        if name == "localhost":
+            return "127.0.0.1"
+        try:
+            ip_to_int(name)
+            return name
+        except ValueError:
+            pass
+        node = getattr(self.net, "nodes", {}).get(name)
+        if node is not None and getattr(node, "ip", None):
+            return node.ip
+        raise _pysocket.gaierror(_pysocket.EAI_NONAME, "Name or service not known")
+
+    def source_for(self, dst: str) -> str:
+        """The source address this node uses towards ``dst`` (for transport checksums).
+
+        Raises:
+            OSError: ENETUNREACH when there is no route.
+        """
+        if self.is_local(dst):
+            return dst if dst in self._local else "127.0.0.1"
+        if dst == BROADCAST_IP:
+            addr = self._first_addr()
+            if addr is None:
+                raise oserror(errno.ENETUNREACH)
+            return addr.ip
+        route = self.table.lookup(ip_to_int(dst))
+        if route is None:
+            raise oserror(errno.ENETUNREACH)
+        return self._addrs[route.iface].ip
+
+    def _first_addr(self) -> IfAddr | None:
+        for ifc in self.interfaces:
+            if ifc.name in self._addrs:
+                return self._addrs[ifc.name]
+        return None
+
+    # -- sending IP -------------------------------------------------------------------------
+
+    def register_protocol(self, proto: int, handler: Callable[[IPv4, Interface | None], str | None]) -> None:
+        """Deliver datagrams of IP protocol ``proto`` to ``handler(ip, iface)``.
+
+        ``iface`` is None for datagrams this node sent to itself. The handler may return a
+        note for the capture.
+        """
+        self._protocols[int(proto)] = handler
+
+    def register_icmp_error_handler(self, proto: int, handler: Callable[[IcmpError], None]) -> None:
+        """Hand ICMP errors quoting a datagram of protocol ``proto`` to ``handler(IcmpError)``."""
+        self.icmp.error_handlers[int(proto)] = handler
+
+    def add_icmp_listener(self, fn: Callable[[IPv4, wicmp.ICMP], None]) -> Callable[[], None]:
+        """Show every ICMP message this node receives to ``fn(ip, icmp)``; returns a remover."""
+        return self.icmp.add_listener(fn)
+
+    def ip_send(self, dst: str, proto: int, payload: bytes, src: str | None = None,
+                ttl: int | None = None, tos: int = 0, df: bool = False) -> None:
+        """Send an IPv4 datagram: route, fragment if needed, resolve the next hop, transmit.
+
+        Args:
+            dst: destination address (unicast, directed or limited broadcast, or local).
+            proto: IP protocol number.
+            payload: the transport segment, checksummed already.
+            src: source address; the outgoing interface's address when None.
+            ttl: TTL; this node's default (64) when None.
+            tos: type of service byte.
+            df: set Don't Fragment (then a datagram larger than the MTU raises EMSGSIZE).
+
+        Raises:
+            OSError: ENETUNREACH when there is no route, EMSGSIZE as above.
+        """
+        self._ident = (self._ident + 1) & 0xFFFF
+        if self.is_local(dst):
+            ip = IPv4(src or self.source_for(dst), dst, proto, payload,
+                      ttl=ttl or self.default_ttl, ident=self._ident, tos=tos, df=df)
+            self.kernel.call_later(0, self._deliver_local, ip)
+            return
+        if dst == BROADCAST_IP:
+            addr = self._addr_for_src(src) or self._first_addr()
+            if addr is None:
+                raise oserror(errno.ENETUNREACH)
+            next_hop = None
+        else:
+            route = self.table.lookup(ip_to_int(dst))
+            if route is None:
+                raise oserror(errno.ENETUNREACH)
+            addr = self._addrs[route.iface]
+            next_hop = None if addr.broadcast == dst else (route.via or dst)
+        ip = IPv4(src or addr.ip, dst, proto, payload, ttl=ttl or self.default_ttl,
+                  ident=self._ident, tos=tos, df=df)
+        self._output(addr.iface, ip, next_hop)
+        if next_hop is None:
+            # Linux loops a copy of every broadcast it sends back to its own sockets.
+            self.kernel.call_later(0, self._deliver_local, ip)
+
+    def _addr_for_src(self, src: str | None) -> IfAddr | None:
+        if src is None:
+            return None
+        return next((a for a in self._addrs.values() if a.ip == src), None)
+
+    def _output(self, iface: Interface, ip: IPv4, next_hop: str | None) -> None:
+        """Fragment to the interface MTU and send each piece (broadcast when ``next_hop`` is None)."""
+        mtu = getattr(iface.medium, "mtu", 1500) or 1500
+        if 20 + len(ip.options) + len(ip.payload) > mtu:
+            if ip.df:
+                raise oserror(errno.EMSGSIZE)
+            pieces = fragment(ip, mtu)
+            self.counters["fragments_tx"] += len(pieces)
+        else:
+            pieces = [ip]
+        for piece in pieces:
+            raw = piece.encode()
+            self.counters["ip_tx"] += 1
+            if next_hop is None:
+                self._xmit(iface, weth.Ethernet(BROADCAST_MAC, iface.mac, weth.ETH_IPV4, raw).encode())
+            else:
+                self.arp.send_ip(iface, next_hop, raw)
+
+    def _xmit(self, iface: Interface, frame: bytes, comment: str | None = None) -> None:
+        """Put a frame on an interface; deferred by ``latency`` when caused by a received frame."""
+        if self._in_receive:
+            self.kernel.call_later(self.latency_ns, iface.send, frame, comment)
+        else:
+            iface.send(frame, comment)
+
+    def _arp_failed(self, datagram: bytes, iface: Interface) -> None:
+        """ARP gave up on a queued datagram: ICMP host unreachable to its sender (RFC 1812 4.3.3.1)."""
+        try:
+            ip = wip.decode(datagram)
+        except DecodeError:
+            return
+        self.icmp.send_error(datagram, ip, wicmp.DEST_UNREACHABLE, wicmp.UNREACH_HOST)
+
+    # -- receiving --------------------------------------------------------------------------
+
+    def receive(self, iface: Interface, frame: bytes) -> str | None:
+        """Decode a frame from ``iface``, act on it, and return a note for the capture."""
+        self._in_receive = True
+        try:
+            return self._receive(iface, frame)
+        finally:
+            self._in_receive = False
+
+    def _receive(self, iface: Interface, frame: bytes) -> str | None:
+        self.counters["frames_rx"] += 1
+        try:
+            eth = weth.decode(frame)
+        except DecodeError as exc:
+            self.counters["malformed"] += 1
+            return f"malformed: {exc}"
+        link_bcast = False
+        if eth.dst != iface.mac:
+            if eth.dst == BROADCAST_MAC:
+                link_bcast = True
+            elif not iface.promiscuous:
+                # the NIC filters unicast for other MACs and multicast groups we never joined
+                self.counters["not_for_me"] += 1
+                return "not for me: dropped by the NIC"
+        if eth.ethertype == weth.ETH_IPV4:
+            return self._receive_ip(iface, eth.payload, link_bcast)
+        if eth.ethertype == weth.ETH_ARP:
+            try:
+                arp = arp_decode(eth.payload)
+            except DecodeError as exc:
+                self.counters["malformed"] += 1
+                return f"malformed ARP: {exc.message}"
+            return self.arp.receive(iface, arp)
+        self.counters["unknown_ethertype"] += 1
+        return None
+
+    def _receive_ip(self, iface: Interface, data: bytes, link_bcast: bool) -> str | None:
+        try:
+            ip = wip.decode(data)
+        except DecodeError as exc:
+            self.counters["malformed"] += 1
+            return f"malformed IPv4: {exc.message}"
+        if not ip.checksum_ok:
+            self.counters["bad_ip_checksum"] += 1
+            self.net.log(self.name, "drop", f"bad IPv4 checksum from {ip.src}: dropped")
+            return "bad IPv4 checksum: dropped"
+        self.counters["ip_rx"] += 1
+        raw = data[:ip.total_length] if len(data) != ip.total_length else data
+        dst = ip.dst
+        if dst in self._local:
+            return self._deliver(ip, iface, raw, False, link_bcast)
+        if dst == BROADCAST_IP or dst in self._bcast:
+            note = self._deliver(ip, iface, raw, True, link_bcast)
+            if self.forwarding:
+                # RFC 1812 5.3.5.1 and 5.3.5.2: limited broadcasts are never forwarded, and
+                # directed broadcasts to attached subnets are not by default (RFC 2644).
+                self.counters["broadcast_not_forwarded"] += 1
+                return "broadcast not forwarded" + (f"; {note}" if note else "")
+            return note
+        if self.forwarding and not link_bcast and not _is_loopback(dst):
+            return self._forward(iface, ip, raw)
+        self.counters["ip_not_for_me"] += 1
+        return None
+
+    def _deliver(self, ip: IPv4, iface: Interface | None, raw: bytes, broadcast: bool,
+                 link_bcast: bool) -> str | None:
+        """Hand a datagram addressed to this node to its protocol (reassembling first)."""
+        if ip.is_fragment:
+            self.counters["fragments_rx"] += 1
+            whole = self.reassembler.add(ip)
+            if whole is None:
+                return "fragment queued for reassembly"
+            self.counters["reassembled"] += 1
+            ip, raw = whole, whole.encode()
+        proto = ip.proto
+        if proto == PROTO_UDP:
+            return self.udp.receive(ip, raw, broadcast, link_bcast)
+        if proto == PROTO_ICMP:
+            return self.icmp.receive(ip, broadcast or link_bcast)
+        handler = self._protocols.get(int(proto))
+        if handler is not None:
+            return handler(ip, iface)
+        self.counters["unknown_protocol"] += 1
+        if not broadcast and self.icmp.send_error(raw, ip, wicmp.DEST_UNREACHABLE,
+                                                  wicmp.UNREACH_PROTOCOL, link_bcast):
+            return "protocol unreachable"
+        return None
+
+    def _deliver_local(self, ip: IPv4) -> None:
+        self._deliver(ip, None, ip.encode(), self.is_broadcast(ip.dst), False)
+
+    def _reassembly_timeout(self, first: IPv4) -> None:
+        if self.is_local(first.dst):
+            self.icmp.send_error(first.encode(), first, wicmp.TIME_EXCEEDED,
+                                 wicmp.FRAG_REASSEMBLY_EXCEEDED)
+
+    # -- forwarding (routers) ---------------------------------------------------------------
+
+    def _forward(self, iface: Interface, ip: IPv4, raw: bytes) -> str:
+        """Route a transit datagram (RFC 1812 5.2); the send itself happens after ``latency``."""
+        if ip.ttl <= 1:
+            # RFC 1812 5.3.1: a TTL that would reach 0 is not forwarded; the quoted header
+            # keeps the TTL it arrived with, as Linux's ip_forward does.
+            self.counters["ttl_exceeded"] += 1
+            self.icmp.send_error(raw, ip, wicmp.TIME_EXCEEDED, wicmp.TTL_EXCEEDED_IN_TRANSIT)
+            return "TTL exceeded"
+        route = self.table.lookup(ip_to_int(ip.dst))
+        if route is None:
+            self.counters["no_route"] += 1
+            self.icmp.send_error(raw, ip, wicmp.DEST_UNREACHABLE, wicmp.UNREACH_NET)
+            return f"no route to {ip.dst}"
+        next_hop = route.via or ip.dst
+        self.kernel.call_later(self.latency_ns, self._forward_out, raw, ip, route, next_hop)
+        via = f" via {route.via}" if route.via else " (directly connected)"
+        return f"forwarded to {route.iface}{via}, TTL {ip.ttl} -> {ip.ttl - 1}"
+
+    def _forward_out(self, raw: bytes, ip: IPv4, route: Route, next_hop: str) -> None:
+        out = self.iface(route.iface)
+        new = decrement_ttl(raw)
+        mtu = getattr(out.medium, "mtu", 1500) or 1500
+        if len(new) > mtu:
+            if ip.df:
+                # RFC 1191: tell the sender the next-hop MTU
+                self.counters["frag_needed"] += 1
+                self.icmp.send_error(raw, ip, wicmp.DEST_UNREACHABLE, wicmp.UNREACH_FRAG_NEEDED,
+                                     mtu=mtu)
+                return
+            pieces = [p.encode() for p in fragment(wip.decode(new), mtu)]
+            self.counters["fragments_tx"] += len(pieces)
+        else:
+            pieces = [new]
+        self.counters["forwarded"] += 1
+        for piece in pieces:
+            self.arp.send_ip(out, next_hop, piece)
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> int:
+        """Virtual time in integer nanoseconds (as ``net.now``)."""
+        return self.kernel.now
+
+    @property
+    def time(self) -> float:
+        """Virtual time in seconds: what ``time.time()`` would say in a program."""
+        return self.kernel.now / NS_PER_S
+
+    def start(self, fn: Callable, *args: Any, at: str | float | None = None,
+              name: str | None = None) -> Task:
+        """Run ``fn(host, *args)`` as a task on this host, now or at virtual time ``at``.
+
+        Raises:
+            ValueError: ``at`` is in the past.
+        """
+        delay = 0
+        if at is not None:
+            delay = parse_time(at) - self.kernel.now
+            if delay < 0:
+                raise ValueError(f"cannot start {getattr(fn, '__name__', fn)!r} at {at!r}: "
+                                 "that time has passed")
+        return self.kernel.spawn(fn, self, *args, name=name or getattr(fn, "__name__", "task"),
+                                 node=self, delay_ns=delay)
+
+    def spawn(self, fn: Callable, *args: Any, name: str | None = None) -> Task:
+        """Start ``fn(*args)`` as a thread-like task (like ``threading.Thread(target=fn, args=args)``)."""
+        return self.kernel.spawn(fn, *args, name=name or getattr(fn, "__name__", "thread"),
+                                 node=self)
+
+    def sleep(self, seconds: str | float) -> None:
+        """Pause the current task for ``seconds`` of virtual time (``"10ms"`` works too)."""
+        ns = parse_time(seconds)
+        if self.kernel.in_task:
+            self.kernel.sleep(ns)
+        else:
+            self.kernel.run_blocking(self.kernel.sleep, ns, name="sleep", node=self)
+
+    # -- sockets and tools ------------------------------------------------------------------
+
+    def _new_fd(self) -> int:
+        fd = self._next_fd
+        self._next_fd += 1
+        return fd
+
+    def socket(self, family: int = _pysocket.AF_INET, type: int = _pysocket.SOCK_DGRAM,
+               proto: int = 0):
+        """Create a socket like ``socket.socket(family, type, proto)``.
+
+        Raises:
+            OSError: EAFNOSUPPORT for a family other than AF_INET, EPROTONOSUPPORT for other
+                types.
+            NotImplementedError: SOCK_STREAM while ``netsim.stack.tcp_socket`` is missing.
+        """
+        if family != _pysocket.AF_INET:
+            raise oserror(errno.EAFNOSUPPORT)
+        if type == _pysocket.SOCK_DGRAM:
+            if proto not in (0, _pysocket.IPPROTO_UDP):
+                raise oserror(errno.EPROTONOSUPPORT)
+            return UdpSocket(self, family, type, proto)
+        if type == _pysocket.SOCK_STREAM:
+            try:
+                from .tcp_socket import TcpSocket
+            except ImportError as exc:
+                if exc.name not in ("netsim.stack.tcp_socket",):
+                    raise
+                raise NotImplementedError("TCP sockets are not available: "
+                                          "netsim/stack/tcp_socket.py is not written yet") from exc
+            return TcpSocket(self, family, type, proto)
+        raise oserror(errno.EPROTONOSUPPORT)
+
+    def ping(self, ip: str, count: int = 4, interval: float = 1.0, timeout: float = 1.0,
+             size: int = 56, ttl: int | None = None):
+        """Ping ``ip`` (ICMP echo) and return a :class:`netsim.apps.ping.PingResult`.
+
+        Works inside a task or directly from a script (the simulation runs until it is done).
+        """
+        from ..apps.ping import ping
+        return self.kernel.run_blocking(ping, self, ip, count, interval, timeout, size, ttl,
+                                        name=f"ping {ip}", node=self)
+
+    def traceroute(self, ip: str, max_hops: int = 30, probes: int = 1, timeout: float = 5.0):
+        """Trace the route to ``ip`` with UDP probes; returns a ``TracerouteResult``."""
+        from ..apps.ping import traceroute
+        return self.kernel.run_blocking(traceroute, self, ip, max_hops, probes, timeout,
+                                        name=f"traceroute {ip}", node=self)
+
+    def stats(self) -> dict[str, Any]:
+        """Stack counters (frames not for this NIC, bad checksums, ARP, ICMP, UDP, forwarding)."""
+        out: dict[str, Any] = dict(self.counters)
+        out["reassembly_timeouts"] = self.reassembler.expired
+        out["arp_entries"] = len(self.arp.cache)
+        return out
+
+
+class Router(Host):
+    """A host that forwards: several interfaces, static routes, TTL, ICMP errors (RFC 1812).
+
+    Args:
+        latency: forwarding delay per packet ("10us").
+        other options: as :class:`Host`.
+    """
+
+    kind = "router"
+
+    def __init__(self, net: Any, name: str, *, latency: str | float = "10us", **options: Any):
+        options.setdefault("forwarding", True)
+        super().__init__(net, name, latency=latency, **options)

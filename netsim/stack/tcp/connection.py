@@ -1,0 +1,746 @@
+"""The sans-I/O TCP connection (RFC 9293, RFC 6298, RFC 5681, RFC 5961).
+
+A :class:`Connection` knows nothing of sockets, IP or clocks. Its driver calls methods with the
+virtual time ``now`` (int ns) and collects two outputs: segments to transmit
+(:meth:`Connection.pending_segments`) and events (:meth:`Connection.pop_events`). Timers are a
+deadline (:meth:`Connection.next_deadline`); the driver calls :meth:`Connection.on_timer` when
+it passes. Every state change goes through :class:`~netsim.stack.tcp.states.StateMachine`.
+
+Send side: a byte buffer starting at ``_buf_seq`` holds unacknowledged and unsent data;
+``snd_nxt`` is the next sequence number to send and ``snd_max`` the highest ever sent (after a
+timeout ``snd_nxt`` goes back to ``snd_una``, go-back-N as in BSD). Congestion control is
+RFC 5681 slow start / congestion avoidance with fast retransmit and NewReno-style (RFC 6582)
+partial-ACK retransmission. Receive side: in-order bytes queue for ``recv``; bytes beyond
+``rcv_nxt`` inside the window wait in a :class:`~netsim.stack.tcp.reassembly.Reassembler`.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+
+from .events import (Connected, DataAvailable, Eof, Error, Reset, StateChange, TcpConfig,
+                     TcpEvent, Writable)
+from .reassembly import Reassembler
+from .rto import RtoEstimator
+from .segment import ACK, FIN, PSH, RST, SYN, TCP, get_option, rst_for, seg_len
+from .seqnum import seq_add, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
+from .states import SYNCHRONIZED, Ev, State, StateMachine, TcpStateError
+
+__all__ = ["Connection"]
+
+_DEFAULT_PEER_MSS = 536  # RFC 9293 3.7.1: assume 536 when the peer sends no MSS option
+_DATA_STATES = frozenset({State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_1,
+                          State.CLOSING, State.LAST_ACK})
+_TEXT_STATES = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2})
+_RESET_IS_ERROR = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2,
+                             State.CLOSE_WAIT})
+
+
+class Connection:
+    """One TCP connection endpoint, driven by method calls.
+
+    Args:
+        local: ``(ip, port)`` of this end (only the port is used by the core).
+        remote: ``(ip, port)`` of the peer; for a passive open it may be None and is filled in
+            from the first SYN (the IP stays None: the core never sees IP headers).
+        iss: our initial send sequence number (the caller draws it from the network's RNG).
+        config: tunables; :class:`TcpConfig` defaults when None.
+    """
+
+    __slots__ = (
+        "local", "remote", "iss", "cfg", "sm", "rto", "irs",
+        "snd_una", "snd_nxt", "snd_max", "snd_wnd", "snd_wl1", "snd_wl2", "max_snd_wnd",
+        "rcv_nxt", "rcv_adv", "peer_mss", "cwnd", "ssthresh", "dupacks", "recover",
+        "in_recovery", "retries", "persist_backoff", "_sndbuf", "_buf_seq", "_fin_queued",
+        "_wr_shut", "_rcvq", "_ooo", "_rcv_off", "_fin_off", "eof", "_closed_by_user",
+        "_rtt_seq", "_rtt_start", "_timers", "_out", "_events", "_ack_now", "_unacked_segs",
+        "_child", "error",
+    )
+
+    def __init__(self, local: tuple, remote: tuple | None, iss: int,
+                 config: TcpConfig | None = None):
+        self.local, self.remote = local, remote
+        self.iss = iss & 0xFFFFFFFF
+        self.cfg = config or TcpConfig()
+        self.sm = StateMachine()
+        self.rto = RtoEstimator(self.cfg.rto_initial_ns, self.cfg.rto_min_ns, self.cfg.rto_max_ns)
+        self.irs = 0
+        self.snd_una = self.snd_nxt = self.snd_max = self.iss
+        self.snd_wnd = self.snd_wl1 = self.snd_wl2 = self.max_snd_wnd = 0
+        self.rcv_nxt = self.rcv_adv = 0
+        self.peer_mss = _DEFAULT_PEER_MSS
+        self.cwnd = self.ssthresh = 0
+        self.dupacks = self.recover = self.retries = self.persist_backoff = 0
+        self.in_recovery = False
+        self._sndbuf = bytearray()
+        self._buf_seq = seq_add(self.iss, 1)
+        self._fin_queued = self._wr_shut = self.eof = self._closed_by_user = False
+        self._rcvq = bytearray()
+        self._ooo = Reassembler()
+        self._rcv_off = 0
+        self._fin_off: int | None = None
+        self._rtt_seq: int | None = None
+        self._rtt_start = 0
+        self._timers: dict[str, int] = {}
+        self._out: list[TCP] = []
+        self._events: list[TcpEvent] = []
+        self._ack_now = False
+        self._unacked_segs = 0
+        self._child = False
+        self.error: int | None = None
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def state(self) -> State:
+        """The current RFC 9293 state."""
+        return self.sm.state
+
+    @property
+    def eff_mss(self) -> int:
+        """The most data bytes one segment carries: min(our MSS, the peer's MSS option)."""
+        return min(self.cfg.mss, self.peer_mss)
+
+    @property
+    def readable(self) -> int:
+        """Bytes ``recv`` can return now."""
+        return len(self._rcvq)
+
+    @property
+    def send_space(self) -> int:
+        """Bytes ``send`` would accept now."""
+        return max(self.cfg.snd_buf - len(self._sndbuf), 0)
+
+    @property
+    def at_eof(self) -> bool:
+        """True when the peer's FIN arrived and every byte before it was read."""
+        return self.eof and not self._rcvq
+
+    # ------------------------------------------------------------------ outputs
+    def pending_segments(self) -> list[TCP]:
+        """Take the segments produced so far (oldest first) for transmission."""
+        out, self._out = self._out, []
+        return out
+
+    def pop_events(self) -> list[TcpEvent]:
+        """Take the events produced so far (oldest first)."""
+        ev, self._events = self._events, []
+        return ev
+
+    def next_deadline(self) -> int | None:
+        """The earliest armed timer (ns), or None when no timer runs."""
+        return min(self._timers.values()) if self._timers else None
+
+    # ------------------------------------------------------------------ user calls
+    def open_active(self, now: int) -> None:
+        """Active OPEN: send SYN with our MSS and go to SYN-SENT (RFC 9293 3.10.1).
+
+        Raises:
+            TcpStateError: the connection is not CLOSED.
+        """
+        self._fire(Ev.OPEN_ACTIVE, now)
+        self._init_cwnd()
+        self.snd_nxt = self.snd_max = seq_add(self.iss, 1)
+        self._send_syn(now, with_ack=False)
+
+    def open_passive(self, now: int = 0, *, listener_child: bool = False) -> None:
+        """Passive OPEN: wait in LISTEN for a SYN.
+
+        Args:
+            now: virtual time (ns), for the state history.
+            listener_child: a child created by a :class:`~netsim.stack.tcp.listener.Listener`;
+                a RST in SYN-RECEIVED then closes it instead of returning it to LISTEN.
+        """
+        self._child = listener_child
+        self._fire(Ev.OPEN_PASSIVE, now)
+
+    def send(self, data: bytes, now: int) -> int:
+        """Queue bytes for transmission (RFC 9293 3.10.2 SEND).
+
+        Args:
+            data: bytes to send.
+            now: virtual time (ns).
+
+        Returns:
+            how many bytes were accepted (limited by free send-buffer space).
+
+        Raises:
+            OSError: EPIPE after the write side was shut down or the connection closed,
+                ENOTCONN before any open.
+        """
+        st = self.state
+        if self._wr_shut or st in (State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSING,
+                                   State.LAST_ACK, State.TIME_WAIT):
+            raise OSError(_errno.EPIPE, "write side shut down")
+        if st is State.CLOSED:
+            raise OSError(self.error or _errno.ENOTCONN, "not connected")
+        if st is State.LISTEN:
+            raise OSError(_errno.ENOTCONN, "listening connection")
+        n = min(len(data), self.send_space)
+        self._sndbuf += data[:n]
+        self._output(now)
+        return n
+
+    def recv(self, max_bytes: int) -> bytes:
+        """Take up to ``max_bytes`` in-order received bytes (b"" when none; see ``at_eof``).
+
+        Reading may open the receive window; a window update ACK is queued when the right
+        edge moves by at least min(rcv_buf/2, MSS) (receiver SWS avoidance, RFC 9293 3.8.6.2.2).
+        """
+        data = bytes(self._rcvq[:max_bytes])
+        del self._rcvq[:len(data)]
+        if data and self.state in _TEXT_STATES and self._window_grew_enough():
+            self._send_ack()
+        return data
+
+    def shutdown_write(self, now: int) -> None:
+        """Half-close: send FIN after the queued data; keep receiving (RFC 9293 3.10.4 CLOSE).
+
+        In SYN-SENT or SYN-RECEIVED the FIN waits until the handshake completes.
+
+        Raises:
+            TcpStateError: in LISTEN or CLOSED (nothing to shut down).
+        """
+        if self._wr_shut:
+            return
+        st = self.state
+        if st in (State.LISTEN, State.CLOSED):
+            raise TcpStateError(f"shutdown in {st}")
+        self._wr_shut = True
+        if st in (State.ESTABLISHED, State.CLOSE_WAIT):
+            self._queue_fin(now)
+
+    def close(self, now: int) -> None:
+        """CLOSE: shut down writing, and never read again (RFC 9293 3.10.4).
+
+        As Linux does (RFC 2525 2.17), closing with unread received data aborts with a RST.
+        Closing in LISTEN or SYN-SENT deletes the connection; in CLOSED it does nothing.
+        """
+        self._closed_by_user = True
+        st = self.state
+        if st is State.CLOSED:
+            return
+        if st is State.LISTEN:
+            self._fire(Ev.CLOSE, now)
+        elif st is State.SYN_SENT:
+            self._fire(Ev.DELETE, now)
+        elif self._rcvq and st in SYNCHRONIZED:
+            self.abort(now)
+        else:
+            self.shutdown_write(now)
+
+    def abort(self, now: int) -> None:
+        """ABORT: send RST when synchronized and go to CLOSED (RFC 9293 3.10.5)."""
+        st = self.state
+        if st is State.CLOSED:
+            return
+        if st in (State.SYN_RECEIVED, State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2,
+                  State.CLOSE_WAIT):
+            self._out.append(self._segment(RST | ACK, self.snd_max))
+        self._fire(Ev.ABORT, now)
+
+    # ------------------------------------------------------------------ timers
+    def on_timer(self, now: int) -> None:
+        """Run every timer whose deadline is at or before ``now``."""
+        for name in sorted((n for n, t in self._timers.items() if t <= now),
+                           key=self._timers.__getitem__):
+            if self._timers.get(name, now + 1) > now:
+                continue  # cancelled by an earlier handler
+            del self._timers[name]
+            getattr(self, "_timeout_" + name)(now)
+
+    def _timeout_rexmt(self, now: int) -> None:
+        st = self.state
+        limit = self.cfg.syn_retries if st in (State.SYN_SENT, State.SYN_RECEIVED) \
+            else self.cfg.data_retries
+        self.retries += 1
+        if self.retries > limit:
+            self._fail(_errno.ETIMEDOUT, Ev.GIVE_UP, now)
+            return
+        self.rto.back_off()
+        self._rtt_seq = None  # Karn: no sample across a retransmission
+        if st is State.SYN_SENT:
+            self._send_syn(now, with_ack=False)
+            return
+        if st is State.SYN_RECEIVED:
+            self._send_syn(now, with_ack=True)
+            return
+        # RFC 5681 (4): after a timeout, ssthresh = max(FlightSize/2, 2*SMSS), cwnd = 1 SMSS.
+        flight = seq_diff(self.snd_max, self.snd_una)
+        self.ssthresh = max(flight // 2, 2 * self.eff_mss)
+        self.cwnd = self.eff_mss
+        self.in_recovery, self.dupacks = False, 0
+        self.snd_nxt = self.snd_una
+        self._output(now)
+        self._arm("rexmt", now + self.rto.rto)
+
+    def _timeout_persist(self, now: int) -> None:
+        # RFC 9293 3.8.6.1: probe a zero window with one byte; never give up while ACKed.
+        if self.snd_wnd == 0 and self.state in _DATA_STATES:
+            off = seq_diff(self.snd_nxt, self._buf_seq)
+            if off < len(self._sndbuf):
+                probe = self._segment(ACK, self.snd_nxt, bytes(self._sndbuf[off:off + 1]))
+                self._out.append(probe)
+                if seq_gt(seq_add(self.snd_nxt, 1), self.snd_max):
+                    self.snd_max = seq_add(self.snd_nxt, 1)
+                self.persist_backoff += 1
+                self._arm_persist(now)
+
+    def _timeout_delack(self, now: int) -> None:
+        self._send_ack()
+
+    def _timeout_timewait(self, now: int) -> None:
+        self._fire(Ev.TIMEOUT_2MSL, now)
+
+    # ------------------------------------------------------------------ input
+    def receive(self, seg: TCP, now: int) -> None:
+        """Process one arriving segment (RFC 9293 3.10.7 SEGMENT ARRIVES).
+
+        Args:
+            seg: the decoded segment (its checksum already verified by the caller).
+            now: virtual time of arrival (ns).
+        """
+        st = self.state
+        if st is State.CLOSED:
+            rst = rst_for(seg)
+            if rst is not None:
+                self._out.append(rst)
+        elif st is State.LISTEN:
+            self._rcv_listen(seg, now)
+        elif st is State.SYN_SENT:
+            self._rcv_syn_sent(seg, now)
+        else:
+            self._rcv_other(seg, now)
+        self._output(now)
+
+    def _rcv_listen(self, seg: TCP, now: int) -> None:
+        f = seg.flags
+        if f & RST:
+            return
+        if f & ACK:
+            self._out.append(TCP(sport=seg.dport, dport=seg.sport, seq=seg.ack, flags=RST))
+            return
+        if not f & SYN:
+            return
+        if self.remote is None:
+            self.remote = (None, seg.sport)
+        self._take_syn(seg)
+        self._init_cwnd()
+        self.snd_nxt = self.snd_max = seq_add(self.iss, 1)
+        self._fire(Ev.RCV_SYN, now)
+        self._send_syn(now, with_ack=True)
+
+    def _rcv_syn_sent(self, seg: TCP, now: int) -> None:
+        f = seg.flags
+        ack_ok = False
+        if f & ACK:
+            # RFC 9293 3.10.7.3: an ACK outside (ISS, SND.NXT] gets <SEQ=SEG.ACK><CTL=RST>.
+            if seq_le(seg.ack, self.iss) or seq_gt(seg.ack, self.snd_max):
+                if not f & RST:
+                    self._out.append(TCP(sport=self.local[1], dport=seg.sport, seq=seg.ack,
+                                         flags=RST))
+                return
+            ack_ok = True
+        if f & RST:
+            if ack_ok:  # RFC 5961 3.2: in SYN-SENT a RST is valid only if it ACKs our SYN
+                self._fail(_errno.ECONNREFUSED, Ev.RCV_RST, now, reset=True)
+            return
+        if not f & SYN:
+            return
+        self._take_syn(seg)
+        if ack_ok:
+            self._ack_advanced(seg.ack, now)
+            self._update_window(seg)
+            self._fire(Ev.RCV_SYN_ACK, now)
+            self._established(now)
+            self._ack_now = True
+            self._process_text_and_fin(seg, seq_add(seg.seq, 1), now)
+        else:  # simultaneous open: SYN-SENT -> SYN-RECEIVED, send SYN,ACK
+            self._fire(Ev.RCV_SYN, now)
+            self._send_syn(now, with_ack=True)
+
+    def _rcv_other(self, seg: TCP, now: int) -> None:
+        st, f = self.state, seg.flags
+        if st is State.SYN_RECEIVED and f & SYN and seg.seq == self.irs:
+            if not f & ACK:
+                self._send_syn(now, with_ack=True)  # our SYN,ACK was lost: peer resent SYN
+                return
+            # Simultaneous open (RFC 9293 figure 8): the peer's SYN,ACK repeats its SYN and
+            # ACKs ours; take it as that ACK.
+            seg = seg.replace(seq=seq_add(seg.seq, 1), flags=f & ~SYN)
+            f = seg.flags
+            self._ack_now = True
+        seq, payload, fin = self._trim(seg)
+        if seq is None:  # not acceptable (RFC 9293 3.10.7.4 first check)
+            if not f & RST:
+                if st is State.TIME_WAIT and f & FIN:
+                    self._arm("timewait", now + 2 * self.cfg.msl_ns)
+                self._send_ack()
+            return
+        if f & RST:
+            self._rcv_rst(seg, now)
+            return
+        if f & SYN:  # RFC 5961 4.2: SYN in a synchronized state -> challenge ACK
+            self._send_ack()
+            return
+        if not f & ACK:
+            return
+        if not self._rcv_ack(seg, now):
+            return
+        self._process_text_and_fin(seg, seq, now, payload, fin)
+
+    def _rcv_rst(self, seg: TCP, now: int) -> None:
+        # RFC 5961 3.2: only a RST at exactly RCV.NXT resets; in-window -> challenge ACK.
+        if seg.seq != self.rcv_nxt:
+            self._send_ack()
+            return
+        st = self.state
+        if st is State.SYN_RECEIVED and not self._child and self.sm.history[0][1] is State.LISTEN:
+            self._clear_for_listen(now)
+            return
+        if st is State.SYN_RECEIVED:
+            code = _errno.ECONNREFUSED
+        elif st in _RESET_IS_ERROR:
+            code = _errno.ECONNRESET
+        else:
+            code = None
+        self._fail(code, Ev.RCV_RST, now, reset=True)
+
+    def _rcv_ack(self, seg: TCP, now: int) -> bool:
+        """ACK processing (RFC 9293 3.10.7.4 fifth check); False means drop the segment."""
+        st, ack = self.state, seg.ack
+        if st is State.SYN_RECEIVED:
+            if not (seq_lt(self.snd_una, ack) and seq_le(ack, self.snd_max)):
+                self._out.append(TCP(sport=self.local[1], dport=seg.sport, seq=ack, flags=RST))
+                return False
+            self._ack_advanced(ack, now)
+            self._update_window(seg)
+            self._fire(Ev.RCV_ACK_OF_SYN, now)
+            self._established(now)
+            return True
+        if seq_gt(ack, self.snd_max):
+            self._send_ack()  # acks something not yet sent
+            return False
+        # RFC 5961 5.2: an ACK too far in the past gets a challenge ACK.
+        if seq_lt(ack, seq_add(self.snd_una, -max(self.max_snd_wnd, 1))):
+            self._send_ack()
+            return False
+        if seq_gt(ack, self.snd_una):
+            self._ack_advanced(ack, now)
+        elif (ack == self.snd_una and not seg.payload and not seg.flags & (SYN | FIN)
+              and seg.window == self.snd_wnd and self.snd_nxt != self.snd_una):
+            self._dup_ack(now)
+        if seq_ge(ack, self.snd_una):
+            self._update_window(seg)
+        self._fin_acked_transitions(now)
+        return self.state is not State.CLOSED
+
+    def _fin_acked_transitions(self, now: int) -> None:
+        if not self._fin_queued:
+            return
+        fin_seq = seq_add(self._buf_seq, len(self._sndbuf))
+        if self._sndbuf or not seq_gt(self.snd_una, fin_seq):
+            return
+        st = self.state
+        if st is State.FIN_WAIT_1:
+            self._fire(Ev.RCV_ACK_OF_FIN, now)
+        elif st is State.CLOSING:
+            self._fire(Ev.RCV_ACK_OF_FIN, now)
+            self._arm("timewait", now + 2 * self.cfg.msl_ns)
+        elif st is State.LAST_ACK:
+            self._fire(Ev.RCV_ACK_OF_FIN, now)
+
+    def _process_text_and_fin(self, seg: TCP, seq: int, now: int,
+                              payload: bytes | None = None, fin: bool | None = None) -> None:
+        if payload is None:
+            payload, fin = seg.payload, bool(seg.flags & FIN)
+        if self.state not in _TEXT_STATES:
+            return  # RFC 9293: after a FIN from the peer, text is ignored
+        off = self._rcv_off + seq_diff(seq, self.rcv_nxt)
+        if payload:
+            if off == self._rcv_off:
+                self._deliver(payload, now)
+            else:
+                self._ooo.add(off, payload)
+                self._ack_now = True  # out of order: immediate duplicate ACK (RFC 5681 4.2)
+        if fin:
+            self._fin_off = off + len(payload)
+        if self._fin_off is not None and self._fin_off == self._rcv_off and not self.eof:
+            self._rcv_fin(now)
+
+    def _deliver(self, payload: bytes, now: int) -> None:
+        data = payload + self._ooo.pop_from(self._rcv_off + len(payload))
+        self._rcv_off += len(data)
+        self.rcv_nxt = seq_add(self.rcv_nxt, len(data))
+        if not self._closed_by_user:
+            self._rcvq += data
+            self._events.append(DataAvailable(now, len(self._rcvq)))
+        self._unacked_segs += 1
+        if not self.cfg.delayed_ack or self._unacked_segs >= 2 or len(self._ooo):
+            self._ack_now = True
+        elif "delack" not in self._timers:
+            self._arm("delack", now + self.cfg.delack_ns)
+
+    def _rcv_fin(self, now: int) -> None:
+        self.rcv_nxt = seq_add(self.rcv_nxt, 1)
+        self.eof = True
+        self._ack_now = True
+        self._events.append(Eof(now))
+        if self.state is State.FIN_WAIT_2:
+            self._fire(Ev.RCV_FIN, now)
+            self._arm("timewait", now + 2 * self.cfg.msl_ns)
+            self._timers.pop("rexmt", None)
+        else:
+            self._fire(Ev.RCV_FIN, now)
+
+    # ------------------------------------------------------------------ helpers (input)
+    def _take_syn(self, seg: TCP) -> None:
+        self.irs = seg.seq
+        self.rcv_nxt = self.rcv_adv = seq_add(seg.seq, 1)
+        mss = get_option(seg, "MSS")
+        self.peer_mss = mss if isinstance(mss, int) and mss > 0 else _DEFAULT_PEER_MSS
+        self.snd_wnd, self.snd_wl1, self.snd_wl2 = seg.window, seg.seq, seg.ack
+        self.max_snd_wnd = max(self.max_snd_wnd, seg.window)
+        self._init_cwnd()
+
+    def _trim(self, seg: TCP) -> tuple[int | None, bytes, bool]:
+        """Acceptability test and trimming to the window (RFC 9293 3.10.7.4, 3.3.2 table)."""
+        seq, payload = seg.seq, seg.payload
+        fin = bool(seg.flags & FIN)
+        slen = seg_len(seg)
+        wnd = max(seq_diff(self.rcv_adv, self.rcv_nxt), 0)
+        rn = self.rcv_nxt
+        if slen == 0:
+            ok = seq == rn if wnd == 0 else 0 <= seq_diff(seq, rn) < wnd
+        elif wnd == 0:
+            ok = False
+        else:
+            last = seq_add(seq, slen - 1)
+            ok = 0 <= seq_diff(seq, rn) < wnd or 0 <= seq_diff(last, rn) < wnd
+        if not ok:
+            return None, b"", False
+        if seg.flags & SYN:
+            seq = seq_add(seq, 1)  # the SYN itself is old
+        front = seq_diff(rn, seq)
+        if front > 0:  # duplicate head: drop what we already have
+            payload = payload[front:]
+            seq = rn
+        room = wnd - seq_diff(seq, rn)
+        if len(payload) > room:  # beyond the window: trim the tail and its FIN
+            payload, fin = payload[:max(room, 0)], False
+        return seq, payload, fin
+
+    def _ack_advanced(self, ack: int, now: int) -> None:
+        acked = seq_diff(ack, self.snd_una)
+        if self.snd_una == self.iss:  # our SYN occupies one sequence number
+            acked -= 1
+        data = min(max(acked, 0), len(self._sndbuf))
+        if data:
+            del self._sndbuf[:data]
+            self._buf_seq = seq_add(self._buf_seq, data)
+        self.snd_una = ack
+        if seq_lt(self.snd_nxt, ack):
+            self.snd_nxt = ack
+        if self._rtt_seq is not None and seq_gt(ack, self._rtt_seq):
+            self.rto.sample(now - self._rtt_start)
+            self._rtt_seq = None
+        self.retries = 0
+        self._grow_cwnd(max(acked, 0))
+        self.dupacks = 0
+        if self.snd_una == self.snd_max:
+            self._timers.pop("rexmt", None)
+        else:
+            self._arm("rexmt", now + self.rto.rto)  # RFC 6298 (5.3)
+        if data:
+            self._events.append(Writable(now, self.send_space))
+
+    def _grow_cwnd(self, acked: int) -> None:
+        mss = self.eff_mss
+        if self.in_recovery:
+            if seq_ge(self.snd_una, self.recover):
+                self.in_recovery = False
+                self.cwnd = self.ssthresh
+            else:  # RFC 6582 partial ACK: resend the next hole, deflate the window
+                self._retransmit_head()
+                self.cwnd = max(self.cwnd - acked + mss, mss)
+            return
+        if self.cwnd < self.ssthresh:
+            self.cwnd += min(acked, mss)          # slow start, RFC 5681 (2)
+        else:
+            self.cwnd += max(mss * mss // self.cwnd, 1)  # congestion avoidance, RFC 5681 (3)
+
+    def _dup_ack(self, now: int) -> None:
+        self.dupacks += 1
+        mss = self.eff_mss
+        if self.dupacks == 3 and not self.in_recovery:
+            # RFC 5681 3.2 fast retransmit / fast recovery
+            flight = seq_diff(self.snd_max, self.snd_una)
+            self.ssthresh = max(flight // 2, 2 * mss)
+            self.recover = self.snd_max
+            self.in_recovery = True
+            self._rtt_seq = None
+            self._retransmit_head()
+            self.cwnd = self.ssthresh + 3 * mss
+        elif self.in_recovery:
+            self.cwnd += mss
+
+    def _update_window(self, seg: TCP) -> None:
+        # RFC 9293 3.10.7.4: take the window only from a newer segment (SND.WL1/WL2).
+        if seq_lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq
+                                              and seq_le(self.snd_wl2, seg.ack)):
+            self.snd_wnd, self.snd_wl1, self.snd_wl2 = seg.window, seg.seq, seg.ack
+            self.max_snd_wnd = max(self.max_snd_wnd, seg.window)
+            if seg.window:
+                self._timers.pop("persist", None)
+                self.persist_backoff = 0
+
+    def _established(self, now: int) -> None:
+        self._events.append(Connected(now))
+        if self._wr_shut and not self._fin_queued:
+            self._queue_fin(now)
+
+    def _clear_for_listen(self, now: int) -> None:
+        self._fire(Ev.RST_BACK_TO_LISTEN, now)
+        self._timers.clear()
+        self.snd_una = self.snd_nxt = self.snd_max = self.iss
+        self.retries = 0
+        self.rto = RtoEstimator(self.cfg.rto_initial_ns, self.cfg.rto_min_ns,
+                                self.cfg.rto_max_ns)
+
+    def _fail(self, code: int | None, event: Ev, now: int, reset: bool = False) -> None:
+        if reset:
+            self._events.append(Reset(now))
+        if code is not None:
+            self.error = code
+            self._events.append(Error(code, now))
+        self._fire(event, now)
+
+    # ------------------------------------------------------------------ output
+    def _queue_fin(self, now: int) -> None:
+        self._fin_queued = True
+        self._fire(Ev.CLOSE, now)
+        self._output(now)
+
+    def _init_cwnd(self) -> None:
+        # RFC 5681 (3.1) initial window
+        mss = self.eff_mss
+        self.cwnd = 2 * mss if mss > 2190 else 3 * mss if mss > 1095 else 4 * mss
+        self.ssthresh = 1 << 30
+
+    def _adv_window(self) -> int:
+        free = min(max(self.cfg.rcv_buf - len(self._rcvq), 0), 0xFFFF)
+        cur = max(seq_diff(self.rcv_adv, self.rcv_nxt), 0)
+        if free <= cur:
+            return cur  # never shrink the window (RFC 9293 3.8.6.2.2)
+        if free - cur < min(self.cfg.rcv_buf // 2, self.eff_mss):
+            return cur  # receiver SWS avoidance: move the right edge only by a useful amount
+        return free
+
+    def _window_grew_enough(self) -> bool:
+        free = min(max(self.cfg.rcv_buf - len(self._rcvq), 0), 0xFFFF)
+        cur = max(seq_diff(self.rcv_adv, self.rcv_nxt), 0)
+        return free - cur >= min(self.cfg.rcv_buf // 2, self.eff_mss)
+
+    def _segment(self, flags: int, seq: int, payload: bytes = b"", options: tuple = ()) -> TCP:
+        ack = 0
+        wnd = self._adv_window()
+        if flags & ACK:
+            ack = self.rcv_nxt
+            self._ack_now = False
+            self._unacked_segs = 0
+            self._timers.pop("delack", None)
+        if not flags & RST:
+            self.rcv_adv = seq_add(self.rcv_nxt, wnd)
+        remote_port = self.remote[1] if self.remote else 0
+        return TCP(sport=self.local[1], dport=remote_port, seq=seq, ack=ack, flags=flags,
+                   window=wnd if not flags & RST else 0, payload=payload, options=options)
+
+    def _send_ack(self) -> None:
+        # SEQ=SND.MAX, not the rolled-back SND.NXT: after a go-back-N timeout the peer may
+        # already hold bytes up to SND.MAX, and would find an older SEQ unacceptable (BSD
+        # does the same).
+        self._out.append(self._segment(ACK, self.snd_max))
+
+    def _send_syn(self, now: int, with_ack: bool) -> None:
+        flags = SYN | ACK if with_ack else SYN
+        self._out.append(self._segment(flags, self.iss, options=(("MSS", self.cfg.mss),)))
+        if self.retries == 0 and self._rtt_seq is None:
+            self._rtt_seq, self._rtt_start = self.iss, now
+        self._arm("rexmt", now + self.rto.rto)
+
+    def _retransmit_head(self) -> None:
+        """Resend one segment at SND.UNA (fast retransmit, partial ACK)."""
+        n = min(len(self._sndbuf), self.eff_mss)
+        flags = ACK
+        fin_seq = seq_add(self._buf_seq, len(self._sndbuf))
+        if self._fin_queued and n == len(self._sndbuf) and seq_gt(self.snd_max, fin_seq):
+            flags |= FIN
+        if n == 0 and not flags & FIN:
+            return
+        if n and n == len(self._sndbuf):
+            flags |= PSH
+        self._out.append(self._segment(flags, self.snd_una, bytes(self._sndbuf[:n])))
+
+    def _output(self, now: int) -> None:
+        """Send what the windows allow, then a pure ACK if one is still owed."""
+        if self.state in _DATA_STATES:
+            self._send_data(now)
+        if self._ack_now and self.state in SYNCHRONIZED | {State.SYN_RECEIVED}:
+            self._send_ack()
+
+    def _send_data(self, now: int) -> None:
+        mss = self.eff_mss
+        buf = self._sndbuf
+        while True:
+            off = seq_diff(self.snd_nxt, self._buf_seq)
+            unsent = len(buf) - off
+            in_flight = seq_diff(self.snd_nxt, self.snd_una)
+            usable = min(self.snd_wnd, self.cwnd) - in_flight
+            n = max(min(unsent, mss, usable), 0)
+            fin_now = self._fin_queued and off + n == len(buf) and unsent >= 0
+            if n == 0 and not fin_now:
+                break
+            if (0 < n < mss and n == unsent and in_flight > 0 and not self.cfg.nodelay
+                    and not self._fin_queued):
+                break  # Nagle (RFC 9293 3.7.4): one small segment outstanding at a time
+            if n < unsent and n < mss and in_flight > 0:
+                break  # sender SWS avoidance: wait for a bigger window (RFC 9293 3.8.6.2.1)
+            flags = ACK
+            if n and n == unsent:
+                flags |= PSH
+            if fin_now:
+                flags |= FIN
+            seq = self.snd_nxt
+            self._out.append(self._segment(flags, seq, bytes(buf[off:off + n])))
+            new_nxt = seq_add(seq, n + (1 if fin_now else 0))
+            if seq_ge(seq, self.snd_max):
+                if self._rtt_seq is None:
+                    self._rtt_seq, self._rtt_start = seq, now
+                self.snd_max = new_nxt
+            elif seq_gt(new_nxt, self.snd_max):
+                self.snd_max = new_nxt
+            self.snd_nxt = new_nxt
+            if "rexmt" not in self._timers:
+                self._arm("rexmt", now + self.rto.rto)
+            if fin_now:
+                break
+        off = seq_diff(self.snd_nxt, self._buf_seq)
+        if (self.snd_wnd == 0 and off < len(buf) and "rexmt" not in self._timers
+                and "persist" not in self._timers):
+            self._arm_persist(now)
+
+    def _arm_persist(self, now: int) -> None:
+        base = max(self.rto.rto, self.cfg.rto_min_ns)
+        self._arm("persist", now + min(base << self.persist_backoff, self.cfg.rto_max_ns))
+
+    def _arm(self, name: str, when: int) -> None:
+        self._timers[name] = when
+
+    def _fire(self, event: Ev, now: int) -> None:
+        old, new = self.sm.fire(event, now)
+        self._events.append(StateChange(old, new, now))
+        if new is State.CLOSED:
+            self._timers.clear()
+
+    def __repr__(self) -> str:
+        return (f"<Connection {self.local}->{self.remote} {self.state} una={self.snd_una} "
+                f"nxt={self.snd_nxt} rcv_nxt={self.rcv_nxt}>")

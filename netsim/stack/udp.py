@@ -1,0 +1,149 @@
+"""UDP demultiplexing (RFC 768): the port table, delivery to sockets, port unreachable.
+
+Binding follows Linux: two sockets may share a port only when their addresses cannot both
+match a packet (a specific address versus another specific one), unless both set
+``SO_REUSEADDR``. A unicast datagram goes to the single best match (connected beats bound
+beats wildcard; among equals, the socket bound last); a broadcast goes to every match.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import TYPE_CHECKING
+
+from ..wire import icmp as wicmp
+from ..wire import udp as wudp
+from ..wire.errors import DecodeError
+from ..wire.ipv4 import IPv4
+
+if TYPE_CHECKING:
+    from .host import Host
+    from .icmp import IcmpError
+    from .socket import UdpSocket
+
+__all__ = ["UdpLayer", "EPHEMERAL_LOW", "EPHEMERAL_HIGH"]
+
+EPHEMERAL_LOW, EPHEMERAL_HIGH = 32768, 60999  # Linux ip_local_port_range
+ANY = "0.0.0.0"
+
+
+def _oserror(code: int) -> OSError:
+    return OSError(code, os.strerror(code))
+
+
+class UdpLayer:
+    """UDP of one node."""
+
+    __slots__ = ("host", "ports")
+
+    def __init__(self, host: Host):
+        self.host = host
+        self.ports: dict[int, list[UdpSocket]] = {}
+
+    # -- binding ---------------------------------------------------------------------------
+
+    def _conflicts(self, sock: UdpSocket, ip: str, port: int) -> bool:
+        for other in self.ports.get(port, ()):
+            if other is sock:
+                continue
+            overlap = other.local_ip == ip or other.local_ip == ANY or ip == ANY
+            if overlap and not (other.reuseaddr and sock.reuseaddr):
+                return True
+        return False
+
+    def bind(self, sock: UdpSocket, ip: str, port: int) -> int:
+        """Register ``sock`` on (ip, port); port 0 picks a free ephemeral port at random.
+
+        Returns:
+            The port bound.
+
+        Raises:
+            OSError: EADDRINUSE when taken; EAGAIN when no ephemeral port is left.
+        """
+        if port == 0:
+            port = self._ephemeral(sock, ip)
+        elif self._conflicts(sock, ip, port):
+            raise _oserror(errno.EADDRINUSE)
+        self.ports.setdefault(port, []).append(sock)
+        return port
+
+    def _ephemeral(self, sock: UdpSocket, ip: str) -> int:
+        # Linux starts at a random offset in the range and walks up (inet_csk_get_port).
+        span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1
+        start = self.host.kernel.rng.randrange(span)
+        for i in range(span):
+            port = EPHEMERAL_LOW + (start + i) % span
+            if port not in self.ports or not self._conflicts(sock, ip, port):
+                return port
+        raise _oserror(errno.EAGAIN)
+
+    def unbind(self, sock: UdpSocket) -> None:
+        socks = self.ports.get(sock.local_port)
+        if socks and sock in socks:
+            socks.remove(sock)
+            if not socks:
+                del self.ports[sock.local_port]
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def receive(self, ip: IPv4, raw: bytes, broadcast: bool, link_broadcast: bool) -> str | None:
+        """Deliver a UDP datagram addressed to this node; returns a capture note."""
+        host = self.host
+        try:
+            dgram = wudp.decode(ip.payload, ip.src, ip.dst)
+        except DecodeError as exc:
+            host.counters["malformed"] += 1
+            return f"malformed UDP: {exc.message}"
+        if dgram.checksum_ok is False:
+            host.counters["bad_udp_checksum"] += 1
+            return "bad UDP checksum: dropped"
+        host.counters["udp_rx"] += 1
+        matches = self._match(ip, dgram, broadcast)
+        if not matches:
+            host.counters["udp_no_port"] += 1
+            if broadcast or link_broadcast:
+                # RFC 1122 3.2.2: no ICMP error about a broadcast
+                return f"no socket on port {dgram.dport} (broadcast: no ICMP error)"
+            if host.icmp.send_error(raw, ip, wicmp.DEST_UNREACHABLE, wicmp.UNREACH_PORT):
+                return "port unreachable"
+            return f"no socket on port {dgram.dport}"
+        notes = [s.deliver(dgram.payload, (ip.src, dgram.sport)) for s in matches]
+        dropped = [n for n in notes if n]
+        return dropped[0] if dropped else None
+
+    def _match(self, ip: IPv4, dgram: wudp.UDP, broadcast: bool) -> list[UdpSocket]:
+        socks = self.ports.get(dgram.dport)
+        if not socks:
+            return []
+        best: list[UdpSocket] = []
+        best_score = -1
+        for s in socks:
+            if s.local_ip != ANY and s.local_ip != ip.dst:
+                continue
+            score = 0 if s.local_ip == ANY else 2
+            if s.peer is not None:
+                if s.peer != (ip.src, dgram.sport):
+                    continue
+                score += 4
+            if broadcast:
+                best.append(s)
+            elif score >= best_score:  # >=: among equals the socket bound last wins
+                best, best_score = [s], score
+        return best
+
+    # -- ICMP errors -----------------------------------------------------------------------
+
+    def icmp_error(self, err: IcmpError) -> None:
+        """Report a hard ICMP error to the connected socket that caused it.
+
+        Linux (without IP_RECVERR) tells only connected UDP sockets, and only of hard errors
+        (RFC 1122 4.1.3.3 leaves it to the implementation); the error surfaces on the
+        socket's next call, as ``ConnectionRefusedError`` for a port unreachable.
+        """
+        if err.sport is None or not err.fatal:
+            return
+        for s in self.ports.get(err.sport, ()):
+            if s.peer == (err.quoted.dst, err.dport) and s.local_ip in (ANY, err.quoted.src):
+                s.set_error(err.errno)
+                return

@@ -1,0 +1,267 @@
+"""IPv4 headers (RFC 791), options kept as raw bytes.
+
+Wire layout::
+
+    offset  size  field
+    0       1     version (4 bits, = 4) | IHL (4 bits, header length in 32-bit words, >= 5)
+    1       1     type of service / DSCP+ECN
+    2       2     total length (header + data)
+    4       2     identification
+    6       2     flags: reserved | DF | MF (3 bits) | fragment offset (13 bits, 8-byte units)
+    8       1     time to live
+    9       1     protocol
+    10      2     header checksum (RFC 1071 over the header only)
+    12      4     source address
+    16      4     destination address
+    20      ...   options (IHL*4 - 20 bytes)
+"""
+
+from __future__ import annotations
+
+import struct
+
+from ._base import OpenEnum, WireValue, lookup, open_enum, pack_error
+from .addr import _IP_STR, ip_str, ip_to_bytes
+from .checksum import internet_checksum
+from .errors import DecodeError
+
+__all__ = ["IPv4", "IPProto", "decode", "PROTO_ICMP", "PROTO_TCP", "PROTO_UDP",
+           "IPV4_HEADER_LEN", "proto_name"]
+
+PROTO_ICMP = 1
+PROTO_IGMP = 2
+PROTO_TCP = 6
+PROTO_UDP = 17
+IPV4_HEADER_LEN = 20
+
+_HDR = struct.Struct("!BBHHHBBH4s4s")
+_unpack = _HDR.unpack_from
+_from_bytes = int.from_bytes
+_RF, _DF, _MF = 0x8000, 0x4000, 0x2000
+
+
+def _verify(header: bytes) -> bool:
+    s = _from_bytes(header, "big")
+    return s % 0xFFFF == 0 and s != 0
+
+
+class IPProto(OpenEnum):
+    """IP protocol numbers; unknown ones become ``proto 0x84``-style pseudo-members."""
+
+    ICMP = 1
+    IGMP = 2
+    TCP = 6
+    UDP = 17
+    IPv6 = 41
+    GRE = 47
+    ESP = 50
+    OSPF = 89
+    SCTP = 132
+
+
+_PROTOS = open_enum(IPProto, "proto", 8)
+
+
+def proto_name(value: int) -> str:
+    """Return ``"TCP"``, ``"UDP"``... or ``"proto 0x84"`` for an unknown number."""
+    return lookup(_PROTOS, IPProto, value).name
+
+
+class IPv4(WireValue):
+    """An IPv4 datagram.
+
+    Args:
+        src, dst: dotted-quad strings.
+        proto: protocol number of the payload (PROTO_TCP, ...).
+        payload: the data after the header.
+        ttl, ident, tos: as on the wire.
+        df, mf: Don't Fragment and More Fragments flags; ``reserved`` is the reserved flag bit.
+        frag_offset: fragment offset in bytes (a multiple of 8).
+        options: raw option bytes; padded with zeros (EOL) to a multiple of 4 on encode.
+        total_length, ihl, checksum: computed on encode when None; a decoded value keeps the
+            received ones (``checksum_ok`` tells whether the checksum was right).
+    """
+
+    __slots__ = ("src", "dst", "proto", "payload", "ttl", "ident", "tos", "df", "mf",
+                 "frag_offset", "options", "total_length", "ihl", "checksum", "reserved",
+                 "_ck")
+    _fields = __slots__[:-1]
+    _derived = ("total_length", "ihl", "checksum")
+    layer_name = "Internet Protocol Version 4"
+
+    def __init__(self, src: str, dst: str, proto: int, payload: bytes = b"", ttl: int = 64,
+                 ident: int = 0, tos: int = 0, df: bool = False, mf: bool = False,
+                 frag_offset: int = 0, options: bytes = b"", total_length: int | None = None,
+                 ihl: int | None = None, checksum: int | None = None, reserved: bool = False):
+        self.src = src
+        self.dst = dst
+        self.proto = proto
+        self.payload = payload
+        self.ttl = ttl
+        self.ident = ident
+        self.tos = tos
+        self.df = df
+        self.mf = mf
+        self.frag_offset = frag_offset
+        self.options = options
+        self.total_length = total_length
+        self.ihl = ihl
+        self.checksum = checksum
+        self.reserved = reserved
+        self._ck: bool | None | tuple = None
+
+    @property
+    def checksum_ok(self) -> bool | None:
+        """Whether the received checksum was right (None: not verifiable, or not decoded).
+
+        Verified on first access: decoding stays cheap for code that never asks."""
+        ok = self._ck
+        if ok.__class__ is tuple:
+            ok = self._ck = _verify(ok[0])
+        return ok
+
+    @checksum_ok.setter
+    def checksum_ok(self, value: bool | None) -> None:
+        self._ck = value
+
+    @classmethod
+    def decode(cls, buf: bytes, partial: bool = False) -> IPv4:
+        """Decode a datagram; see :func:`decode`."""
+        return decode(buf, partial)
+
+    @property
+    def header_length(self) -> int:
+        """Header length in bytes (from ``ihl`` if set, else from the options)."""
+        return self.ihl * 4 if self.ihl is not None else 20 + (len(self.options) + 3) // 4 * 4
+
+    @property
+    def is_fragment(self) -> bool:
+        """True for any fragment (MF set or a non-zero offset)."""
+        return self.mf or self.frag_offset != 0
+
+    def encode(self) -> bytes:
+        """Return header + payload, computing IHL, total length and checksum when None.
+
+        Raises:
+            ValueError: a bad address, a fragment offset not a multiple of 8, or a field out
+                of range.
+        """
+        options = self.options
+        if len(options) & 3:
+            options = options + bytes(4 - (len(options) & 3))
+        ihl = self.ihl if self.ihl is not None else 5 + (len(options) >> 2)
+        total = self.total_length
+        if total is None:
+            total = 20 + len(options) + len(self.payload)
+        off = self.frag_offset
+        if off & 7:
+            raise ValueError(f"IPv4: frag_offset {off} is not a multiple of 8 bytes")
+        flags = (_RF if self.reserved else 0) | (_DF if self.df else 0) | (_MF if self.mf else 0)
+        if off >> 3 > 0x1FFF or ihl > 15:
+            raise ValueError("IPv4: frag_offset must be < 65536 and ihl <= 15")
+        try:
+            header = _HDR.pack(0x40 | ihl, self.tos, total, self.ident, flags | (off >> 3),
+                               self.ttl, self.proto, 0, ip_to_bytes(self.src),
+                               ip_to_bytes(self.dst)) + options
+        except struct.error as exc:
+            raise pack_error("IPv4", exc) from None
+        checksum = self.checksum
+        if checksum is None:
+            checksum = internet_checksum(header)
+        elif not 0 <= checksum <= 0xFFFF:
+            raise ValueError(f"IPv4: checksum {checksum} is not 16 bits")
+        return b"".join((header[:10], checksum.to_bytes(2, "big"), header[12:], self.payload))
+
+    def summary(self) -> str:
+        """``src -> dst PROTO`` with fragment information."""
+        text = f"{self.src} -> {self.dst} {proto_name(self.proto)}"
+        if self.is_fragment:
+            text += f" fragment id=0x{self.ident:04x} off={self.frag_offset}" + \
+                (" MF" if self.mf else "")
+        return text
+
+    def describe(self) -> list[str]:
+        """Tree lines."""
+        hl = self.header_length
+        total = self.total_length if self.total_length is not None else hl + len(self.payload)
+        flags = ", ".join(n for n, on in (("Reserved", self.reserved), ("DF", self.df),
+                                            ("MF", self.mf)) if on) or "none"
+        if self.checksum is None:
+            ck = "Header checksum: (computed on encode)"
+        else:
+            status = {True: "correct", False: "incorrect", None: "unverified"}[self.checksum_ok]
+            ck = f"Header checksum: 0x{self.checksum:04x} [{status}]"
+        lines = ["Version: 4", f"Header length: {hl} bytes ({hl // 4})",
+                 f"Type of service: 0x{self.tos:02x}", f"Total length: {total}",
+                 f"Identification: 0x{self.ident:04x} ({self.ident})", f"Flags: {flags}",
+                 f"Fragment offset: {self.frag_offset}", f"Time to live: {self.ttl}",
+                 f"Protocol: {proto_name(self.proto)} ({int(self.proto)})", ck,
+                 f"Source: {self.src}", f"Destination: {self.dst}"]
+        if self.options:
+            lines.append(f"Options: {bytes(self.options).hex()}")
+        return lines
+
+
+_new = object.__new__
+
+
+def decode(buf: bytes, partial: bool = False) -> IPv4:
+    """Decode an IPv4 datagram and verify its header checksum.
+
+    Args:
+        buf: the datagram; bytes past ``total_length`` (Ethernet padding) are dropped.
+        partial: accept a datagram cut short (the quoted datagram inside an ICMP error):
+            the payload is then whatever follows the header.
+
+    Returns:
+        An :class:`IPv4` with ``checksum_ok`` set.
+
+    Raises:
+        DecodeError: truncated header, version not 4, IHL < 5, header longer than the buffer,
+            total length below the header length or (unless ``partial``) beyond the buffer.
+    """
+    if type(buf) is not bytes:
+        buf = bytes(buf)
+    n = len(buf)
+    if n < 20:
+        raise DecodeError("IPv4", "header", 0,
+                          f"datagram is {n} bytes, shorter than the 20-byte header")
+    vihl, tos, total, ident, frag, ttl, proto, checksum, src, dst = _unpack(buf)
+    hl = (vihl & 15) << 2
+    if vihl >> 4 != 4:
+        raise DecodeError("IPv4", "version", 0, f"version {vihl >> 4} is not 4")
+    if hl < 20:
+        raise DecodeError("IPv4", "ihl", 0,
+                          f"header length {hl >> 2} words is below the minimum 5")
+    if hl > n:
+        raise DecodeError("IPv4", "ihl", 0,
+                          f"header length {hl} bytes exceeds the {n} bytes available")
+    if total < hl:
+        raise DecodeError("IPv4", "total_length", 2,
+                          f"total length {total} is below the header length {hl}")
+    if total > n and not partial:
+        raise DecodeError("IPv4", "total_length", 2,
+                          f"total length {total} exceeds the {n} bytes available")
+    value = _new(IPv4)
+    if hl == 20:
+        value._ck = (buf[:20],)
+        value.options = b""
+    else:
+        value._ck = (buf[:hl],)
+        value.options = buf[20:hl]
+    value.payload = buf[hl:total] if total != n else buf[hl:]
+    value.src = _IP_STR.get(src) or ip_str(src)
+    value.dst = _IP_STR.get(dst) or ip_str(dst)
+    p = _PROTOS.get(proto)
+    value.proto = p if p is not None else lookup(_PROTOS, IPProto, proto)
+    value.ttl = ttl
+    value.ident = ident
+    value.tos = tos
+    value.df = frag & _DF != 0
+    value.mf = frag & _MF != 0
+    value.reserved = frag & _RF != 0
+    value.frag_offset = (frag & 0x1FFF) << 3
+    value.total_length = total
+    value.ihl = hl >> 2
+    value.checksum = checksum
+    return value

@@ -1,0 +1,170 @@
+"""UDP datagrams (RFC 768) with the IPv4 pseudo-header checksum.
+
+Wire layout::
+
+    offset  size  field
+    0       2     source port
+    2       2     destination port
+    4       2     length (header + data, >= 8)
+    6       2     checksum over pseudo-header + header + data; 0 = none sent (RFC 768),
+                  a computed 0 is sent as 0xFFFF
+"""
+
+from __future__ import annotations
+
+import struct
+
+from ._base import WireValue, pack_error
+from .addr import _IP_INT, ip_to_int
+from .errors import DecodeError
+
+__all__ = ["UDP", "decode", "UDP_HEADER_LEN"]
+
+UDP_HEADER_LEN = 8
+_PROTO_UDP = 17
+_HDR = struct.Struct("!HHHH")
+_unpack = _HDR.unpack_from
+_pack = _HDR.pack
+_from_bytes = int.from_bytes
+
+
+def _pseudo(src_ip: str, dst_ip: str, length: int) -> int:
+    return ((_IP_INT.get(src_ip) or ip_to_int(src_ip)) + (_IP_INT.get(dst_ip) or ip_to_int(dst_ip))
+            + _PROTO_UDP + length)
+
+
+def _verify(buf: bytes, src_ip: str, dst_ip: str) -> bool:
+    n = len(buf)
+    total = _from_bytes(buf if not n & 1 else buf + b"\0", "big") + _pseudo(src_ip, dst_ip, n)
+    return total % 0xFFFF == 0
+
+
+class UDP(WireValue):
+    """A UDP datagram.
+
+    Args:
+        sport, dport: ports.
+        payload: data.
+        length, checksum: computed on encode when None; decode keeps the received ones.
+    """
+
+    __slots__ = ("sport", "dport", "payload", "length", "checksum", "_ck")
+    _fields = __slots__[:-1]
+    _derived = ("length", "checksum")
+    layer_name = "User Datagram Protocol"
+
+    def __init__(self, sport: int, dport: int, payload: bytes = b"", length: int | None = None,
+                 checksum: int | None = None):
+        self.sport = sport
+        self.dport = dport
+        self.payload = payload
+        self.length = length
+        self.checksum = checksum
+        self._ck: bool | None | tuple = None
+
+    @property
+    def checksum_ok(self) -> bool | None:
+        """Whether the received checksum was right (None: not verifiable, or not decoded).
+
+        Verified on first access: decoding stays cheap for code that never asks."""
+        ok = self._ck
+        if ok.__class__ is tuple:
+            ok = self._ck = _verify(*ok)
+        return ok
+
+    @checksum_ok.setter
+    def checksum_ok(self, value: bool | None) -> None:
+        self._ck = value
+
+    @classmethod
+    def decode(cls, buf: bytes, src_ip: str | None = None, dst_ip: str | None = None) -> UDP:
+        """Decode a datagram; see :func:`decode`."""
+        return decode(buf, src_ip, dst_ip)
+
+    def encode(self, src_ip: str | None = None, dst_ip: str | None = None) -> bytes:
+        """Return the datagram bytes.
+
+        Args:
+            src_ip, dst_ip: the IPv4 addresses for the pseudo-header; when either is None and
+                ``checksum`` is None, the checksum is sent as 0 ("none").
+
+        Raises:
+            ValueError: a field out of range or a bad address.
+        """
+        payload = self.payload
+        length = self.length if self.length is not None else 8 + len(payload)
+        checksum = self.checksum
+        try:
+            if checksum is None:
+                if src_ip is None or dst_ip is None:
+                    checksum = 0
+                else:
+                    head = _pack(self.sport, self.dport, length, 0)
+                    data = head + payload
+                    total = _from_bytes(data if not len(data) & 1 else data + b"\0", "big") \
+                        + _pseudo(src_ip, dst_ip, len(data))
+                    r = total % 0xFFFF
+                    checksum = (~(r if r else 0xFFFF) & 0xFFFF) or 0xFFFF
+                    return head[:6] + checksum.to_bytes(2, "big") + payload
+            return _pack(self.sport, self.dport, length, checksum) + payload
+        except struct.error as exc:
+            raise pack_error("UDP", exc) from None
+
+    def summary(self) -> str:
+        """``sport -> dport Len=n`` (Len is the data length, as in Wireshark)."""
+        return f"{self.sport} -> {self.dport} Len={len(self.payload)}"
+
+    def describe(self) -> list[str]:
+        """Tree lines."""
+        length = self.length if self.length is not None else 8 + len(self.payload)
+        if self.checksum is None:
+            ck = "Checksum: (computed on encode)"
+        elif self.checksum == 0:
+            ck = "Checksum: 0x0000 [none]"
+        else:
+            status = {True: "correct", False: "incorrect", None: "unverified"}[self.checksum_ok]
+            ck = f"Checksum: 0x{self.checksum:04x} [{status}]"
+        return [f"Source port: {self.sport}", f"Destination port: {self.dport}",
+                f"Length: {length}", ck, f"Data: {len(self.payload)} bytes"]
+
+
+_new = object.__new__
+
+
+def decode(buf: bytes, src_ip: str | None = None, dst_ip: str | None = None) -> UDP:
+    """Decode a UDP datagram; bytes past ``length`` are dropped.
+
+    Args:
+        buf: the IP payload.
+        src_ip, dst_ip: when given, the checksum is verified.
+
+    Returns:
+        A :class:`UDP`; ``checksum_ok`` is None when the checksum is 0 (not sent) or no
+        addresses were given.
+
+    Raises:
+        DecodeError: shorter than 8 bytes, length below 8 or beyond the buffer.
+    """
+    if type(buf) is not bytes:
+        buf = bytes(buf)
+    n = len(buf)
+    if n < 8:
+        raise DecodeError("UDP", "header", 0, f"datagram is {n} bytes, shorter than the "
+                          "8-byte header")
+    sport, dport, length, checksum = _unpack(buf)
+    if length < 8:
+        raise DecodeError("UDP", "length", 4, f"length {length} is below the 8-byte header")
+    if length > n:
+        raise DecodeError("UDP", "length", 4,
+                          f"length {length} exceeds the {n} bytes available")
+    value = _new(UDP)
+    value.sport = sport
+    value.dport = dport
+    value.length = length
+    value.checksum = checksum
+    if length != n:
+        buf = buf[:length]
+    value.payload = buf[8:]
+    value._ck = None if checksum == 0 or src_ip is None or dst_ip is None \
+        else (buf, src_ip, dst_ip)
+    return value

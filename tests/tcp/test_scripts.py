@@ -1,0 +1,103 @@
+"""Every packetdrill-style script in tests/tcp/scripts runs; the expect-failure ones fail
+exactly where they say, naming the line, the expected and the actual segment."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from netsim.stack.tcp.packetdrill import ScriptError, parse_script, run_script
+
+SCRIPTS = sorted((Path(__file__).parent / "scripts").glob("*.pkt"))
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=[p.stem for p in SCRIPTS])
+def test_script(path: Path) -> None:
+    text = path.read_text()
+    want = re.search(r"//\s*expect-failure:\s*line\s+(\d+)", text)
+    if want is None:
+        run_script(text, path.name)
+        return
+    with pytest.raises(ScriptError) as info:
+        run_script(text, path.name)
+    err = info.value
+    assert err.lineno == int(want.group(1))
+    assert f"{path.name}:{err.lineno}:" in str(err)
+    assert "expected: > S. 0:0(0) ack 1 win 1000" in str(err)
+    assert "actual:   > S. 0:0(0) ack 1 win 65535" in str(err)
+
+
+def test_there_are_scripts_for_each_topic() -> None:
+    names = {p.stem for p in SCRIPTS}
+    for topic in ("handshake_active", "handshake_passive", "simultaneous_open",
+                  "rst_closed_port", "syn_retransmit", "zero_window", "close_active",
+                  "close_passive", "simultaneous_close", "time_wait"):
+        assert topic in names
+
+
+def test_runner_reports_a_segment_sent_at_the_wrong_time() -> None:
+    script = """
+0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0    connect(3, ..., ...) = 0
++0    > S 0:0(0) <mss 1460>
++2    > S 0:0(0) <mss 1460>
+"""
+    with pytest.raises(ScriptError) as info:
+        run_script(script, "t.pkt")
+    assert info.value.lineno == 5
+    assert "sent at 1.000000s" in str(info.value)
+
+
+def test_runner_reports_an_unexpected_segment() -> None:
+    script = """
+0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0    connect(3, ..., ...) = 0
++0.5  read(3, ..., 10) = 0
+"""
+    with pytest.raises(ScriptError) as info:
+        run_script(script, "t.pkt")
+    assert info.value.lineno == 4
+    assert "unexpected outbound segment" in str(info.value)
+    assert "> S 0:0(0)" in str(info.value)
+
+
+def test_runner_reports_a_wrong_return_value() -> None:
+    script = """
+0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0    connect(3, ..., ...) = 0
++0    > S 0:0(0) <mss 1460>
++.01  < R. 0:0(0) ack 1 win 0
+"""
+    with pytest.raises(ScriptError) as info:
+        run_script(script, "t.pkt")
+    assert info.value.lineno == 3
+    assert "connect(...) = -1 ECONNREFUSED" in str(info.value)
+
+
+def test_runner_reports_a_blocking_call_that_never_returns() -> None:
+    script = """
+0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0    listen(3, 1) = 0
++0    accept(3, ..., ...) = 4
+"""
+    with pytest.raises(ScriptError, match="never returned"):
+        run_script(script, "t.pkt")
+
+
+def test_parser_reads_times_flags_and_options() -> None:
+    lines = parse_script("0 < S 0:0(0) win 32792 <mss 1000,nop,wscale 7,sackOK,TS val 5 ecr 0>\n"
+                         "+.1 > S. 0:0(0) ack 1 <...>  // comment\n"
+                         "+1.5 write(4, ..., 10) = -1 EPIPE (Broken pipe)\n")
+    assert [ln.time_ns for ln in lines] == [0, 100_000_000, 1_600_000_000]
+    seg = lines[0].item
+    assert seg.options == (("MSS", 1000), ("NOP", None), ("WScale", 7), ("SAckOK", b""),
+                           ("Timestamp", (5, 0)))
+    assert lines[1].item.options is None and lines[1].item.ack == 1
+    assert lines[2].item.errno == "EPIPE" and lines[2].item.ret == -1
+
+
+def test_scripts_pass_with_sequence_numbers_wrapping() -> None:
+    text = (Path(__file__).parent / "scripts" / "handshake_passive.pkt").read_text()
+    run_script(text, "wrap", local_isn=0xFFFFFE00, remote_isn=0xFFFFFF00)

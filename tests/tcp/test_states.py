@@ -1,0 +1,55 @@
+"""The transition table: the only place states change, and the diagrams drawn from it."""
+
+from __future__ import annotations
+
+import pytest
+
+from netsim.stack.tcp.states import (TRANSITIONS, Ev, State, StateMachine, TcpStateError,
+                                     to_dot, to_text)
+
+
+def test_every_state_is_reachable_from_closed() -> None:
+    seen, todo = {State.CLOSED}, [State.CLOSED]
+    while todo:
+        st = todo.pop()
+        for (a, _e), b in TRANSITIONS.items():
+            if a is st and b not in seen:
+                seen.add(b)
+                todo.append(b)
+    assert seen == set(State)
+
+
+def test_every_state_can_reach_closed() -> None:
+    for st in State:
+        reach, todo = {st}, [st]
+        while todo:
+            s = todo.pop()
+            for (a, _e), b in TRANSITIONS.items():
+                if a is s and b not in reach:
+                    reach.add(b)
+                    todo.append(b)
+        assert State.CLOSED in reach, st
+
+
+def test_illegal_event_raises_and_keeps_state() -> None:
+    sm = StateMachine()
+    with pytest.raises(TcpStateError):
+        sm.fire(Ev.RCV_FIN, 0)
+    assert sm.state is State.CLOSED and sm.history == []
+
+
+def test_fire_records_history() -> None:
+    sm = StateMachine()
+    sm.fire(Ev.OPEN_ACTIVE, 5)
+    sm.fire(Ev.RCV_SYN_ACK, 9)
+    assert sm.history == [(State.CLOSED, State.SYN_SENT, 5, Ev.OPEN_ACTIVE),
+                          (State.SYN_SENT, State.ESTABLISHED, 9, Ev.RCV_SYN_ACK)]
+
+
+def test_dot_and_text_list_every_transition() -> None:
+    dot, text = to_dot(), to_text()
+    assert dot.startswith("digraph tcp {") and dot.rstrip().endswith("}")
+    assert dot.count("->") == len(TRANSITIONS)
+    assert len(text.splitlines()) == len(TRANSITIONS)
+    assert '"SYN-SENT" -> "SYN-RECEIVED"' in dot
+    assert "FIN-WAIT-1 --rcv FIN/snd ACK--> CLOSING" in text
