@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from netsim.wire import ETH_IPV4, IPv4, TCP, UDP, Ethernet, decode_frame  # noqa: E402
+from netsim.wire import ETH_IPV4, TCP, UDP, Ethernet, IPv4, decode_frame  # noqa: E402
 from netsim.wire import tcp as wtcp  # noqa: E402
 
 SRC_MAC, DST_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02"

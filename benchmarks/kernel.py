@@ -226,10 +226,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=3, help="best of N runs")
     args = ap.parse_args(argv)
 
-    ours = min((netsim_run(args.hosts, args.frames) for _ in range(args.repeat)),
-               key=lambda r: r["wall"])
-    theirs = min((simpy_run(args.hosts, args.frames) for _ in range(args.repeat)),
-                 key=lambda r: r["wall"])
+    # Interleave the runs so that load from other processes hits both sides alike.
+    ours_runs, theirs_runs = [], []
+    for _ in range(args.repeat):
+        ours_runs.append(netsim_run(args.hosts, args.frames))
+        theirs_runs.append(simpy_run(args.hosts, args.frames))
+    ours = min(ours_runs, key=lambda r: r["wall"])
+    theirs = min(theirs_runs, key=lambda r: r["wall"])
     ours_fps = ours["frames"] / ours["wall"]
     theirs_fps = theirs["frames"] / theirs["wall"]
     print(f"workload: {args.hosts} hosts, 1 switch, {ours['frames']} frames of {FRAME_LEN} B, "

@@ -226,7 +226,7 @@ class Network:
 
         Args:
             path: output file; parent folders are created. ``.pcap`` selects classic pcap.
-            interfaces: interfaces (objects or names like "h1-eth0" / "h1") to capture; all
+            interfaces: interfaces or nodes (objects, or names like "h1-eth0" / "h1"); all
                 interfaces, including ones created later, when None.
         """
         cap = NetworkCapture(self, Path(path), interfaces, format)
@@ -287,6 +287,8 @@ class NetworkCapture:
             for item in interfaces:
                 if isinstance(item, Interface):
                     targets.append(item)
+                elif isinstance(item, Node):
+                    targets.extend(item.interfaces)
                 elif item in net.nodes:
                     targets.extend(net.nodes[item].interfaces)
                 else:

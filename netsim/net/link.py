@@ -107,9 +107,10 @@ class Link:
             return
         now = self.kernel.now
         start = d.free_at
+        tx_ns = ((len(frame) + WIRE_OVERHEAD) * 8 * NS_PER_S) // self.bandwidth_bps
         if start <= now:
-            d.free_at = now + ((len(frame) + WIRE_OVERHEAD) * 8 * NS_PER_S) // self.bandwidth_bps
-            self._start(d, frame, comment)
+            d.free_at = now + tx_ns
+            self._start(d, frame, comment, tx_ns)
             return
         if d.queued(now) >= self.queue_len:
             d.drops += 1
@@ -117,15 +118,14 @@ class Link:
             src.tap(frame, "drop", "dropped: queue full")
             return
         d.starts.append(start)
-        d.free_at = start + ((len(frame) + WIRE_OVERHEAD) * 8 * NS_PER_S) // self.bandwidth_bps
-        self.kernel.call_at(start, self._start, d, frame, comment)
+        d.free_at = start + tx_ns
+        self.kernel.call_at(start, self._start, d, frame, comment, tx_ns)
 
-    def _start(self, d: _Direction, frame: bytes, comment: str | None) -> None:
+    def _start(self, d: _Direction, frame: bytes, comment: str | None, tx_ns: int) -> None:
         """The first bit of ``frame`` leaves now; schedule its last bit's arrival."""
         kernel = self.kernel
         d.frames += 1
         d.bytes += len(frame)
-        tx_ns = ((len(frame) + WIRE_OVERHEAD) * 8 * NS_PER_S) // self.bandwidth_bps
         if self.loss and kernel.rng.random() < self.loss:
             d.lost += 1
             d.src.transmitted(frame, f"{comment}; lost on link" if comment else "lost on link")

@@ -444,8 +444,9 @@ class Segment:
 
     def stats(self) -> dict[str, dict[str, int]]:
         """Per-station counters: frames and bytes sent, drops, frames lost, collisions."""
-        return {f"{st.iface.fullname}->{st.hub.name}": {"frames": st.frames, "bytes": st.bytes, "queue_drops": st.drops,
-                                    "lost": st.lost, "collisions": st.collisions}
+        return {f"{st.iface.fullname}->{st.hub.name}": {
+                    "frames": st.frames, "bytes": st.bytes, "queue_drops": st.drops,
+                    "lost": st.lost, "collisions": st.collisions}
                 for st in self.stations.values()}
 
     def __repr__(self) -> str:

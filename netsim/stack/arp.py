@@ -96,15 +96,19 @@ class ArpLayer:
             return None
         return hit[0]
 
-    def send_ip(self, iface: Interface, next_hop: str, datagram: bytes) -> str | None:
+    def send_ip(self, iface: Interface, next_hop: str, datagram: bytes,
+                comment: str | None = None) -> str | None:
         """Send ``datagram`` to ``next_hop`` on ``iface``, resolving its MAC first if needed.
+
+        ``comment`` goes into captures with the frame when it can be sent at once (a datagram
+        that waits for ARP loses it).
 
         Returns:
             A note when the packet had to wait for ARP, else None.
         """
         mac = self.lookup(iface, next_hop)
         if mac is not None:
-            self.host._xmit(iface, Ethernet(mac, iface.mac, ETH_IPV4, datagram).encode())
+            self.host._xmit(iface, Ethernet(mac, iface.mac, ETH_IPV4, datagram).encode(), comment)
             return None
         key = (iface.name, next_hop)
         pend = self.pending.get(key)

@@ -74,6 +74,7 @@ class Host(Node):
         self._bcast: dict[str, IfAddr] = {}        # directed broadcast -> its interface
         self.table = RouteTable()
         self.arp = ArpLayer(self, timeout_ns=parse_time(arp_timeout))
+        self._deferred_until: dict[Interface, int] = {}
         self.icmp = IcmpLayer(self)
         self.udp = UdpLayer(self)
         self.reassembler = Reassembler(self.kernel, on_timeout=self._reassembly_timeout)
@@ -255,7 +256,8 @@ class Host(Node):
         return self.icmp.add_listener(fn)
 
     def ip_send(self, dst: str, proto: int, payload: bytes, src: str | None = None,
-                ttl: int | None = None, tos: int = 0, df: bool = False) -> None:
+                ttl: int | None = None, tos: int = 0, df: bool = False,
+                comment: str | None = None) -> None:
         """Send an IPv4 datagram: route, fragment if needed, resolve the next hop, transmit.
 
         Args:
@@ -266,6 +268,7 @@ class Host(Node):
             ttl: TTL; this node's default (64) when None.
             tos: type of service byte.
             df: set Don't Fragment (then a datagram larger than the MTU raises EMSGSIZE).
+            comment: a capture comment for the frame (e.g. the TCP state change it caused).
 
         Raises:
             OSError: ENETUNREACH when there is no route, EMSGSIZE as above.
@@ -289,7 +292,7 @@ class Host(Node):
             next_hop = None if addr.broadcast == dst else (route.via or dst)
         ip = IPv4(src or addr.ip, dst, proto, payload, ttl=ttl or self.default_ttl,
                   ident=self._ident, tos=tos, df=df)
-        self._output(addr.iface, ip, next_hop)
+        self._output(addr.iface, ip, next_hop, comment)
         if next_hop is None:
             # Linux loops a copy of every broadcast it sends back to its own sockets.
             self.kernel.call_later(0, self._deliver_local, ip)
@@ -299,7 +302,8 @@ class Host(Node):
             return None
         return next((a for a in self._addrs.values() if a.ip == src), None)
 
-    def _output(self, iface: Interface, ip: IPv4, next_hop: str | None) -> None:
+    def _output(self, iface: Interface, ip: IPv4, next_hop: str | None,
+                comment: str | None = None) -> None:
         """Fragment to the interface MTU and send each piece (broadcast when ``next_hop`` is None)."""
         mtu = getattr(iface.medium, "mtu", 1500) or 1500
         if 20 + len(ip.options) + len(ip.payload) > mtu:
@@ -313,16 +317,29 @@ class Host(Node):
             raw = piece.encode()
             self.counters["ip_tx"] += 1
             if next_hop is None:
-                self._xmit(iface, weth.Ethernet(BROADCAST_MAC, iface.mac, weth.ETH_IPV4, raw).encode())
+                self._xmit(iface, weth.Ethernet(BROADCAST_MAC, iface.mac, weth.ETH_IPV4, raw).encode(),
+                           comment)
             else:
-                self.arp.send_ip(iface, next_hop, raw)
+                self.arp.send_ip(iface, next_hop, raw, comment)
+            comment = None
 
     def _xmit(self, iface: Interface, frame: bytes, comment: str | None = None) -> None:
-        """Put a frame on an interface; deferred by ``latency`` when caused by a received frame."""
-        if self._in_receive:
-            self.kernel.call_later(self.latency_ns, iface.send, frame, comment)
-        else:
+        """Put a frame on an interface; deferred by ``latency`` when caused by a received frame.
+
+        Frames leave in the order the stack produced them: one a task sends right after a
+        deferred reply waits behind it (a TCP ACK must not be overtaken by the data the
+        woken program sends next).
+        """
+        now = self.kernel.now
+        at = now + self.latency_ns if self._in_receive else now
+        pending = self._deferred_until.get(iface, -1)
+        if pending >= now and pending > at:
+            at = pending
+        if at == now and pending < now:
             iface.send(frame, comment)
+            return
+        self._deferred_until[iface] = at
+        self.kernel.call_at(at, iface.send, frame, comment)
 
     def _arp_failed(self, datagram: bytes, iface: Interface) -> None:
         """ARP gave up on a queued datagram: ICMP host unreachable to its sender (RFC 1812 4.3.3.1)."""

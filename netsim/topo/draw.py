@@ -191,7 +191,9 @@ def draw(net: Any, path: str | Path, *, title: str | None = None, seed: int = 1)
         ax.set_axis_off()
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format=fmt, dpi=110)
+        # Keep SVG text as text: selectable, searchable, and small.
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            fig.savefig(path, format=fmt, dpi=110)
     finally:
         plt.close(fig)
     return path

@@ -8,8 +8,18 @@ strings; lengths and checksums are computed on encode when left None. Bad input 
 from __future__ import annotations
 
 from . import addr, arp, checksum, ethernet, icmp, ipv4, tcp, udp
-from .addr import (BROADCAST_IP, BROADCAST_MAC, ZERO_IP, ZERO_MAC, int_to_ip, ip_str,
-                   ip_to_bytes, ip_to_int, mac_str, mac_to_bytes)
+from .addr import (
+    BROADCAST_IP,
+    BROADCAST_MAC,
+    ZERO_IP,
+    ZERO_MAC,
+    int_to_ip,
+    ip_str,
+    ip_to_bytes,
+    ip_to_int,
+    mac_str,
+    mac_to_bytes,
+)
 from .arp import ARP, ARP_REPLY, ARP_REQUEST
 from .checksum import internet_checksum, ones_sum, pseudo_header_sum
 from .errors import DecodeError

@@ -16,7 +16,6 @@ from __future__ import annotations
 import struct
 
 from ._base import OpenEnum, WireValue, lookup, open_enum, pack_error
-from .checksum import internet_checksum
 from .errors import DecodeError
 
 __all__ = ["ICMP", "ICMPType", "decode", "ECHO_REPLY", "DEST_UNREACHABLE", "SOURCE_QUENCH",

@@ -133,3 +133,17 @@ def test_hub_delivers_unicast_everywhere_and_other_nics_drop_it():
     assert h3.stats()["not_for_me"] >= 4  # 2 requests + 2 replies (+ ARP reply)
     notes = [ev.note for ev in net.trace if ev.node == "h3" and ev.kind == "rx"]
     assert "not for me: dropped by the NIC" in notes
+
+
+def test_gratuitous_arp_moves_a_cached_address_to_a_new_mac():
+    from netsim.wire.arp import ARP
+    from netsim.wire.ethernet import ETH_ARP, Ethernet
+
+    net, sw, (h1, h2, h3) = lan(3)
+    send_udp(h1, "10.0.0.2", [b"x"])
+    net.run()
+    new_mac = h3.interfaces[0].mac
+    garp = ARP(ARP_REQUEST, new_mac, "10.0.0.2", "00:00:00:00:00:00", "10.0.0.2")
+    h3.interfaces[0].send(Ethernet("ff:ff:ff:ff:ff:ff", new_mac, ETH_ARP, garp.encode()).encode())
+    net.run()
+    assert [(e.ip, e.mac) for e in h1.arp_table()] == [("10.0.0.2", new_mac)]

@@ -6,8 +6,17 @@ import errno
 
 import pytest
 
-from netsim.stack.tcp import (Connected, Connection, DataAvailable, Eof, Error, Listener,
-                              State, StateChange, TcpConfig)
+from netsim.stack.tcp import (
+    Connected,
+    Connection,
+    DataAvailable,
+    Eof,
+    Error,
+    Listener,
+    State,
+    StateChange,
+    TcpConfig,
+)
 from netsim.stack.tcp.segment import ACK, FIN, PSH, RST, SYN, TCP
 
 A, B = ("10.0.0.1", 40000), ("10.0.0.2", 80)

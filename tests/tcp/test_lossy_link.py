@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from tcp_harness import transfer_both_ways
 
-from harness import transfer_both_ways
 from netsim.stack.tcp import State
 
 

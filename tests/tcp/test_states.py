@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from netsim.stack.tcp.states import (TRANSITIONS, Ev, State, StateMachine, TcpStateError,
-                                     to_dot, to_text)
+from netsim.stack.tcp.states import (
+    TRANSITIONS,
+    Ev,
+    State,
+    StateMachine,
+    TcpStateError,
+    to_dot,
+    to_text,
+)
 
 
 def test_every_state_is_reachable_from_closed() -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
+from topo_texts import EXAMPLES_DIR
 
 from netsim import Network
 
 
 def line_net() -> Network:
-    return Network.from_file("examples/topologies/three_subnets_line.yaml")
+    return Network.from_file(EXAMPLES_DIR / "three_subnets_line.yaml")
 
 
 def test_draw_writes_a_png(tmp_path):
@@ -24,6 +25,8 @@ def test_draw_writes_an_svg_with_names_and_addresses(tmp_path):
     text = out.read_text()
     ET.fromstring(text.encode())  # well-formed XML
     assert text.lstrip().startswith("<?xml") and "<svg" in text
+    for word in ("hub1", "r2", "eth1 10.0.2.1/24", "10Mbps / 2ms"):
+        assert word in text
 
 
 def test_draw_refuses_other_formats(tmp_path):

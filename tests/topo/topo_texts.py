@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "topologies"
+
 # Line numbers matter: the error tests assert them.
 VALID = """\
 seed: 1

@@ -4,9 +4,36 @@ from __future__ import annotations
 
 import pytest
 
-from netsim.wire import (ACK, ARP, ARP_REPLY, ARP_REQUEST, CWR, ECE, ETH_ARP, ETH_IPV4, FIN, ICMP,
-                         NS, PSH, RST, SYN, TCP, UDP, URG, DecodeError, Ethernet, IPv4, arp,
-                         decode_frame, ethernet, flags_str, icmp, ipv4, tcp, udp)
+from netsim.wire import (
+    ACK,
+    ARP,
+    ARP_REPLY,
+    ARP_REQUEST,
+    CWR,
+    ECE,
+    ETH_ARP,
+    ETH_IPV4,
+    FIN,
+    ICMP,
+    NS,
+    PSH,
+    RST,
+    SYN,
+    TCP,
+    UDP,
+    URG,
+    DecodeError,
+    Ethernet,
+    IPv4,
+    arp,
+    decode_frame,
+    ethernet,
+    flags_str,
+    icmp,
+    ipv4,
+    tcp,
+    udp,
+)
 from netsim.wire.addr import int_to_ip, ip_str, ip_to_bytes, ip_to_int, mac_str, mac_to_bytes
 
 A, B = "10.0.0.1", "10.0.0.2"

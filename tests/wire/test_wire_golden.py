@@ -4,9 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from netsim.wire import (ARP, ARP_REQUEST, ETH_ARP, ETH_IPV4, ICMP, PROTO_TCP, SYN, TCP, UDP,
-                         Ethernet, IPv4, arp, checksum, decode_frame, ethernet, icmp, ipv4, tcp,
-                         udp)
+from netsim.wire import (
+    ARP,
+    ARP_REQUEST,
+    ETH_ARP,
+    ETH_IPV4,
+    ICMP,
+    PROTO_TCP,
+    SYN,
+    TCP,
+    UDP,
+    Ethernet,
+    IPv4,
+    arp,
+    checksum,
+    decode_frame,
+    ethernet,
+    icmp,
+    ipv4,
+    tcp,
+    udp,
+)
 
 # An ARP request as any Linux host sends it (Wireshark sample "arp-request" layout).
 ARP_REQUEST_FRAME = bytes.fromhex(

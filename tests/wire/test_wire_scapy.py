@@ -17,7 +17,7 @@ from scapy.layers.l2 import Dot1Q, Ether  # noqa: E402
 
 from netsim.wire import ARP, ICMP, TCP, UDP, Ethernet, IPv4, arp, ethernet, icmp, ipv4, tcp, udp  # noqa: E402,I001
 
-SETTINGS = settings(max_examples=150, deadline=None,
+SETTINGS = settings(max_examples=100, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 macs = st.binary(min_size=6, max_size=6).map(lambda b: b.hex(":"))
@@ -51,6 +51,13 @@ def _from_scapy_opts(opts):
             value = b""
         out.append((name, value))
     return tuple(out)
+
+
+def _strip_eol(opts):
+    opts = tuple(opts)
+    while opts and opts[-1] == ("EOL", None):
+        opts = opts[:-1]
+    return opts
 
 
 @SETTINGS
@@ -156,7 +163,7 @@ def test_tcp_agrees_with_scapy(src, dst, sport, dport, seq, ack, flags, window, 
     t = pkt[STCP]
     assert (t.sport, t.dport, t.seq, t.ack, int(t.flags), t.window, t.urgptr) == (
         sport, dport, seq, ack, flags, window, urgent)
-    assert _from_scapy_opts(t.options) == options
+    assert _strip_eol(_from_scapy_opts(t.options)) == _strip_eol(options)  # EOL = padding
     assert bytes(t.payload) == payload
     del pkt[STCP].chksum
     assert IP(bytes(pkt))[STCP].chksum == int.from_bytes(seg[16:18], "big")

@@ -8,8 +8,17 @@ for how a driver feeds segments and timers in and takes segments and events out.
 from __future__ import annotations
 
 from .connection import Connection
-from .events import (Connected, DataAvailable, Eof, Error, Reset, StateChange, TcpConfig,
-                     TcpEvent, Writable)
+from .events import (
+                     Connected,
+                     DataAvailable,
+                     Eof,
+                     Error,
+                     Reset,
+                     StateChange,
+                     TcpConfig,
+                     TcpEvent,
+                     Writable,
+)
 from .listener import Listener
 from .segment import rst_for, seg_len
 from .states import TRANSITIONS, Ev, State, TcpStateError, to_dot, to_text

@@ -18,8 +18,17 @@ from __future__ import annotations
 
 import errno as _errno
 
-from .events import (Connected, DataAvailable, Eof, Error, Reset, StateChange, TcpConfig,
-                     TcpEvent, Writable)
+from .events import (
+    Connected,
+    DataAvailable,
+    Eof,
+    Error,
+    Reset,
+    StateChange,
+    TcpConfig,
+    TcpEvent,
+    Writable,
+)
 from .reassembly import Reassembler
 from .rto import RtoEstimator
 from .segment import ACK, FIN, PSH, RST, SYN, TCP, get_option, rst_for, seg_len

@@ -363,7 +363,7 @@ class Runner:
                   payload=bytes((s.start + i) & 0xFF for i in range(s.length)),
                   options=s.options)
         for c in reversed(self.conns):
-            if c.state is not State.CLOSED and not (c.state is State.LISTEN):
+            if c.state is not State.CLOSED and c.state is not State.LISTEN:
                 c.receive(seg, self.now)
                 return
         for lst in self.listeners:

@@ -9,13 +9,13 @@ picture and the code cannot disagree. The model is h11's ``_state.py``.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["State", "Ev", "TRANSITIONS", "TcpStateError", "StateMachine", "to_dot", "to_text",
            "SYNCHRONIZED"]
 
 
-class State(str, Enum):
+class State(StrEnum):
     """The eleven RFC 9293 states (values are the RFC's spelling, handy in traces)."""
 
     CLOSED = "CLOSED"
@@ -34,7 +34,7 @@ class State(str, Enum):
         return self.value
 
 
-class Ev(str, Enum):
+class Ev(StrEnum):
     """What can move a connection: user calls, segments, timers."""
 
     OPEN_ACTIVE = "open/snd SYN"

@@ -1,0 +1,134 @@
+"""The TCP tracer: every segment and every state change of both ends of every connection.
+
+The host stack reports to it (``segment`` when a segment leaves or arrives, ``state`` when a
+connection changes state); it turns that into :class:`~netsim.trace.ladder.LadderRow` and
+:class:`~netsim.trace.ladder.StateChange` items per connection, so a ladder diagram shows
+both ends' real states (not states inferred from a capture), and a lost segment is an arrow
+that never arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..wire import tcp as _tcp
+from .ladder import Ladder, LadderRow, StateChange
+
+__all__ = ["TcpTracer", "TracedConnection", "state_name"]
+
+
+def state_name(state) -> str:
+    """``State.SYN_SENT`` (or "SYN-SENT") -> "SYN_SENT", the spelling used in traces."""
+    name = getattr(state, "name", None) or str(state)
+    return name.replace("-", "_")
+
+
+def _options_text(options) -> str:
+    parts = []
+    for name, value in options:
+        if name == "MSS":
+            parts.append(f"MSS={value}")
+        elif name == "WScale":
+            parts.append(f"WS={value}")
+        elif name == "SAckOK":
+            parts.append("SACK_PERM")
+        elif name == "Timestamp":
+            parts.append(f"TSval={value[0]}")
+    return " ".join(parts)
+
+
+@dataclass
+class _Sent:
+    row: LadderRow
+    key: tuple
+
+
+@dataclass
+class TracedConnection:
+    """One connection seen from both ends: endpoints are labels like ``h1:49152``."""
+
+    endpoints: tuple[str, str]
+    items: list = field(default_factory=list)
+    states: dict[str, str] = field(default_factory=dict)
+    _in_flight: dict[tuple, list[LadderRow]] = field(default_factory=dict)
+
+    def ladder(self, final: bool = True) -> Ladder:
+        """The ladder diagram: ``.text()`` for the terminal, ``.svg()`` for a picture.
+
+        Args:
+            final: segments that never arrived are drawn as lost; pass False while the
+                simulation still runs (they may be in flight).
+        """
+        in_flight = {id(r) for rows in self._in_flight.values() for r in rows}
+        for item in self.items:
+            if isinstance(item, LadderRow):
+                item.lost = final and id(item) in in_flight
+        initial = {}
+        for item in self.items:
+            if isinstance(item, StateChange) and item.endpoint not in initial:
+                initial[item.endpoint] = item.old
+        for ep in self.endpoints:
+            initial.setdefault(ep, self.states.get(ep, "CLOSED"))
+        return Ladder(self.endpoints, list(self.items), initial)
+
+
+class TcpTracer:
+    """Collects segments and state changes from every host of a network."""
+
+    def __init__(self):
+        self.connections: list[TracedConnection] = []
+        self._by_key: dict[frozenset, TracedConnection] = {}
+
+    @staticmethod
+    def label(host: str, port: int) -> str:
+        return f"{host}:{port}"
+
+    def _conn(self, a: str, b: str) -> TracedConnection:
+        key = frozenset((a, b))
+        conn = self._by_key.get(key)
+        if conn is None:
+            conn = TracedConnection((a, b))
+            self._by_key[key] = conn
+            self.connections.append(conn)
+        return conn
+
+    def _restart_if_reused(self, conn: TracedConnection, seg) -> TracedConnection:
+        # A new SYN (no ACK) on a 4-tuple whose previous connection finished starts a new one.
+        if seg.flags & _tcp.SYN and not seg.flags & _tcp.ACK and conn.items and all(
+                s in ("CLOSED", "TIME_WAIT") for s in conn.states.values()) and len(conn.states) == 2:
+            new = TracedConnection(conn.endpoints)
+            self._by_key[frozenset(conn.endpoints)] = new
+            self.connections.append(new)
+            return new
+        return conn
+
+    def segment(self, time_ns: int, src: str, dst: str, seg, direction: str, note: str = "") -> None:
+        """Record a segment sent by ``src`` (direction "out") or received by ``dst`` ("in")."""
+        conn = self._conn(src, dst)
+        key = (src, dst, seg.seq, seg.ack, seg.flags, len(seg.payload), seg.window)
+        if direction == "out":
+            conn = self._restart_if_reused(conn, seg)
+            row = LadderRow(time_ns, src, dst, _tcp.flags_str(seg.flags), seg.seq, seg.ack,
+                            len(seg.payload), seg.window, _options_text(seg.options), note)
+            conn.items.append(row)
+            conn._in_flight.setdefault(key, []).append(row)
+        else:
+            waiting = conn._in_flight.get(key)
+            if waiting:
+                row = waiting.pop(0)
+                row.arrive_ns = time_ns
+                if not waiting:
+                    del conn._in_flight[key]
+
+    def state(self, time_ns: int, endpoint: str, peer: str, old, new) -> None:
+        conn = self._conn(endpoint, peer)
+        conn.items.append(StateChange(time_ns, endpoint, state_name(old), state_name(new)))
+        conn.states[endpoint] = state_name(new)
+
+    def find(self, endpoint_prefix: str) -> list[TracedConnection]:
+        """Connections with an endpoint starting with ``endpoint_prefix`` ("h1" or "h1:80")."""
+        return [c for c in self.connections
+                if any(e == endpoint_prefix or e.startswith(endpoint_prefix + ":") for e in c.endpoints)]
+
+    def in_flight_rows(self) -> list[LadderRow]:
+        return [r for c in self.connections for rows in c._in_flight.values() for r in rows]
