@@ -167,21 +167,31 @@ def host_udp_run(n_hosts: int, n_frames: int) -> dict | str:
         net.auto_ip("10.0.0.0/16")
         per_host = max(1, n_frames // n_hosts)
         received = [0]
+        sent = [0]
 
         def server(host):
             s = host.socket(AF_INET, SOCK_DGRAM)
             s.bind(("", 9))
             while True:
-                s.recvfrom(2048)
-                received[0] += 1
+                data, _ = s.recvfrom(2048)
+                if data != b"w":
+                    received[0] += 1
 
         def client(host, seed):
             rnd = random.Random(seed)
             s = host.socket(AF_INET, SOCK_DGRAM)
+            # Warm-up: resolve every peer once, one host per millisecond (64 hosts resolving 63
+            # peers at once would be an ARP broadcast storm that overflows the switch queues).
+            host.sleep(seed * 1e-3)
+            for peer in hosts:
+                if peer is not host:
+                    s.sendto(b"w", (peer.ip, 9))
+            host.sleep((n_hosts - seed) * 1e-3 + 0.01)
             for _ in range(per_host):
                 peer = hosts[rnd.randrange(n_hosts)]
                 if peer is not host:
                     s.sendto(b"x" * 58, (peer.ip, 9))
+                    sent[0] += 1
                 host.sleep(25e-6)
 
         for i, h in enumerate(hosts):
@@ -190,7 +200,13 @@ def host_udp_run(n_hosts: int, n_frames: int) -> dict | str:
         t0 = time.perf_counter()
         net.run()
         wall = time.perf_counter() - t0
-        return {"datagrams": received[0], "wall": wall, "forwarded": sw.forwarded}
+        drops: dict[str, int] = {}
+        for h in hosts:
+            for key, value in h.stats().items():
+                if "drop" in key and isinstance(value, int):
+                    drops[key] = drops.get(key, 0) + value
+        return {"datagrams": received[0], "sent": sent[0], "wall": wall,
+                "forwarded": sw.forwarded, "drops": drops}
     except Exception as exc:  # noqa: BLE001 - the stack is optional here; say why it was skipped
         return f"skipped: {type(exc).__name__}: {exc}"
 
@@ -248,8 +264,9 @@ def main(argv: list[str] | None = None) -> None:
     if isinstance(udp, str):
         print(f"hosts+UDP sockets: {udp}")
     else:
-        print(f"hosts+UDP sockets: {udp['datagrams']} datagrams in {udp['wall']:.2f}s -> "
-              f"{udp['datagrams'] / udp['wall']:,.0f} datagrams/s")
+        print(f"hosts+UDP sockets: {udp['datagrams']} of {udp['sent']} datagrams received in "
+              f"{udp['wall']:.2f}s -> {udp['datagrams'] / udp['wall']:,.0f} datagrams/s "
+              f"(host drop counters: {udp['drops']})")
     for label, value in memory_1000_hosts().items():
         if isinstance(value, str):
             print(f"memory, 1,000 {label}: {value}")

@@ -83,6 +83,9 @@ class Host(Node):
         self._ident = 0
         self._next_fd = 3
         self._in_receive = False
+        # Every host answers TCP, even with no socket open: a SYN to a closed port gets RST.
+        from .tcp_socket import TcpLayer
+        self.tcp = TcpLayer(self)
 
     # -- addresses and routes ---------------------------------------------------------------
 
