@@ -2,5 +2,6 @@
 
 from .interface import Interface, Tap
 from .link import WIRE_OVERHEAD, Link
+from .segment import Segment
 
-__all__ = ["Interface", "Tap", "Link", "WIRE_OVERHEAD"]
+__all__ = ["Interface", "Tap", "Link", "Segment", "WIRE_OVERHEAD"]

@@ -85,6 +85,7 @@ class Link:
         self.reorder_delay_ns = reorder_delay_ns if reorder_delay_ns is not None else max(
             4 * delay_ns, self.serialisation_ns(1514) * 4)
         self._dirs = {a: _Direction(a, b), b: _Direction(b, a)}
+        self._rules: list[list] = []
         a.medium = self
         b.medium = self
 
@@ -126,6 +127,8 @@ class Link:
         kernel = self.kernel
         d.frames += 1
         d.bytes += len(frame)
+        if self._rules and self._drop_by_rule(d, frame, comment):
+            return
         if self.loss and kernel.rng.random() < self.loss:
             d.lost += 1
             d.src.transmitted(frame, f"{comment}; lost on link" if comment else "lost on link")
@@ -137,6 +140,28 @@ class Link:
         kernel.call_later(arrive, d.dst.deliver, frame)
         if self.duplicate and kernel.rng.random() < self.duplicate:
             kernel.call_later(arrive + tx_ns, d.dst.deliver, frame)
+
+    def drop_when(self, predicate, count: int = 1, reason: str = "lost on purpose",
+                  direction: Interface | None = None) -> None:
+        """Lose the next ``count`` frames for which ``predicate(frame: bytes)`` is true.
+
+        A deterministic fault injector for labs and tests ("lose the first SYN"): the frame
+        is transmitted, so the sender's capture shows it, but it never arrives.
+
+        Args:
+            direction: only frames sent by this interface (either direction when None).
+        """
+        self._rules.append([predicate, count, reason, direction])
+
+    def _drop_by_rule(self, d: _Direction, frame: bytes, comment: str | None) -> bool:
+        for rule in self._rules:
+            predicate, count, reason, direction = rule
+            if count > 0 and (direction is None or direction is d.src) and predicate(frame):
+                rule[1] -= 1
+                d.lost += 1
+                d.src.transmitted(frame, f"{comment}; {reason}" if comment else reason)
+                return True
+        return False
 
     def stats(self) -> dict[str, dict[str, int]]:
         return {f"{d.src.fullname}->{d.dst.fullname}": {"frames": d.frames, "bytes": d.bytes,

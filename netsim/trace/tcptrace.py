@@ -115,7 +115,9 @@ class TcpTracer:
         else:
             waiting = conn._in_flight.get(key)
             if waiting:
-                row = waiting.pop(0)
+                # The newest copy sent is the one that arrived: an older identical copy (the
+                # original of a retransmission) was the one lost.
+                row = waiting.pop()
                 row.arrive_ns = time_ns
                 if not waiting:
                     del conn._in_flight[key]
