@@ -388,6 +388,7 @@ class TcpSocket:
         if self._listener is None:
             self._listener = Listener(self.local, max(1, backlog), self.layer.isn, self._config())
             self.layer.listeners[self.local] = self
+            self.layer.tracer.listen(f"{self.host.name}:{self.local[1]}")
         else:
             self._listener.backlog = max(1, backlog)
 
@@ -553,6 +554,7 @@ class TcpSocket:
         self.layer.bound.discard(self)
         if self._listener is not None:
             self.layer.listeners.pop(self.local, None)
+            self.layer.tracer.listen(f"{self.host.name}:{self.local[1]}", active=False)
             now = self.host.kernel.now
             for ep in [e for e in self.layer.conns.values() if e.listener_sock is self]:
                 ep.conn.abort(now)

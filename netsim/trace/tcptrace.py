@@ -50,6 +50,7 @@ class TracedConnection:
     endpoints: tuple[str, str]
     items: list = field(default_factory=list)
     states: dict[str, str] = field(default_factory=dict)
+    listening: set[str] = field(default_factory=set)
     _in_flight: dict[tuple, list[LadderRow]] = field(default_factory=dict)
 
     def ladder(self, final: bool = True) -> Ladder:
@@ -68,7 +69,7 @@ class TracedConnection:
             if isinstance(item, StateChange) and item.endpoint not in initial:
                 initial[item.endpoint] = item.old
         for ep in self.endpoints:
-            initial.setdefault(ep, self.states.get(ep, "CLOSED"))
+            initial.setdefault(ep, self.states.get(ep, "LISTEN" if ep in self.listening else "CLOSED"))
         return Ladder(self.endpoints, list(self.items), initial)
 
 
@@ -78,6 +79,7 @@ class TcpTracer:
     def __init__(self):
         self.connections: list[TracedConnection] = []
         self._by_key: dict[frozenset, TracedConnection] = {}
+        self.listening: set[str] = set()  # labels of listening sockets, e.g. "h2:80"
 
     @staticmethod
     def label(host: str, port: int) -> str:
@@ -87,7 +89,7 @@ class TcpTracer:
         key = frozenset((a, b))
         conn = self._by_key.get(key)
         if conn is None:
-            conn = TracedConnection((a, b))
+            conn = TracedConnection((a, b), listening=self.listening)
             self._by_key[key] = conn
             self.connections.append(conn)
         return conn
@@ -96,7 +98,7 @@ class TcpTracer:
         # A new SYN (no ACK) on a 4-tuple whose previous connection finished starts a new one.
         if seg.flags & _tcp.SYN and not seg.flags & _tcp.ACK and conn.items and all(
                 s in ("CLOSED", "TIME_WAIT") for s in conn.states.values()) and len(conn.states) == 2:
-            new = TracedConnection(conn.endpoints)
+            new = TracedConnection(conn.endpoints, listening=self.listening)
             self._by_key[frozenset(conn.endpoints)] = new
             self.connections.append(new)
             return new
@@ -121,6 +123,13 @@ class TcpTracer:
                 row.arrive_ns = time_ns
                 if not waiting:
                     del conn._in_flight[key]
+
+    def listen(self, endpoint: str, active: bool = True) -> None:
+        """A socket started (or stopped) listening on ``endpoint`` ("h2:80")."""
+        if active:
+            self.listening.add(endpoint)
+        else:
+            self.listening.discard(endpoint)
 
     def state(self, time_ns: int, endpoint: str, peer: str, old, new) -> None:
         conn = self._conn(endpoint, peer)
