@@ -40,8 +40,8 @@ LAN, REMOTE = "10.0.1", "10.0.2"
 # The datagrams the sender tries, in order: (label, destination address).
 MESSAGES = [
     ("limited broadcast", "255.255.255.255"),
-    ("directed broadcast to own subnet", f"{LAN}.255"),
-    ("directed broadcast to the remote subnet", f"{REMOTE}.255"),
+    ("directed broadcast, own subnet", f"{LAN}.255"),
+    ("directed broadcast, remote subnet", f"{REMOTE}.255"),
     ("unicast to h2", f"{LAN}.2"),
 ]
 
@@ -118,7 +118,7 @@ def _frame_label(frame: bytes) -> str | None:
     from netsim.wire import decode_frame
     f = decode_frame(frame)
     if f.arp is not None:
-        return f"ARP request who-has {f.arp.tpa}" if f.arp.op == 1 else f"ARP reply {f.arp.spa} is-at"
+        return f"ARP who-has {f.arp.tpa}?" if f.arp.op == 1 else f"ARP reply: {f.arp.spa} is-at"
     if f.udp is not None:
         return f.udp.payload.decode(errors="replace")
     return None
@@ -149,6 +149,7 @@ def measure(lan: str, hosts: int, remote: int, port: int, seed: int, out: Path |
     got: list = []
     nics: dict[str, set[str]] = {}
     dsts: dict[str, str] = {}
+    first: dict[str, int] = {}
 
     def tap_for(name: str):
         def tap(iface, time_ns, frame, direction, comment) -> None:
@@ -157,7 +158,8 @@ def measure(lan: str, hosts: int, remote: int, port: int, seed: int, out: Path |
                 if label is not None:
                     nics.setdefault(label, set()).add(name)
                     mac = mac_str(frame[:6])
-                    dsts[label] = "ff:ff:ff:ff:ff:ff" if mac == BROADCAST_MAC else f"{owners[mac]}'s MAC"
+                    dsts[label] = "broadcast" if mac == BROADCAST_MAC else f"{owners[mac]}'s MAC"
+                    first.setdefault(label, time_ns)
         return tap
 
     for node in nodes:
@@ -178,7 +180,7 @@ def measure(lan: str, hosts: int, remote: int, port: int, seed: int, out: Path |
     for name, msg, _addr in got:
         sockets.setdefault(msg, set()).add(name)
     return {"lan": lan, "errors": errors, "log": log, "sockets": sockets, "nics": nics,
-            "dst": dsts, "local": local, "remote": far, "capture": path}
+            "dst": dsts, "first": first, "local": local, "remote": far, "capture": path}
 
 
 def _names(names: set[str], order: list[str]) -> str:
@@ -188,27 +190,21 @@ def _names(names: set[str], order: list[str]) -> str:
 def _tables(result: LabResult, runs: dict[str, dict]) -> None:
     hub, sw = runs["hub"], runs["switch"]
     order = ["h1", *hub["local"], *hub["remote"]]
-    t = result.table("Who received each datagram in its socket (a receiver listens on every host)",
-                     ["datagram", "sendto", "on the hub LAN", "on the switch LAN", "behind the router"])
+    t = result.table("Who received each datagram in its socket (every node but h1 listens)",
+                     ["datagram", "sendto", "on hub LAN?", "on switch LAN?", "behind router?"])
     for label, dst in MESSAGES:
         far = (hub["sockets"][label] | sw["sockets"][label]) & set(hub["remote"])
         t.add(label, dst, _names(hub["sockets"][label] & set(hub["local"]), order),
               _names(sw["sockets"][label] & set(sw["local"]), order), _names(far, order))
-    labels = sorted(set(hub["nics"]) | set(sw["nics"]), key=_label_order)
+    labels = sorted(set(hub["nics"]) | set(sw["nics"]), key=lambda k: hub["first"].get(k, 0))
     t = result.table("Whose network card received each frame (ARP for comparison)",
-                     ["frame", "Ethernet dst", "NICs on the hub LAN", "NICs on the switch LAN",
-                      "NICs behind r1"])
+                     ["frame", "Ethernet dst", "hub LAN NICs", "switch LAN NICs", "behind r1"])
     for label in labels:
         dst = hub["dst"].get(label) or sw["dst"].get(label, "?")
         seen_hub, seen_sw = hub["nics"].get(label, set()), sw["nics"].get(label, set())
         far = (seen_hub | seen_sw) & set(hub["remote"])
         t.add(label, dst, _names(seen_hub - set(hub["remote"]), order),
               _names(seen_sw - set(sw["remote"]), order), _names(far, order))
-
-
-def _label_order(label: str) -> tuple[int, str]:
-    order = [m for m, _ in MESSAGES]
-    return (order.index(label), label) if label in order else (len(order), label)
 
 
 def grade(result: LabResult, runs: dict[str, dict]) -> None:
@@ -221,7 +217,7 @@ def grade(result: LabResult, runs: dict[str, dict]) -> None:
                  f"sendto 255.255.255.255 without SO_BROADCAST raised: "
                  f"{', '.join(repr(e) for e in errs) or 'nothing'}")
     for lan, run in runs.items():
-        for label in ("limited broadcast", "directed broadcast to own subnet"):
+        for label in ("limited broadcast", "directed broadcast, own subnet"):
             missing = set(run["local"]) - run["sockets"][label]
             result.check(f"broadcast reaches every host on the same segment ({label}, {lan})",
                          not missing,
@@ -231,7 +227,17 @@ def grade(result: LabResult, runs: dict[str, dict]) -> None:
               for lan, run in runs.items() for label, _ in MESSAGES[:3]}
     leaked = {k: v for k, v in leaked.items() if v}
     result.check("router does not forward the broadcast", not leaked,
-                 "no host behind r1 received any broadcast" if not leaked else f"leaked: {leaked}")
+                 "no host behind r1 received any of the three broadcasts" if not leaked
+                 else f"received behind the router: {leaked}")
+    remote_label = MESSAGES[2][0]
+    kept = [lan for lan, run in runs.items() if "r1" in run["sockets"][remote_label]]
+    result.check("the directed broadcast for the remote subnet ends at r1 (RFC 2644)",
+                 len(kept) == len(runs) and not any(runs[lan]["sockets"][remote_label] - {"r1"}
+                                                    for lan in runs),
+                 f"h1 sent it to its gateway as a unicast; r1 delivered it to itself on the "
+                 f"{' and '.join(kept) or 'no'} run(s); receivers: "
+                 + "; ".join(f"{lan}: {sorted(run['sockets'][remote_label]) or 'nobody'}"
+                             for lan, run in runs.items()))
     same = all(hub["sockets"][m] == sw["sockets"][m] for m, _ in MESSAGES[:2])
     result.check("a switch floods a broadcast like a hub", same,
                  "the same hosts received each broadcast on the hub and on the switch" if same else
@@ -242,7 +248,7 @@ def grade(result: LabResult, runs: dict[str, dict]) -> None:
     result.check("a unicast reaches every NIC on the hub but only h2's on the switch",
                  hub_uni >= set(hub["local"]) and sw_uni == {"h2"},
                  f"{uni}: hub NICs {sorted(hub_uni)}, switch NICs {sorted(sw_uni)}")
-    arp = {lan: {k: v for k, v in run["nics"].items() if k.startswith("ARP request")}
+    arp = {lan: {k: v for k, v in run["nics"].items() if k.startswith("ARP who-has")}
            for lan, run in runs.items()}
     arp_ok = all(req and all(set(run["local"]) <= seen and not seen & set(run["remote"])
                              for seen in req.values())

@@ -39,7 +39,8 @@ class Network:
         self.nodes: dict[str, Node] = {}
         self.links: list[Any] = []
         self._mac_counter = 0
-        self.trace = TraceLog(maxlen=trace if isinstance(trace, int) and trace is not True else 200_000)
+        bound = trace if not isinstance(trace, bool) and isinstance(trace, int) else 200_000
+        self.trace = TraceLog(maxlen=bound)
         self._tracing = bool(trace)
         self._captures: list[NetworkCapture] = []
 

@@ -425,7 +425,8 @@ class TcpSocket:
         """
         self._check()
         if self._ep is not None:
-            raise oserror(errno.EISCONN)
+            self._connect_again()
+            return
         if self._listener is not None:
             raise oserror(errno.EINVAL)
         ip, port = parse_address(self.host, address, "connect")
@@ -458,6 +459,18 @@ class TcpSocket:
         if conn.state is State.CLOSED:
             self._abandon()
             raise oserror(errno.ECONNREFUSED)
+
+    def _connect_again(self) -> None:
+        """``connect`` on a socket that already has a connection, as Linux answers it: EALREADY
+        while a non-blocking handshake runs, its error once if it failed, else EISCONN."""
+        ep = self._ep
+        if ep.conn.state in _HANDSHAKE and not ep.error:
+            raise oserror(errno.EALREADY)
+        code = ep.error or ep.conn.error
+        if code and ep.conn.state is not State.ESTABLISHED:
+            self._abandon()  # Linux lets a socket whose connect failed try again
+            self._raise_error(code)
+        raise oserror(errno.EISCONN)
 
     def connect_ex(self, address: tuple[str, int]) -> int:
         """Like :meth:`connect` but returns an errno (0 on success) instead of raising."""
@@ -595,7 +608,11 @@ class TcpSocket:
         if level == _pysocket.IPPROTO_TCP and option == _pysocket.TCP_NODELAY:
             return int(self.nodelay)
         if level == _pysocket.SOL_SOCKET and option == _pysocket.SO_ERROR:
-            return self._ep.error if self._ep else 0
+            # Reading SO_ERROR clears the pending error (Linux sock_error()).
+            code = self._ep.error if self._ep else 0
+            if code:
+                self._ep.error = 0
+            return code
         if level == _pysocket.SOL_SOCKET and option == _pysocket.SO_TYPE:
             return int(self.type)
         raise oserror(errno.ENOPROTOOPT)

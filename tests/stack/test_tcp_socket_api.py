@@ -205,8 +205,10 @@ def test_syn_sent_over_a_dead_cable_raises_ehostunreach_since_arp_fails_first():
 
 def test_syn_sent_to_a_peer_that_drops_tcp_raises_timeout_error_etimedout_after_backoff():
     # A peer that answers ARP but silently drops TCP (iptables -j DROP): the SYN is resent
-    # after 1, 2, 4, 8, 16 and 32 s (tcp_syn_retries = 6) and connect() gives up 64 s after
-    # the last one with ETIMEDOUT (Python: TimeoutError [Errno 110] Connection timed out).
+    # after 1, 2, 4, 8, 16 and 32 s (tcp_syn_retries = 6) and connect() gives up one more
+    # doubled RTO after the last one with ETIMEDOUT (Python: TimeoutError [Errno 110]
+    # Connection timed out). That last wait is 60 s here, the RFC 6298 (2.5) cap TcpConfig
+    # uses, where Linux (TCP_RTO_MAX = 120 s) waits 64 s: 123 s in all instead of 127 s.
     net, h1, h2, l2 = lan()
 
     def is_tcp(frame: bytes) -> bool:
@@ -229,7 +231,7 @@ def test_syn_sent_to_a_peer_that_drops_tcp_raises_timeout_error_etimedout_after_
             and ev.frame and (t := decode_frame(ev.frame).tcp) and t.flags & wtcp.SYN]
     gaps = [round((b - a) / S) for a, b in zip(syns, syns[1:])]
     assert gaps == [1, 2, 4, 8, 16, 32]
-    assert round(elapsed / S) == 127
+    assert round(elapsed / S) == 63 + 60
 
 
 @pytest.mark.parametrize("call", ["connect", "recv", "accept"])
@@ -316,7 +318,8 @@ def test_fin_wait_half_close_peer_keeps_sending_after_our_shutdown_wr():
     assert got == b"reply after your FIN: tseuqer"
     assert states[0] in ("FIN_WAIT_1", "FIN_WAIT_2")
     traced = net.tcp_tracer.find("h1")[0]
-    assert traced.states == {traced.endpoints[0]: "TIME_WAIT", traced.endpoints[1]: "CLOSED"}
+    h1_path = [i.new for i in traced.items if getattr(i, "endpoint", "").startswith("h1:")]
+    assert h1_path[-4:] == ["FIN_WAIT_1", "FIN_WAIT_2", "TIME_WAIT", "CLOSED"]
 
 
 def test_established_both_close_at_once_go_through_closing_to_time_wait():

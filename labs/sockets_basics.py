@@ -1,0 +1,237 @@
+"""Lab: the first sockets — a UDP sender and receiver, a TCP client and server.
+
+The four programs below are plain blocking socket code, the same as with Python's ``socket``
+module on a real machine, except that ``socket.socket(...)`` is ``host.socket(...)`` and
+``print`` is whatever the lab passes as ``say``. Copy them, change them, run them.
+
+* UDP (RFC 768) sends *datagrams*: no connection, no handshake; one ``sendto`` is one packet,
+  and ``recvfrom`` tells the receiver who sent it (address and source port).
+* TCP (RFC 9293) is a *connection*: ``connect`` performs the three-way handshake (SYN,
+  SYN-ACK, ACK) before any data moves, data is acknowledged, and each side ends its half of
+  the connection with a FIN.
+
+Each exchange runs on its own little network (two hosts and a switch) with its own capture,
+so each capture starts with the ARP that finds the peer's MAC address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from netsim import AF_INET, SOCK_DGRAM, SOCK_STREAM, Network
+
+from .result import LabResult, Param
+
+NAME = "sockets-basics"
+TITLE = "Sockets, first steps: a UDP datagram and a TCP conversation, frame by frame"
+SUMMARY = "UDP sender/receiver and TCP client/server as plain blocking code, with their captures"
+
+PARAMS = {
+    "message": Param("hello, network", "the text the client sends"),
+    "port": Param(9000, "the port the receiver / server listens on"),
+    "seed": Param(1, "random seed (it picks the client's ephemeral port)"),
+}
+
+Say = Callable[[str], None]
+
+
+# -- the programs (what a student copies) ---------------------------------------------------
+
+def udp_receiver(host, port: int, say: Say = print) -> None:
+    """Wait for one datagram on ``port`` and answer it in upper case."""
+    sock = host.socket(AF_INET, SOCK_DGRAM)
+    sock.bind(("", port))                       # "" = any of this host's addresses
+    data, (ip, src_port) = sock.recvfrom(2048)  # blocks until a datagram arrives
+    say(f"got {data!r} from {ip} port {src_port}")
+    sock.sendto(data.upper(), (ip, src_port))   # reply to whoever sent it
+    sock.close()
+
+
+def udp_sender(host, server_ip: str, port: int, message: str, say: Say = print) -> None:
+    """Send one datagram and wait for the answer."""
+    sock = host.socket(AF_INET, SOCK_DGRAM)
+    sock.sendto(message.encode(), (server_ip, port))  # no connection: just send
+    say(f"sent {message!r} from port {sock.getsockname()[1]} to {server_ip} port {port}")
+    reply, addr = sock.recvfrom(2048)
+    say(f"reply {reply!r} from {addr[0]} port {addr[1]}")
+    sock.close()
+
+
+def tcp_server(host, port: int, say: Say = print) -> None:
+    """Accept one connection, echo what arrives in upper case until the client closes."""
+    listener = host.socket(AF_INET, SOCK_STREAM)
+    listener.bind(("", port))
+    listener.listen(5)
+    conn, (ip, src_port) = listener.accept()    # returns after the three-way handshake
+    say(f"connection from {ip} port {src_port}")
+    while True:
+        data = conn.recv(1024)
+        if not data:                            # b"" = the client closed its side (FIN)
+            say("client closed; closing too")
+            break
+        say(f"got {data!r}")
+        conn.sendall(data.upper())
+    conn.close()
+    listener.close()
+
+
+def tcp_client(host, server_ip: str, port: int, message: str, say: Say = print) -> None:
+    """Connect, send the message, read the answer, close."""
+    sock = host.socket(AF_INET, SOCK_STREAM)
+    sock.connect((server_ip, port))             # SYN -> SYN-ACK -> ACK
+    say(f"connected from port {sock.getsockname()[1]}")
+    sock.sendall(message.encode())
+    reply = sock.recv(1024)
+    say(f"reply {reply!r}")
+    sock.close()                                # sends FIN
+
+
+# -- the lab ---------------------------------------------------------------------------------
+
+def _network(seed: int) -> Network:
+    net = Network(seed=seed)
+    sw = net.add_switch("s1")
+    client, server = net.add_host("client"), net.add_host("server")
+    net.link(client, sw)
+    net.link(server, sw)
+    client.set_ip("10.0.0.1/24")
+    server.set_ip("10.0.0.2/24")
+    return net
+
+
+def exchange(kind: str, message: str, port: int, seed: int, out: Path | None = None) -> dict[str, Any]:
+    """Run the UDP or the TCP pair on a fresh network; what each side said and every frame.
+
+    Args:
+        kind: "udp" or "tcp".
+        message, port, seed: the lab's parameters.
+        out: folder for ``<kind>.pcapng`` (captured on the client's NIC); none when None.
+
+    Returns:
+        ``{"said": [(time_s, host, text)], "frames": [(time_s, sender, receiver, Frame)],
+        "capture": path | None, "client_port": int | None}``.
+    """
+    net = _network(seed)
+    client, server = net["client"], net["server"]
+    said: list[tuple[float, str, str]] = []
+
+    def say_for(host) -> Say:
+        return lambda text: said.append((host.time, host.name, text))
+
+    if kind == "udp":
+        server.start(udp_receiver, port, say_for(server))
+        client.start(udp_sender, server.ip, port, message, say_for(client), at=0.001)
+    elif kind == "tcp":
+        server.start(tcp_server, port, say_for(server))
+        client.start(tcp_client, server.ip, port, message, say_for(client), at=0.001)
+    else:
+        raise ValueError(f"kind must be 'udp' or 'tcp', not {kind!r}")
+    path = out / f"{kind}.pcapng" if out is not None else None
+    if path is not None:
+        with net.capture(path, interfaces=["client-eth0"]):
+            net.run(until="2s")
+    else:
+        net.run(until="2s")
+    peer = {"client": "server", "server": "client"}
+    frames = [(ev.time, ev.node, peer[ev.node], ev.decoded) for ev in net.trace
+              if ev.kind == "tx" and ev.node in peer and ev.frame is not None]
+    return {"said": said, "frames": frames, "capture": path}
+
+
+def _frames_table(result: LabResult, kind: str, ex: dict) -> None:
+    t = result.table(f"{kind.upper()}: every frame on the wire (as in the capture {kind}.pcapng)",
+                     ["#", "time ms", "direction", "frame (TCP numbers relative, as Wireshark shows them)"])
+    isn: dict[str, int] = {}
+    for i, (time_s, src, dst, frame) in enumerate(ex["frames"], 1):
+        t.add(i, round(time_s * 1e3, 3), f"{src} -> {dst}", describe(frame, src, dst, isn))
+
+
+def describe(frame, src: str, dst: str, isn: dict[str, int]) -> str:
+    """One short line per frame; TCP sequence numbers relative to each side's ISN.
+
+    Args:
+        frame: a decoded frame (:func:`netsim.wire.decode_frame`).
+        src, dst: names of the sending and receiving hosts.
+        isn: each sender's initial sequence number, filled in as SYNs go by.
+    """
+    from netsim.wire.tcp import SYN, flags_str
+    if frame.arp is not None:
+        return f"ARP {frame.arp.summary()}"
+    if frame.tcp is not None:
+        seg = frame.tcp
+        if seg.flags & SYN:
+            isn[src] = seg.seq
+        seq = (seg.seq - isn.get(src, seg.seq)) % 2**32
+        text = f"TCP {seg.sport} -> {seg.dport} [{flags_str(seg.flags)}] Seq={seq}"
+        if dst in isn and seg.flags & 0x10:
+            text += f" Ack={(seg.ack - isn[dst]) % 2**32}"
+        text += f" Len={len(seg.payload)}"
+        return text + (f"  data={seg.payload!r}" if seg.payload else "")
+    if frame.udp is not None:
+        return (f"UDP {frame.udp.sport} -> {frame.udp.dport} Len={len(frame.udp.payload)}  "
+                f"data={frame.udp.payload!r}")
+    return frame.summary()
+
+
+def tcp_flags_sequence(frames: list) -> list[tuple[str, str, int]]:
+    """(sender, flags, payload length) of each TCP segment, in order."""
+    from netsim.wire.tcp import flags_str
+    return [(src, flags_str(f.tcp.flags), len(f.tcp.payload)) for _t, src, _d, f in frames
+            if f.tcp is not None]
+
+
+def grade(result: LabResult, udp: dict, tcp: dict, message: str, port: int) -> None:
+    """The lesson as checks over the two exchanges."""
+    dgrams = [(src, f) for _t, src, _d, f in udp["frames"] if f.udp is not None]
+    first = dgrams[0] if dgrams else None
+    heard = [text for _t, who, text in udp["said"] if who == "server"]
+    sent = [text for _t, who, text in udp["said"] if who == "client" and text.startswith("sent")]
+    ok = (first is not None and first[0] == "client" and first[1].udp.payload == message.encode()
+          and first[1].udp.dport == port and bool(heard)
+          and heard[0].endswith(f"port {first[1].udp.sport}")
+          and bool(sent) and f"from port {first[1].udp.sport} " in sent[0])
+    result.check("the UDP datagram arrives with the right payload and source port", ok,
+                 (f"on the wire: {first[1].udp.payload!r} from port {first[1].udp.sport} to {port}; "
+                  f"the receiver said: {heard[0] if heard else 'nothing'}") if first else
+                 "no UDP datagram on the wire")
+    seq = tcp_flags_sequence(tcp["frames"])
+    first_data = next((i for i, (_s, _f, n) in enumerate(seq) if n > 0), None)
+    hs = [(s, f) for s, f, _n in seq[:3]]
+    want = [("client", "SYN"), ("server", "SYN,ACK"), ("client", "ACK")]
+    result.check("TCP shows SYN, SYN-ACK, ACK before the first data",
+                 hs == want and first_data is not None and first_data >= 3,
+                 f"first segments: {', '.join(f'{s} {f}' for s, f in hs)}; first data in segment "
+                 f"{'none' if first_data is None else first_data + 1}")
+    fins = {s for s, f, _n in seq if "FIN" in f.split(",")}
+    last = seq[-1] if seq else None
+    result.check("the TCP exchange ends with FINs from both sides",
+                 fins == {"client", "server"} and last is not None and last[1] == "ACK",
+                 f"FIN sent by: {sorted(fins) or 'nobody'}; last segment: "
+                 f"{last[0] + ' ' + last[1] if last else 'none'}")
+    replies = [text for _t, who, text in tcp["said"] if who == "client" and text.startswith("reply")]
+    result.check("the TCP client gets its message back in upper case",
+                 bool(replies) and repr(message.upper().encode()) in replies[0],
+                 replies[0] if replies else "the client got no reply")
+
+
+def run(message: str = PARAMS["message"].default, port: int = PARAMS["port"].default,
+        seed: int = PARAMS["seed"].default, out: Path | str | None = None, jobs: int | None = None,
+        progress: bool = True) -> LabResult:
+    """Run the UDP pair and the TCP pair; transcripts, frame tables, captures and checks."""
+    out = Path(out) if out is not None else Path("captures") / NAME
+    out.mkdir(parents=True, exist_ok=True)
+    result = LabResult(NAME, TITLE, {"message": message, "port": port, "seed": seed})
+    runs = {kind: exchange(kind, message, port, seed, out) for kind in ("udp", "tcp")}
+    for kind, ex in runs.items():
+        lines = [f"{t * 1e3:9.3f} ms  {who:>6}: {text}" for t, who, text in ex["said"]]
+        result.texts.append((f"{kind.upper()}: what each program printed", "\n".join(lines)))
+    for kind, ex in runs.items():
+        _frames_table(result, kind, ex)
+        result.captures.append(ex["capture"])
+    result.notes.append("The programs are udp_receiver, udp_sender, tcp_server and tcp_client in "
+                        f"{Path(__file__).name}. Wireshark filters to try: udp, tcp, arp, "
+                        "tcp.flags.syn == 1, tcp.flags.fin == 1.")
+    grade(result, runs["udp"], runs["tcp"], message, port)
+    return result

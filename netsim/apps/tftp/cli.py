@@ -1,0 +1,134 @@
+"""The ``tftp`` command group (real UDP sockets): ``serve``, ``get``, ``put``.
+
+Attached to ``netsim`` as ``netsim tftp ...``; also runs alone: ``python -m netsim.apps.tftp.cli``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from netsim.apps.tftp.blocking import TftpError
+from netsim.apps.tftp.os_driver import TftpServer, get, put, split_hostport
+
+__all__ = ["tftp"]
+
+_BLK = click.option("--blksize", type=click.IntRange(8, 65464), default=None,
+                    help="Ask for this block size (RFC 2348), 8-65464.")
+_WIN = click.option("--windowsize", type=click.IntRange(1, 65535), default=None,
+                    help="Ask for this many blocks per ACK (RFC 7440).")
+_MODE = click.option("--mode", type=click.Choice(["octet", "netascii"]), default="octet",
+                     show_default=True, help="Transfer mode.")
+_TIMEOUT = click.option("--timeout", type=click.FloatRange(0.01, 255), default=1.0,
+                        show_default=True, help="First retransmission timeout, seconds.")
+
+
+def _report(verb: str, name: str, stats) -> None:
+    rate = stats.bytes / stats.seconds / 1e6 if stats.seconds else 0.0
+    click.echo(f"{verb} {name}: {stats.bytes} bytes in {stats.seconds:.3f} s ({rate:.1f} MB/s), "
+               f"{stats.blocks} blocks of {stats.blksize}, window {stats.windowsize}, "
+               f"{stats.retransmissions} retransmissions")
+
+
+@click.group(name="tftp")
+def tftp() -> None:
+    """TFTP over real UDP sockets (RFC 1350 with options 2347-2349 and windowsize 7440)."""
+
+
+@tftp.command()
+@click.option("--root", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Directory to serve.")
+@click.option("--bind", "bind", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 for every interface).")
+@click.option("--port", default=6969, show_default=True, type=click.IntRange(0, 65535),
+              help="UDP port (69 needs privileges).")
+@click.option("--allow-write", is_flag=True, help="Accept uploads (WRQ).")
+@click.option("--allow-overwrite", is_flag=True, help="Let uploads replace existing files.")
+@click.option("--max-file-size", type=int, default=None, help="Largest upload, bytes.")
+@click.option("--max-sessions", type=int, default=64, show_default=True,
+              help="Concurrent transfers in total.")
+@click.option("--quiet", is_flag=True, help="Do not log one line per transfer.")
+def serve(root: str, bind: str, port: int, allow_write: bool, allow_overwrite: bool,
+          max_file_size: int | None, max_sessions: int, quiet: bool) -> None:
+    """Serve files from ROOT (read-only unless --allow-write).
+
+    \b
+    Example:
+      netsim tftp serve --root ./images --port 6969
+      curl -o boot.img tftp://127.0.0.1:6969/boot.img
+    """
+    if not quiet:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    server = TftpServer(root, bind, port, allow_write=allow_write,
+                        allow_overwrite=allow_overwrite, max_file_size=max_file_size,
+                        max_sessions=max_sessions).bind()
+    host, bound = server.address
+    click.echo(f"serving {server.root} on {host}:{bound} "
+               f"({'read-write' if allow_write else 'read-only'}); Ctrl-C stops", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+@tftp.command(name="get")
+@click.argument("server")
+@click.argument("remote")
+@click.argument("local", required=False)
+@_BLK
+@_WIN
+@_MODE
+@_TIMEOUT
+def get_cmd(server: str, remote: str, local: str | None, blksize: int | None,
+            windowsize: int | None, mode: str, timeout: float) -> None:
+    """Download REMOTE from SERVER (HOST or HOST:PORT, default port 69) to LOCAL.
+
+    LOCAL defaults to the last part of REMOTE; "-" writes to standard output. A failed
+    download leaves no partial file.
+
+    \b
+    Example:
+      netsim tftp get 127.0.0.1:6969 boot.img --blksize 1468 --windowsize 16
+    """
+    host, port = split_hostport(server)
+    target = sys.stdout.buffer if local == "-" else local
+    try:
+        stats = get(host, port, remote, target, blksize=blksize, windowsize=windowsize,
+                    mode=mode, timeout=timeout)
+    except TftpError as exc:
+        raise click.ClickException(str(exc)) from None
+    if local != "-":
+        _report("got", remote, stats)
+
+
+@tftp.command(name="put")
+@click.argument("server")
+@click.argument("local", type=click.Path(exists=True, dir_okay=False))
+@click.argument("remote", required=False)
+@_BLK
+@_WIN
+@_MODE
+@_TIMEOUT
+def put_cmd(server: str, local: str, remote: str | None, blksize: int | None,
+            windowsize: int | None, mode: str, timeout: float) -> None:
+    """Upload LOCAL to SERVER (HOST or HOST:PORT) as REMOTE (default: LOCAL's name).
+
+    \b
+    Example:
+      netsim tftp put 127.0.0.1:6969 config.txt --mode netascii
+    """
+    host, port = split_hostport(server)
+    try:
+        stats = put(host, port, local, remote, blksize=blksize, windowsize=windowsize,
+                    mode=mode, timeout=timeout)
+    except TftpError as exc:
+        raise click.ClickException(str(exc)) from None
+    _report("put", remote or local, stats)
+
+
+if __name__ == "__main__":
+    tftp()
