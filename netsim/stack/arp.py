@@ -55,7 +55,7 @@ class _Pending:
     def __init__(self, iface: Interface, ip: str):
         self.iface = iface
         self.ip = ip
-        self.queue: deque[bytes] = deque()
+        self.queue: deque[tuple[bytes, str | None]] = deque()  # (datagram, capture comment)
         self.tries = 0
         self.timer = None
 
@@ -100,8 +100,7 @@ class ArpLayer:
                 comment: str | None = None) -> str | None:
         """Send ``datagram`` to ``next_hop`` on ``iface``, resolving its MAC first if needed.
 
-        ``comment`` goes into captures with the frame when it can be sent at once (a datagram
-        that waits for ARP loses it).
+        ``comment`` goes into captures with the frame (also after waiting for ARP).
 
         Returns:
             A note when the packet had to wait for ARP, else None.
@@ -118,7 +117,7 @@ class ArpLayer:
         if len(pend.queue) >= self.queue_limit:
             pend.queue.popleft()
             self.host.counters["arp_queue_drops"] += 1
-        pend.queue.append(datagram)
+        pend.queue.append((datagram, comment))
         n = len(pend.queue)
         note = f"ARP request queued {n} packet{'s' if n != 1 else ''} for {next_hop}"
         self.host.net.log(self.host.name, "arp", note)
@@ -151,7 +150,7 @@ class ArpLayer:
         n = len(pend.queue)
         self.host.net.log(self.host.name, "arp", f"ARP for {pend.ip} failed after {pend.tries} "
                           f"requests: {n} packet{'s' if n != 1 else ''} dropped")
-        for datagram in pend.queue:
+        for datagram, _comment in pend.queue:
             self.host._arp_failed(datagram, pend.iface)
 
     # -- receiving ARP ---------------------------------------------------------------------
@@ -186,8 +185,8 @@ class ArpLayer:
         if pend is None:
             return
         self.host.kernel.cancel(pend.timer)
-        for datagram in pend.queue:
-            self.host._xmit(iface, Ethernet(mac, iface.mac, ETH_IPV4, datagram).encode())
+        for datagram, comment in pend.queue:
+            self.host._xmit(iface, Ethernet(mac, iface.mac, ETH_IPV4, datagram).encode(), comment)
         if pend.queue:
             n = len(pend.queue)
             self.host.net.log(self.host.name, "arp", f"{ip} is at {mac}: sent {n} queued "

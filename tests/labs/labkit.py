@@ -25,8 +25,8 @@ SMALL: dict[str, dict] = {
 # Checksum verification is off by default in Wireshark; the lesson's captures must pass it.
 TSHARK_CHECKSUM_PREFS = ["-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
                          "-o", "tcp.check_checksum:TRUE"]
-BAD_FRAME_FILTER = ('_ws.malformed or _ws.expert.severity >= error or ip.checksum.status == "Bad" '
-                    'or udp.checksum.status == "Bad" or tcp.checksum.status == "Bad"')
+EXPERT_ERROR = 0x00800000  # _ws.expert.severity of an error (malformed, bad checksum)
+CHECKSUM_BAD = "0"         # *.checksum.status: 0 bad, 1 good, 2 unverified
 
 
 def lab_module_or_skip(name: str):
@@ -37,14 +37,27 @@ def lab_module_or_skip(name: str):
     return mod
 
 
-def tshark_frames(path: Path, display_filter: str | None = None) -> list[str]:
-    """One line per frame tshark reads from ``path`` (matching ``display_filter`` if given),
-    with checksum verification on."""
+def tshark_check(path: Path) -> tuple[int, list[str]]:
+    """Read ``path`` with tshark, checksum verification on.
+
+    Returns:
+        (number of frames, one line per bad frame: malformed, an expert error, or a bad IPv4,
+        UDP or TCP checksum).
+    """
     tshark = require_tool("tshark")
-    cmd = [tshark, "-n", "-r", str(path), *TSHARK_CHECKSUM_PREFS,
-           "-T", "fields", "-e", "frame.number", "-e", "_ws.col.Info"]
-    if display_filter:
-        cmd += ["-Y", display_filter]
+    fields = ["frame.number", "_ws.malformed", "_ws.expert.severity", "ip.checksum.status",
+              "udp.checksum.status", "tcp.checksum.status", "_ws.col.Info"]
+    cmd = [tshark, "-n", "-r", str(path), *TSHARK_CHECKSUM_PREFS, "-T", "fields",
+           "-E", "separator=|", "-E", "occurrence=a"]
+    for f in fields:
+        cmd += ["-e", f]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, f"tshark failed on {path}: {proc.stderr}"
-    return [line for line in proc.stdout.splitlines() if line.strip()]
+    rows = [line.split("|") for line in proc.stdout.splitlines() if line.strip()]
+    bad = []
+    for num, malformed, severity, ip_ck, udp_ck, tcp_ck, info in rows:
+        severities = [int(v) for v in severity.split(",") if v]
+        checksums = ",".join(v for v in (ip_ck, udp_ck, tcp_ck) if v).split(",")
+        if malformed or any(v >= EXPERT_ERROR for v in severities) or CHECKSUM_BAD in checksums:
+            bad.append(f"frame {num}: {info}")
+    return len(rows), bad
