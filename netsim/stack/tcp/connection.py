@@ -383,6 +383,13 @@ class Connection:
             if not f & RST:
                 if st is State.TIME_WAIT and f & FIN:
                     self._arm("timewait", now + 2 * self.cfg.msl_ns)
+                # "If the RCV.WND is zero, no segments will be acceptable, but special
+                # allowance should be made to accept valid ACKs": a peer whose window probe
+                # we could not take sends ACKs beyond RCV.NXT; ignoring them would leave our
+                # own data unacknowledged until the retries run out.
+                if (f & ACK and not f & SYN and seq_diff(self.rcv_adv, self.rcv_nxt) <= 0
+                        and not self._rcv_ack(seg, now)):
+                    return
                 self._send_ack()
             return
         if f & RST:

@@ -1,0 +1,187 @@
+"""Each lab's checks are real: change what a lab measures, and the relevant check fails."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+from labkit import lab_module_or_skip
+
+import labs
+from labs.result import LabResult
+
+
+def _checks(result: LabResult) -> dict[str, bool]:
+    return {c.name: c.passed for c in result.checks}
+
+
+# -- the lead's labs --------------------------------------------------------------------------
+
+def test_hub_vs_switch_bystander_check_fails_when_the_hub_is_really_a_switch(tmp_path, monkeypatch):
+    import labs.hub_vs_switch as hvs
+    real = hvs.bystander_demo
+
+    def always_a_switch(kind, out, seed, bandwidth):
+        (out / kind).mkdir(exist_ok=True)  # keep the two captures apart
+        return real("switch", out / kind, seed, bandwidth)
+
+    monkeypatch.setattr(hvs, "bystander_demo", always_a_switch)
+    result = hvs.run(hosts=[2], load=[0.3], duration="0.02s", out=tmp_path, jobs=1, progress=False)
+    checks = _checks(result)
+    assert checks["hub: bystander sees the conversation"] is False
+    assert checks["switch: bystander sees nothing after learning"] is True
+
+
+def test_switch_learning_aging_check_fails_when_entries_never_age(tmp_path, monkeypatch):
+    import labs.switch_learning as sl
+
+    class NoAging(sl.Network):
+        def add_switch(self, name, **options):
+            options["aging"] = "1000s"  # the lab waits aging + 5 s: nothing will have aged
+            return super().add_switch(name, **options)
+
+    monkeypatch.setattr(sl, "Network", NoAging)
+    checks = _checks(sl.run(hosts=3, out=tmp_path, progress=False))
+    assert checks["after aging, a frame to a forgotten address floods again (unknown unicast)"] is False
+    assert checks["the first frame (an ARP broadcast) is flooded"] is True
+
+
+def test_router_subnets_ttl_check_fails_when_the_mask_merges_the_subnets(tmp_path):
+    # With /16 every address is in 10.0.0.0/16: h1 thinks h3 is on its own wire.
+    checks = _checks(labs.run("router-subnets", prefix_len=16, out=tmp_path, progress=False))
+    assert checks["TTL drops by one at each router"] is False
+    assert checks["traceroute lists r1, r2, then h3"] is False
+
+
+def test_tcp_handshake_time_wait_check_fails_against_a_different_msl(tmp_path):
+    th = lab_module_or_skip("tcp-handshake")
+    from netsim.sim.units import parse_time
+    r = th.run_variant("normal", tmp_path, msl="2s", seed=1)
+    result = LabResult("t", "t", {})
+    th._check_variant(result, r, parse_time("3s"))  # expects 6 s of TIME-WAIT, was 4 s
+    checks = _checks(result)
+    assert checks["normal: TIME_WAIT lasts 2*MSL"] is False
+    assert checks["normal: the handshake is SYN, SYN+ACK, ACK"] is True
+
+
+def test_tftp_transfer_runs_its_checks_when_written(lab_results):
+    lab_module_or_skip("tftp-transfer")
+    assert lab_results("tftp-transfer").checks
+
+
+# -- udp-broadcast ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def broadcast_runs():
+    import labs.udp_broadcast as ub
+    return {lan: ub.measure(lan, hosts=2, remote=1, port=5000, seed=1) for lan in ("hub", "switch")}
+
+
+def test_udp_broadcast_sender_without_so_broadcast_gets_eacces(broadcast_runs):
+    for run in broadcast_runs.values():
+        (exc,) = run["errors"]
+        assert isinstance(exc, PermissionError) and exc.errno == errno.EACCES
+
+
+def test_udp_broadcast_reaches_the_segment_and_the_router_but_not_beyond(broadcast_runs):
+    for run in broadcast_runs.values():
+        assert run["sockets"]["limited broadcast"] == {"h2", "h3", "r1"}
+        assert run["sockets"]["directed broadcast, remote subnet"] == {"r1"}
+        assert not any(run["sockets"][m] & {"x1"} for m in run["sockets"])
+
+
+def test_udp_broadcast_router_check_fails_when_the_router_is_replaced_by_a_switch():
+    import labs.udp_broadcast as ub
+    runs = {lan: ub.measure(lan, hosts=2, remote=1, port=5000, seed=1, boundary="switch")
+            for lan in ("hub", "switch")}
+    result = LabResult("t", "t", {})
+    ub.grade(result, runs)
+    checks = _checks(result)
+    assert checks["router does not forward the broadcast"] is False
+    assert checks["PermissionError without SO_BROADCAST"] is True
+
+
+def test_udp_broadcast_permission_check_fails_if_the_send_was_allowed(broadcast_runs):
+    import labs.udp_broadcast as ub
+    runs = {lan: dict(run, errors=[]) for lan, run in broadcast_runs.items()}
+    result = LabResult("t", "t", {})
+    ub.grade(result, runs)
+    assert _checks(result)["PermissionError without SO_BROADCAST"] is False
+
+
+def test_udp_broadcast_unicast_check_fails_when_both_lans_are_hubs(broadcast_runs):
+    import labs.udp_broadcast as ub
+    runs = {"hub": broadcast_runs["hub"], "switch": broadcast_runs["hub"]}
+    result = LabResult("t", "t", {})
+    ub.grade(result, runs)
+    assert _checks(result)["a unicast reaches every NIC on the hub but only h2's on the switch"] is False
+
+
+# -- sockets-basics ---------------------------------------------------------------------------
+
+def test_sockets_basics_fin_check_fails_when_the_client_forgets_to_close(tmp_path, monkeypatch):
+    import labs.sockets_basics as sb
+
+    def forgetful_client(host, server_ip, port, message, say=print):
+        sock = host.socket(sb.AF_INET, sb.SOCK_STREAM)
+        sock.connect((server_ip, port))
+        sock.sendall(message.encode())
+        say(f"reply {sock.recv(1024)!r}")  # ... and never calls sock.close()
+
+    monkeypatch.setattr(sb, "tcp_client", forgetful_client)
+    checks = _checks(sb.run(out=tmp_path, progress=False))
+    assert checks["the TCP exchange ends with FINs from both sides"] is False
+    assert checks["TCP shows SYN, SYN-ACK, ACK before the first data"] is True
+
+
+def test_sockets_basics_udp_check_fails_for_a_different_payload():
+    import labs.sockets_basics as sb
+    udp = sb.exchange("udp", "hello", 9000, 1)
+    tcp = sb.exchange("tcp", "hello", 9000, 1)
+    result = LabResult("t", "t", {})
+    sb.grade(result, udp, tcp, "goodbye", 9000)
+    assert _checks(result)["the UDP datagram arrives with the right payload and source port"] is False
+
+
+def test_sockets_basics_handshake_check_fails_without_a_handshake():
+    import labs.sockets_basics as sb
+    udp = sb.exchange("udp", "hello", 9000, 1)
+    result = LabResult("t", "t", {})
+    sb.grade(result, udp, udp, "hello", 9000)  # the UDP frames offered as the TCP exchange
+    assert _checks(result)["TCP shows SYN, SYN-ACK, ACK before the first data"] is False
+
+
+def test_sockets_basics_frames_start_with_arp_then_syn_synack_ack():
+    import labs.sockets_basics as sb
+    tcp = sb.exchange("tcp", "hi", 9000, 1)
+    seq = sb.tcp_flags_sequence(tcp["frames"])
+    assert tcp["frames"][0][3].arp is not None
+    assert [(s, f) for s, f, _n in seq[:3]] == [("client", "SYN"), ("server", "SYN,ACK"),
+                                                ("client", "ACK")]
+
+
+# -- concurrent-server ------------------------------------------------------------------------
+
+def test_concurrent_server_iterative_clients_finish_one_service_time_apart():
+    import labs.concurrent_server as cs
+    r = cs.measure("iterative", clients=4, workers=2, service="20ms", seed=1)
+    times = sorted(r["times_ms"])
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert r["answered"] == 4
+    assert all(19.5 < g < 20.5 for g in gaps), gaps
+
+
+def test_concurrent_server_thread_check_fails_for_an_iterative_server():
+    import labs.concurrent_server as cs
+    row = cs.measure("iterative", clients=4, workers=2, service="20ms", seed=1)
+    result = LabResult("t", "t", {})
+    cs.grade(result, [dict(row, model="thread per client")], workers=2, service_ms=20)
+    assert _checks(result) == {"thread-per-client makespan ~ 1 x service time (+ network)": False}
+
+
+def test_concurrent_server_pool_check_fails_when_the_pool_is_smaller_than_assumed():
+    import labs.concurrent_server as cs
+    row = cs.measure("worker pool", clients=4, workers=1, service="20ms", seed=1)
+    result = LabResult("t", "t", {})
+    cs.grade(result, [row], workers=4, service_ms=20)  # 4 workers would take 20 ms, 1 takes 80
+    assert _checks(result) == {"pool makespan ~ ceil(N/K) x service time": False}
