@@ -46,11 +46,20 @@ def test_switch_learning_aging_check_fails_when_entries_never_age(tmp_path, monk
     assert checks["the first frame (an ARP broadcast) is flooded"] is True
 
 
-def test_router_subnets_ttl_check_fails_when_the_mask_merges_the_subnets(tmp_path):
-    # With /16 every address is in 10.0.0.0/16: h1 thinks h3 is on its own wire.
-    checks = _checks(labs.run("router-subnets", prefix_len=16, out=tmp_path, progress=False))
+def test_router_subnets_checks_fail_when_r1_stops_forwarding(tmp_path, monkeypatch):
+    import labs.router_subnets as rs
+    real = rs.build
+
+    def r1_does_not_route(prefix_len=24, seed=1):
+        net = real(prefix_len, seed)
+        net["r1"].forwarding = False  # a host with two NICs, not a router
+        return net
+
+    monkeypatch.setattr(rs, "build", r1_does_not_route)
+    checks = _checks(rs.run(out=tmp_path, progress=False))
+    assert checks["ping h1 -> h3 across two routers"] is False
     assert checks["TTL drops by one at each router"] is False
-    assert checks["traceroute lists r1, r2, then h3"] is False
+    assert checks["a broadcast stops at the router"] is True
 
 
 def test_tcp_handshake_time_wait_check_fails_against_a_different_msl(tmp_path):

@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 
 from netsim.apps.tftp import options as opt
 from netsim.apps.tftp.blocking import TftpError, run_session
-from netsim.apps.tftp.paths import Refused, resolve
+from netsim.apps.tftp.paths import Refused, parse_request, resolve
 from netsim.apps.tftp.session import (
     Session,
     Stats,
@@ -40,14 +40,12 @@ from netsim.apps.tftp.session import (
     server_write,
 )
 from netsim.wire import tftp
-from netsim.wire.errors import DecodeError
 
 __all__ = ["TftpServer", "TftpError", "get", "put", "split_hostport"]
 
 log = logging.getLogger("netsim.tftp")
 
 TIMER_SCAN = 0.05          # seconds between timer scans
-MAX_REQUEST = 512          # RFC 2347: a request with options must fit in 512 bytes
 RECV_SIZE = 65536 + 4
 
 
@@ -231,27 +229,13 @@ class TftpServer:
             self.sock.sendto(tftp.Error(code, message).encode(), addr)
 
     def _on_request(self, payload: bytes, addr: Any) -> None:
-        if payload[:2] == b"\x00\x05":
-            return                                    # never answer an ERROR
-        if len(payload) > MAX_REQUEST:
-            raise Refused(tftp.ERR_ILLEGAL, f"request of {len(payload)} bytes exceeds 512")
-        try:
-            req = tftp.decode(payload)
-        except DecodeError as exc:
-            raise Refused(tftp.ERR_ILLEGAL, f"malformed request: {exc}") from None
-        if not isinstance(req, tftp.Request):
-            raise Refused(tftp.ERR_ILLEGAL, "expected a read or write request")
-        if addr in self._transfers:
-            return                                    # a retransmitted request: already running
+        req = parse_request(payload)
+        if req is None or addr in self._transfers:
+            return           # an ERROR (never answered), or a repeated request already running
         if len(self._transfers) >= self.max_sessions:
             raise Refused(tftp.ERR_UNDEFINED, "server busy, try again later")
         if sum(1 for a in self._transfers if a[0] == addr[0]) >= self.max_per_client:
             raise Refused(tftp.ERR_UNDEFINED, "too many transfers from this address")
-        mode = req.mode.lower()
-        if mode == "mail":
-            raise Refused(tftp.ERR_ILLEGAL, "mail mode is not supported")
-        if mode not in ("octet", "netascii"):
-            raise Refused(tftp.ERR_ILLEGAL, f"unknown transfer mode {req.mode!r}")
         path = resolve(self.root, req.filename)
         try:
             if req.opcode == tftp.RRQ:

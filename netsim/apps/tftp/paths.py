@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 
 from netsim.wire import tftp
+from netsim.wire.errors import DecodeError
 
-__all__ = ["Refused", "resolve"]
+__all__ = ["Refused", "resolve", "parse_request", "MAX_REQUEST"]
 
 
 class Refused(Exception):
@@ -65,3 +66,37 @@ def resolve(root: str, filename: str) -> str:
     if not _inside(real_root, real) or real == real_root:
         raise Refused(tftp.ERR_ACCESS, "path escapes the served directory")
     return real
+
+
+MAX_REQUEST = 512          # RFC 2347: a request with its options must fit in 512 bytes
+
+
+def parse_request(payload: bytes) -> tftp.Request | None:
+    """Check a datagram that arrived on the server's well-known port.
+
+    Args:
+        payload: the UDP payload.
+
+    Returns:
+        The request, or None for a datagram to drop silently (an ERROR: never answered).
+
+    Raises:
+        Refused: ERROR 4 for anything malformed, too long, not a request, or in a mode other
+            than octet and netascii (``mail`` included).
+    """
+    if payload[:2] == b"\x00\x05":
+        return None
+    if len(payload) > MAX_REQUEST:
+        raise Refused(tftp.ERR_ILLEGAL, f"request of {len(payload)} bytes exceeds 512")
+    try:
+        req = tftp.decode(payload)
+    except DecodeError as exc:
+        raise Refused(tftp.ERR_ILLEGAL, f"malformed request: {exc}") from None
+    if not isinstance(req, tftp.Request):
+        raise Refused(tftp.ERR_ILLEGAL, "expected a read or write request")
+    mode = req.mode.lower()
+    if mode == "mail":
+        raise Refused(tftp.ERR_ILLEGAL, "mail mode is not supported")
+    if mode not in ("octet", "netascii"):
+        raise Refused(tftp.ERR_ILLEGAL, f"unknown transfer mode {req.mode!r}")
+    return req
