@@ -116,6 +116,9 @@ class Switch(Node):
         src = frame[6:12]
         note = None
         entry = table.get(src)
+        if entry is not None and now - entry[1] > self.aging_ns:
+            del table[src]  # aged out: relearning it is news worth a note
+            entry = None
         if entry is None:
             if not src[0] & 1:   # never learn a group address as a source (802.1Q 8.7)
                 table[src] = [iface, now]

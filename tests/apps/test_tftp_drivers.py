@@ -150,10 +150,11 @@ def test_per_client_limit(root):
 
 
 def test_failed_download_leaves_no_partial_file(server, tmp_path):
-    out = tmp_path / "nope.bin"
+    (tmp_path / "dl").mkdir()
+    out = tmp_path / "dl" / "nope.bin"
     with pytest.raises(TftpError):
         get(*server.address, "missing", out, dally=None)
-    assert os.listdir(tmp_path) == []
+    assert os.listdir(tmp_path / "dl") == []
 
 
 def test_get_to_existing_path_replaces_only_on_success(server, tmp_path):
