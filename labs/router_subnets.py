@@ -22,7 +22,7 @@ TITLE = "Routing between subnets: masks, ARP per segment, TTL hop by hop, tracer
 SUMMARY = "three subnets and two routers: masks, ARP per segment, TTL, traceroute, broadcasts"
 
 PARAMS = {
-    "prefix_len": Param(24, "prefix length of each subnet (e.g. 24 = 255.255.255.0)"),
+    "prefix_len": Param(24, "prefix length of each subnet, 9-28 (e.g. 24 = 255.255.255.0)"),
     "seed": Param(1, "random seed"),
 }
 
@@ -37,8 +37,15 @@ def _address_class(ip: str) -> str:
 
 
 def build(prefix_len: int = 24, seed: int = 1) -> Network:
+    if not 9 <= prefix_len <= 28:
+        raise ValueError(f"prefix_len must be between 9 and 28 (three subnets of 10.0.0.0/8, "
+                         f"each with room for a router and two hosts), got {prefix_len}")
     net = Network(seed=seed)
-    subnets = [ipaddress.ip_network(f"10.0.{i}.0/{prefix_len}", strict=False) for i in (1, 2, 3)]
+    base = int(ipaddress.ip_address("10.0.0.0"))
+    size = 1 << (32 - prefix_len)
+    # The 1st, 2nd and 3rd subnets of that size inside 10.0.0.0/8 (10.0.1.0/24 ... for /24).
+    subnets = [ipaddress.ip_network(f"{ipaddress.ip_address(base + k * size)}/{prefix_len}")
+               for k in (1, 2, 3)]
 
     def addr(k: int, n: int) -> str:
         return f"{subnets[k].network_address + n}/{prefix_len}"
