@@ -9,6 +9,8 @@ before the effect.
 
 from __future__ import annotations
 
+import functools
+
 import errno
 import socket as _pysocket
 from collections.abc import Callable
@@ -501,8 +503,8 @@ class Host(Node):
         return self.kernel.now / NS_PER_S
 
     def start(self, fn: Callable, *args: Any, at: str | float | None = None,
-              name: str | None = None) -> Task:
-        """Run ``fn(host, *args)`` as a task on this host, now or at virtual time ``at``.
+              name: str | None = None, **kwargs: Any) -> Task:
+        """Run ``fn(host, *args, **kwargs)`` as a task on this host, now or at virtual time ``at``.
 
         Raises:
             ValueError: ``at`` is in the past.
@@ -513,12 +515,14 @@ class Host(Node):
             if delay < 0:
                 raise ValueError(f"cannot start {getattr(fn, '__name__', fn)!r} at {at!r}: "
                                  "that time has passed")
-        return self.kernel.spawn(fn, self, *args, name=name or getattr(fn, "__name__", "task"),
+        target = functools.partial(fn, **kwargs) if kwargs else fn
+        return self.kernel.spawn(target, self, *args, name=name or getattr(fn, "__name__", "task"),
                                  node=self, delay_ns=delay)
 
-    def spawn(self, fn: Callable, *args: Any, name: str | None = None) -> Task:
-        """Start ``fn(*args)`` as a thread-like task (like ``threading.Thread(target=fn, args=args)``)."""
-        return self.kernel.spawn(fn, *args, name=name or getattr(fn, "__name__", "thread"),
+    def spawn(self, fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> Task:
+        """Start ``fn(*args, **kwargs)`` as a thread-like task (like ``threading.Thread``)."""
+        target = functools.partial(fn, **kwargs) if kwargs else fn
+        return self.kernel.spawn(target, *args, name=name or getattr(fn, "__name__", "thread"),
                                  node=self)
 
     def sleep(self, seconds: str | float) -> None:
