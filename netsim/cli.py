@@ -99,8 +99,9 @@ def lab(ctx: click.Context, name: str, out: Path | None, jobs: int | None, as_js
       netsim lab tftp-transfer --loss 0.05
       netsim lab hub-vs-switch --help       the lab's own parameters
     """
-    import labs
     from rich.console import Console
+
+    import labs
     console = Console()
     if name == "list":
         from rich.table import Table

@@ -9,9 +9,8 @@ before the effect.
 
 from __future__ import annotations
 
-import functools
-
 import errno
+import functools
 import socket as _pysocket
 from collections.abc import Callable
 from typing import Any

@@ -192,7 +192,7 @@ class Stepper:
             layer = node.__dict__.get("tcp")
             if layer is None:
                 continue
-            for (ip, port), _sock in sorted(layer.listeners.items()):
+            for (_ip, port), _sock in sorted(layer.listeners.items()):
                 lines.append(f"{node.name}:{port:<6} LISTEN")
             for ep in layer.conns.values():
                 c = ep.conn
