@@ -513,7 +513,8 @@ def _segment(frame) -> tuple[str, str, bytes, _tcp.TCP] | None:
         return None
 
 
-def _option_text(options) -> str:
+def option_text(options) -> str:
+    """Options as Wireshark shows them in the Info column: ``MSS=1460 WS=128 SACK_PERM``."""
     shown = []
     for name, value in options:
         if name == "MSS":
@@ -648,7 +649,7 @@ def _ladder(conn: list[_Copy], node_of: dict[str, str], captured_nodes: set[str]
         arrive = copy.last_ns if len(copy.ifaces) > 1 and not lost else None
         rows.append(LadderRow(copy.first_ns, label(copy.src), label(copy.dst),
                               _tcp.flags_str(tcp.flags), tcp.seq, tcp.ack, len(tcp.payload),
-                              window, _option_text(tcp.options), "; ".join(copy.comments),
+                              window, option_text(tcp.options), "; ".join(copy.comments),
                               lost, arrive))
     endpoints = (label(left), label(right))
     initial, changes = infer_states(rows, endpoints)

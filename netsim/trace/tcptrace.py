@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..wire import tcp as _tcp
-from .ladder import Ladder, LadderRow, StateChange
+from .ladder import Ladder, LadderRow, StateChange, option_text
 
 __all__ = ["TcpTracer", "TracedConnection", "state_name"]
 
@@ -21,20 +21,6 @@ def state_name(state) -> str:
     """``State.SYN_SENT`` (or "SYN-SENT") -> "SYN_SENT", the spelling used in traces."""
     name = getattr(state, "name", None) or str(state)
     return name.replace("-", "_")
-
-
-def _options_text(options) -> str:
-    parts = []
-    for name, value in options:
-        if name == "MSS":
-            parts.append(f"MSS={value}")
-        elif name == "WScale":
-            parts.append(f"WS={value}")
-        elif name == "SAckOK":
-            parts.append("SACK_PERM")
-        elif name == "Timestamp":
-            parts.append(f"TSval={value[0]}")
-    return " ".join(parts)
 
 
 @dataclass
@@ -111,7 +97,7 @@ class TcpTracer:
         if direction == "out":
             conn = self._restart_if_reused(conn, seg)
             row = LadderRow(time_ns, src, dst, _tcp.flags_str(seg.flags), seg.seq, seg.ack,
-                            len(seg.payload), seg.window, _options_text(seg.options), note)
+                            len(seg.payload), seg.window, option_text(seg.options), note)
             conn.items.append(row)
             conn._in_flight.setdefault(key, []).append(row)
         else:

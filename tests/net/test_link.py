@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from netkit import add_raw
+from tests.devices.l2kit import add_raw
 
 from netsim import Network
 from netsim.net import WIRE_OVERHEAD, Link
