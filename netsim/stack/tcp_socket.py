@@ -22,7 +22,17 @@ from ..trace.tcptrace import TcpTracer, state_name
 from ..wire import tcp as wtcp
 from ..wire.errors import DecodeError
 from .socket import oserror, parse_address
-from .tcp import Connected, Connection, Error, Listener, State, StateChange, TcpConfig, rst_for
+from .tcp import (
+    Connected,
+    Connection,
+    Error,
+    Listener,
+    State,
+    StateChange,
+    TcpConfig,
+    Writable,
+    rst_for,
+)
 
 if TYPE_CHECKING:
     from .host import Host
@@ -88,6 +98,9 @@ class TcpLayer:
         self.counters = {"segments_in": 0, "segments_out": 0, "rst_sent": 0, "bad_checksum": 0,
                          "malformed": 0, "syn_dropped_backlog": 0}
         self.tracer = tracer_of(host.net)
+        # Network(trace=False) is for speed: the tracer then keeps state changes only, not a
+        # ladder row per segment.
+        self.trace_segments = bool(getattr(host.net, "_tracing", True))
         host.__dict__["tcp"] = self
         host.register_protocol(PROTO_TCP, self.on_ip)
         host.register_icmp_error_handler(PROTO_TCP, self.on_icmp_error)
@@ -167,6 +180,11 @@ class TcpLayer:
                 text = f"{self.host.name}: {old} -> {new}"
                 self.host.net.log(self.host.name, "state", text)
                 notes.append(text)
+            elif isinstance(ev, Writable):
+                # Like Linux (sk_stream_write_space), wake a blocked writer only once a third
+                # of the send buffer is free: sendall then queues big chunks, not one
+                # segment's worth per ACK.
+                wake = wake or conn.send_space * 3 >= conn.cfg.snd_buf
             else:
                 wake = True
                 if isinstance(ev, Connected) and ep.listener_sock is not None:
@@ -175,7 +193,7 @@ class TcpLayer:
                     ep.error = ev.errno
         comment = "; ".join(notes) if notes and not from_rx else None
         for seg in segs:
-            self.send_segment(ep.local, ep.remote, seg, comment)
+            self.send_segment(ep.local, ep.remote, seg, comment, (ep.label, ep.peer_label))
             comment = None
         if wake or notes:
             ep.waiters.notify_all()
@@ -202,9 +220,12 @@ class TcpLayer:
         self.flush(ep)
 
     def send_segment(self, local: tuple[str, int], remote: tuple[str, int], seg: wtcp.TCP,
-                     comment: str | None = None) -> None:
+                     comment: str | None = None, labels: tuple[str, str] | None = None) -> None:
+        """Encode ``seg`` for ``local`` -> ``remote`` and hand it to IP (and to the tracer)."""
         self.counters["segments_out"] += 1
-        self.tracer.segment(self.kernel.now, self.label(*local), self.label(*remote), seg, "out")
+        if self.trace_segments:
+            src, dst = labels or (self.label(*local), self.label(*remote))
+            self.tracer.segment(self.kernel.now, src, dst, seg, "out")
         raw = seg.encode(local[0], remote[0])
         try:
             self.host.ip_send(remote[0], PROTO_TCP, raw, src=local[0], comment=comment)
@@ -226,8 +247,11 @@ class TcpLayer:
             return "bad TCP checksum: dropped"
         self.counters["segments_in"] += 1
         now = self.kernel.now
-        self.tracer.segment(now, self.label(ip.src, seg.sport), self.label(ip.dst, seg.dport), seg, "in")
         ep = self.conns.get((ip.dst, seg.dport, ip.src, seg.sport))
+        if self.trace_segments:
+            src, dst = ((ep.peer_label, ep.label) if ep is not None else
+                        (self.label(ip.src, seg.sport), self.label(ip.dst, seg.dport)))
+            self.tracer.segment(now, src, dst, seg, "in")
         if ep is not None:
             ep.conn.receive(seg, now)
             return self.flush(ep, from_rx=True)
@@ -492,8 +516,8 @@ class TcpSocket:
         self._check()
         conn = self._conn
         ep = self._ep
-        data = bytes(data)
-        if not data:
+        view = memoryview(data).cast("B")  # no copy: sendall passes what is left of its data
+        if not view:
             return 0
 
         def ready() -> bool:
@@ -504,7 +528,7 @@ class TcpSocket:
         code = ep.error or conn.error
         if code:
             self._raise_error(code)
-        n = conn.send(data[:conn.send_space], self.host.kernel.now)
+        n = conn.send(bytes(view[:conn.send_space]), self.host.kernel.now)
         self.layer.flush(ep)
         return n
 

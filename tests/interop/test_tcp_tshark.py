@@ -69,6 +69,29 @@ def send_and_read_back(h, port, size):
     c.close()
 
 
+def count_then_answer(h, port):
+    s = h.socket(AF_INET, SOCK_STREAM)
+    s.bind(("", port))
+    s.listen()
+    conn, _ = s.accept()
+    total = 0
+    while data := conn.recv(65536):
+        total += len(data)
+    conn.sendall(str(total).encode())
+    conn.close()
+    s.close()
+
+
+def upload(h, port, size):
+    c = h.socket(AF_INET, SOCK_STREAM)
+    c.connect(("10.0.0.2", port))
+    c.sendall(bytes(size))
+    c.shutdown(1)  # SHUT_WR
+    answer = c.recv(100)
+    c.close()
+    return int(answer)
+
+
 def our_retransmissions(net) -> set[tuple[int, int]]:
     """(raw seq, length) of every segment our tracer saw sent twice (data, SYN or FIN)."""
     seen, again = set(), set()
@@ -172,11 +195,12 @@ def test_random_loss_wireshark_and_our_tracer_agree_on_every_retransmission(tmp_
     rng = random.Random(5)
     cable.drop_when(lambda f: is_tcp(f, lambda t: bool(t.payload)) and rng.random() < 0.05,
                     count=10**9, direction=h1.interfaces[0])
-    h2.start(echo_once, 7)
-    h1.start(send_and_read_back, 7, 300_000, at="1ms")
+    h2.start(count_then_answer, 7)
+    up = h1.start(upload, 7, 300_000, at="1ms")
     path = tmp_path / "lossy.pcapng"
     with net.capture(path, interfaces=["h1-eth0"]):
         net.run()
+    assert up.result == 300_000
     rows = tshark_rows(path)
     ours = our_retransmissions(net)
     assert len(ours) > 5

@@ -6,8 +6,6 @@ import hashlib
 import random
 from socket import SHUT_WR
 
-import pytest
-
 from netsim import AF_INET, SOCK_STREAM, Network
 
 MB = 1 << 20
@@ -69,7 +67,6 @@ def both_ways(size: int, seed: int = 1, loss=0.1, duplicate=0.1, reorder=0.1):
         (cli.result, hashlib.sha256(to_h1).hexdigest())
 
 
-@pytest.mark.slow
 def test_ten_megabytes_each_way_at_once_survive_ten_percent_loss_duplication_and_reordering():
     net, bad, (at_h2, sent_h2), (at_h1, sent_h1) = both_ways(10 * MB)
     assert at_h2 == sent_h2

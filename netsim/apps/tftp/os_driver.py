@@ -20,6 +20,7 @@ import contextlib
 import io
 import logging
 import os
+import select
 import selectors
 import socket
 import stat
@@ -47,6 +48,8 @@ log = logging.getLogger("netsim.tftp")
 
 TIMER_SCAN = 0.05          # seconds between timer scans
 RECV_SIZE = 65536 + 4
+BURST = 64                 # datagrams read from one transfer socket per readiness event
+_LISTEN, _WAKE = "listen", "wake"      # poller handlers besides transfers
 
 
 def _family(host: str) -> int:
@@ -56,13 +59,64 @@ def _family(host: str) -> int:
 class _Transfer:
     """A running server session with its socket and, for uploads, the temporary file."""
 
-    __slots__ = ("session", "sock", "client", "kind", "path", "fileobj", "tmp", "logged", "seen")
+    __slots__ = ("session", "sock", "client", "kind", "path", "fileobj", "tmp", "logged", "seen",
+                 "recvfrom", "sendto", "receive")
 
     def __init__(self, session: Session, sock: socket.socket, client: Any, kind: str,
                  path: str, fileobj: BinaryIO, tmp: str | None):
         self.session, self.sock, self.client, self.kind = session, sock, client, kind
         self.path, self.fileobj, self.tmp, self.logged = path, fileobj, tmp, False
         self.seen = session.state
+        # Bound once: the per-packet loop calls these tens of thousands of times a second.
+        self.recvfrom, self.sendto, self.receive = sock.recvfrom, sock.sendto, session.receive
+
+
+class _Poller:
+    """Read readiness by file descriptor: ``epoll`` where the OS has it (one call returns plain
+    ``(fd, events)`` pairs, no key objects), else the portable ``selectors`` module.
+
+    ``handlers`` maps each registered fd to the object the server dispatches on.
+    """
+
+    __slots__ = ("handlers", "_epoll", "_sel", "poll")
+
+    def __init__(self) -> None:
+        self.handlers: dict[int, Any] = {}
+        self._epoll = select.epoll() if hasattr(select, "epoll") else None
+        self._sel = None if self._epoll is not None else selectors.DefaultSelector()
+        self.poll = self._epoll.poll if self._epoll is not None else self._select
+
+    def _select(self, timeout: float | None = None) -> list[tuple[int, int]]:
+        assert self._sel is not None
+        return [(key.fd, ev) for key, ev in self._sel.select(timeout)]
+
+    def register(self, sock: socket.socket, handler: Any) -> None:
+        fd = sock.fileno()
+        if self._epoll is not None:
+            self._epoll.register(fd, select.EPOLLIN)
+        else:
+            assert self._sel is not None
+            self._sel.register(fd, selectors.EVENT_READ)
+        self.handlers[fd] = handler
+
+    def unregister(self, sock: socket.socket) -> None:
+        fd = sock.fileno()
+        if self.handlers.pop(fd, None) is None:
+            return
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            if self._epoll is not None:
+                self._epoll.unregister(fd)
+            else:
+                assert self._sel is not None
+                self._sel.unregister(fd)
+
+    def close(self) -> None:
+        self.handlers.clear()
+        if self._epoll is not None:
+            self._epoll.close()
+        else:
+            assert self._sel is not None
+            self._sel.close()
 
 
 class TftpServer:
@@ -98,7 +152,7 @@ class TftpServer:
         self.max_windowsize, self.timeout, self.max_retries = max_windowsize, timeout, max_retries
         self.max_sessions, self.max_per_client, self.dally = max_sessions, max_per_client, dally
         self.sock: socket.socket | None = None
-        self._sel = selectors.DefaultSelector()
+        self._poller = _Poller()
         self._transfers: dict[Any, _Transfer] = {}     # by client (address, port)
         self._stop = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -119,9 +173,9 @@ class TftpServer:
             self.sock = socket.socket(_family(self.host), socket.SOCK_DGRAM)
             self.sock.bind((self.host, self.port))
             self.sock.setblocking(False)
-            self._sel.register(self.sock, selectors.EVENT_READ, None)
+            self._poller.register(self.sock, _LISTEN)
             self._wake_r.setblocking(False)
-            self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+            self._poller.register(self._wake_r, _WAKE)
         return self
 
     def start(self) -> TftpServer:
@@ -143,11 +197,10 @@ class TftpServer:
             self._close(tr, "aborted")
         for s in (self.sock, self._wake_r, self._wake_w):
             if s is not None:
-                with contextlib.suppress(KeyError, ValueError, OSError):
-                    self._sel.unregister(s)
+                self._poller.unregister(s)
                 s.close()
         self.sock = None
-        self._sel.close()
+        self._poller.close()
 
     def __enter__(self) -> TftpServer:
         return self.start()
@@ -160,34 +213,51 @@ class TftpServer:
     def serve_forever(self) -> None:
         """Serve until ``stop()``; the whole server runs in the calling thread."""
         self.bind()
-        select, clock = self._sel.select, time.monotonic_ns
+        poll, handlers, clock = self._poller.poll, self._poller.handlers, time.monotonic_ns
+        stopped, transfers, pump = self._stop.is_set, self._transfers, self._pump
         scan_every = int(TIMER_SCAN * 1e9)
         next_scan = clock() + scan_every
-        while not self._stop.is_set():
-            for key, _ in select(TIMER_SCAN):
-                tr = key.data
-                if tr is None:
+        while not stopped():
+            # With no transfer running there is no timer to scan: sleep until a packet comes.
+            for fd, _ in poll(TIMER_SCAN if transfers else None):
+                tr = handlers.get(fd)
+                if tr.__class__ is _Transfer:
+                    pump(tr)
+                elif tr is _LISTEN:
                     self._on_listen()
-                elif tr == "wake":
+                elif tr is _WAKE:
                     with contextlib.suppress(OSError):
                         self._wake_r.recv(64)
-                else:
-                    sock = tr.sock
-                    try:
-                        payload, addr = sock.recvfrom(RECV_SIZE)
-                    except (BlockingIOError, InterruptedError):
-                        continue
-                    except OSError:      # e.g. ICMP port unreachable surfacing on Linux
-                        continue
-                    session = tr.session
-                    for data, dest in session.receive(payload, addr, clock()):
-                        sock.sendto(data, dest)
-                    if session.state is not tr.seen:
-                        self._after_change(tr)
+            # Timers are looked at only every TIMER_SCAN: the per-packet path never does.
             now = clock()
             if now >= next_scan:
                 next_scan = now + scan_every
                 self._scan_timers(now)
+
+    def _pump(self, tr: _Transfer) -> None:
+        """Handle the datagrams waiting on one transfer's socket, at most ``BURST`` of them.
+
+        In lock-step the peer's next ACK is often queued by the time our DATA is sent (the
+        client runs while we do), so reading on until the socket is empty saves a poll call
+        per packet; the cap keeps one fast transfer from starving the others.
+        """
+        recvfrom, sendto, receive, session = tr.recvfrom, tr.sendto, tr.receive, tr.session
+        clock = time.monotonic_ns
+        for _ in range(BURST):
+            try:
+                payload, addr = recvfrom(RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:      # e.g. ICMP port unreachable surfacing on Linux
+                return
+            try:
+                for data, dest in receive(payload, addr, clock()):
+                    sendto(data, dest)
+            except OSError:      # a send that failed is a lost packet: the timer resends
+                pass
+            if session.state is not tr.seen:
+                self._after_change(tr)
+                return
 
     def _scan_timers(self, now: int) -> None:
         for tr in list(self._transfers.values()):
@@ -245,7 +315,7 @@ class TftpServer:
         except opt.OptionError as exc:
             raise Refused(exc.code, exc.message) from None
         self._transfers[addr] = tr
-        self._sel.register(tr.sock, selectors.EVENT_READ, tr)
+        self._poller.register(tr.sock, tr)
         for data, dest in tr.session.start(time.monotonic_ns()):
             tr.sock.sendto(data, dest)
 
@@ -318,8 +388,7 @@ class TftpServer:
 
     def _close(self, tr: _Transfer, status: str) -> None:
         self._transfers.pop(tr.client, None)
-        with contextlib.suppress(KeyError, ValueError):
-            self._sel.unregister(tr.sock)
+        self._poller.unregister(tr.sock)
         tr.sock.close()
         with contextlib.suppress(OSError):
             tr.fileobj.close()

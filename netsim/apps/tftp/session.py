@@ -325,41 +325,59 @@ class Session:
 
     # -- sender ----------------------------------------------------------------------------
 
-    def _fill(self) -> list[bytes]:
-        """Read blocks until the window is full or the last block has been read."""
-        window, new = self._window, []
-        blksize, src = self.blksize, self._src
-        while len(window) < self.windowsize and self._final is None:
-            number = self._base + len(window)
-            data = src.read(blksize)
+    def _fill(self) -> list[tuple[bytes, Any]]:
+        """Read blocks until the window is full or the last block has been read.
+
+        Returns:
+            The new DATA packets, as (payload, peer) pairs.
+        """
+        window = self._window
+        room = self.windowsize - len(window)
+        if room <= 0 or self._final is not None:
+            return []
+        first = self._base + len(window)
+        blksize, read, pack, peer = self.blksize, self._src.read, _HH.pack, self.peer
+        out = []
+        nbytes = 0
+        for number in range(first, first + room):
+            data = read(blksize)
+            pkt = pack(3, number & 0xFFFF) + data
+            window.append(pkt)
+            out.append((pkt, peer))
+            nbytes += len(data)
             if len(data) < blksize:     # a short (maybe empty) block is the last one
                 self._final = number
-            pkt = _HH.pack(3, number & 0xFFFF) + data
-            window.append(pkt)
-            new.append(pkt)
-            self.stats.bytes += len(data)
-            self.stats.blocks += 1
-        return new
+                break
+        stats = self.stats
+        stats.bytes += nbytes
+        stats.blocks += len(out)
+        return out
 
     def _on_ack(self, block: int, now: int) -> list[tuple[bytes, Any]]:
+        window = self._window
         base = self._base
-        acked = base - 1 + ((block - base + 1) & 0xFFFF)    # unwrap near the window
-        sent_end = base + len(self._window)
-        if acked < base or acked >= sent_end:
-            # A duplicate ACK (acked == base - 1) or a stray one: never resend DATA for it
+        fresh = (block - base + 1) & 0xFFFF     # blocks this ACK newly covers (unwrapped)
+        if fresh == 0 or fresh > len(window):
+            # A duplicate ACK (of block base - 1) or a stray one: never resend DATA for it
             # (RFC 1123 4.2.3.1, the Sorcerer's Apprentice); the timer handles real loss.
             return []
-        del self._window[: acked - base + 1]
+        acked = base - 1 + fresh
         self._base = acked + 1
-        self._progress(now)
-        if self._final is not None and acked >= self._final:
+        self._tries = 0                         # progress: reset the retransmission timer
+        self._rto = rto = self._rto0
+        self._deadline = now + rto
+        final = self._final
+        if final is not None and acked >= final:
             return self._finish(State.DONE, now)
-        peer = self.peer
+        if fresh == len(window):                # the common case: everything sent is acked
+            window.clear()
+            return self._fill()
+        del window[:fresh]
         # RFC 7440 s4: an ACK inside the window means the blocks after it were lost: resend.
-        out = [(pkt, peer) for pkt in self._window]
-        if out:
-            self.stats.retransmissions += 1
-        out.extend([(pkt, peer) for pkt in self._fill()])
+        peer = self.peer
+        out = [(pkt, peer) for pkt in window]
+        self.stats.retransmissions += 1
+        out.extend(self._fill())
         return out
 
     # -- receiver --------------------------------------------------------------------------
@@ -380,22 +398,24 @@ class Session:
                 self._last = _HH.pack(4, (expect - 1) & 0xFFFF)
                 return [(self._last, self.peer)]
             return []
-        data = payload[4:]
-        n = len(data)
-        if n > self.blksize:
+        n = len(payload) - 4
+        blksize = self.blksize
+        if n > blksize:
             return self._fail(tftp.ERR_ILLEGAL, f"DATA block of {n} bytes exceeds blksize "
-                              f"{self.blksize}", now)
+                              f"{blksize}", now)
         stats = self.stats
         stats.bytes += n
         stats.blocks += 1
         if self._max_bytes is not None and stats.bytes > self._max_bytes:
             return self._fail(tftp.ERR_DISK_FULL, "file exceeds the size limit", now)
         if n:
-            self._sink.write(data)
+            self._sink.write(payload[4:])
         self._expect = expect + 1
         self._gap_acked = False
-        self._progress(now)
-        if n < self.blksize:
+        self._tries = 0                         # progress: reset the retransmission timer
+        self._rto = rto = self._rto0
+        self._deadline = now + rto
+        if n < blksize:
             finish = getattr(self._sink, "finish", None)
             if finish is not None:
                 finish()
@@ -407,11 +427,12 @@ class Session:
             else:
                 self._finish(State.DONE, now)
             return [(self._last, self.peer)]
-        self._count += 1
-        if self._count >= self.windowsize:
+        count = self._count + 1
+        if count >= self.windowsize:
             self._count = 0
-            self._last = _HH.pack(4, block)
-            return [(self._last, self.peer)]
+            self._last = last = _HH.pack(4, block)
+            return [(last, self.peer)]
+        self._count = count
         return []
 
     # -- everything that is not the steady state -------------------------------------------
@@ -444,7 +465,7 @@ class Session:
             if isinstance(packet, tftp.Ack) and packet.block == 0:
                 self._to(State.SENDING)
                 self._progress(now)
-                return [(pkt, self.peer) for pkt in self._fill()]
+                return self._fill()
             return []
         if isinstance(packet, tftp.OAck):
             if state is State.RECEIVING and self._expect == 1 and self.is_client:
@@ -471,7 +492,7 @@ class Session:
         self._progress(now)
         if self.is_sender:
             self._to(State.SENDING)
-            return [(pkt, self.peer) for pkt in self._fill()]
+            return self._fill()
         self._to(State.RECEIVING)
         if isinstance(packet, tftp.OAck):
             self._last = _HH.pack(4, 0)
@@ -502,7 +523,7 @@ class Session:
     def _server_first(self, now: int) -> list[tuple[bytes, Any]]:
         if self.state is State.OACK_SENT or (self.state is State.RECEIVING and self._last):
             return [(self._last, self.peer)]
-        return [(pkt, self.peer) for pkt in self._fill()]
+        return self._fill()
 
 
 # -- factories -------------------------------------------------------------------------------

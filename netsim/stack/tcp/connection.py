@@ -192,8 +192,9 @@ class Connection:
     def recv(self, max_bytes: int) -> bytes:
         """Take up to ``max_bytes`` in-order received bytes (b"" when none; see ``at_eof``).
 
-        Reading may open the receive window; a window update ACK is queued when the right
-        edge moves by at least min(rcv_buf/2, MSS) (receiver SWS avoidance, RFC 9293 3.8.6.2.2).
+        Reading may open the receive window; a window update ACK is queued when the window
+        last advertised fell to half the buffer or less and the right edge moves by at least
+        min(rcv_buf/2, MSS) (receiver SWS avoidance, RFC 9293 3.8.6.2.2; Linux's rule).
         """
         data = bytes(self._rcvq[:max_bytes])
         del self._rcvq[:len(data)]
@@ -645,8 +646,13 @@ class Connection:
         return free
 
     def _window_grew_enough(self) -> bool:
+        # A window update only when the window we advertised has fallen to half of what the
+        # buffer can offer or less (Linux tcp_cleanup_rbuf): a reader that keeps up leaves
+        # the window open, and the ACKs of the data move its right edge anyway.
         free = min(max(self.cfg.rcv_buf - len(self._rcvq), 0), 0xFFFF)
         cur = max(seq_diff(self.rcv_adv, self.rcv_nxt), 0)
+        if 2 * cur > min(self.cfg.rcv_buf, 0xFFFF):
+            return False
         return free - cur >= min(self.cfg.rcv_buf // 2, self.eff_mss)
 
     def _segment(self, flags: int, seq: int, payload: bytes = b"", options: tuple = ()) -> TCP:
@@ -669,7 +675,7 @@ class Connection:
         # does the same). But while we probe a zero window, SND.MAX counts a probe byte the
         # peer could not take: SEQ=SND.NXT then (BSD tcp_output), or two peers with closed
         # windows would answer each other's unacceptable ACKs forever.
-        seq = self.snd_max  # TEMP
+        seq = self.snd_nxt if "persist" in self._timers else self.snd_max
         self._out.append(self._segment(ACK, seq))
 
     def _send_syn(self, now: int, with_ack: bool) -> None:
