@@ -62,6 +62,8 @@ class State:
     FAILED = "FAILED"
 
 
+_SENDING, _RECEIVING = State.SENDING, State.RECEIVING     # the hot path's two states
+
 # Every legal state change; Session._to() refuses anything else (STYLE rule 5).
 TRANSITIONS: dict[str, frozenset[str]] = {
     State.REQUESTED: frozenset({State.REQUESTED, State.SENDING, State.RECEIVING, State.DALLYING,
@@ -252,9 +254,9 @@ class Session:
         state = self.state
         if len(payload) >= 4:
             op, block = _HH.unpack_from(payload)
-            if op == 4 and state is State.SENDING:
+            if op == 4 and state is _SENDING:
                 return self._on_ack(block, now)
-            if op == 3 and state is State.RECEIVING:
+            if op == 3 and state is _RECEIVING:
                 return self._on_data(block, payload, now)
         return self._slow_path(payload, now)
 
@@ -370,6 +372,21 @@ class Session:
         if final is not None and acked >= final:
             return self._finish(State.DONE, now)
         if fresh == len(window):                # the common case: everything sent is acked
+            if self.windowsize == 1:
+                # Lock-step (RFC 1350): the next block takes the acked one's place. This is
+                # _fill() unrolled for one block, the per-packet path of most transfers.
+                number = acked + 1
+                blksize = self.blksize
+                data = self._src.read(blksize)
+                pkt = _HH.pack(3, number & 0xFFFF) + data
+                window[0] = pkt
+                n = len(data)
+                if n < blksize:
+                    self._final = number
+                stats = self.stats
+                stats.bytes += n
+                stats.blocks += 1
+                return [(pkt, self.peer)]
             window.clear()
             return self._fill()
         del window[:fresh]
