@@ -546,7 +546,6 @@ class Host(Node):
         Raises:
             OSError: EAFNOSUPPORT for a family other than AF_INET, EPROTONOSUPPORT for other
                 types.
-            NotImplementedError: SOCK_STREAM while ``netsim.stack.tcp_socket`` is missing.
         """
         if family != _pysocket.AF_INET:
             raise oserror(errno.EAFNOSUPPORT)
@@ -555,13 +554,7 @@ class Host(Node):
                 raise oserror(errno.EPROTONOSUPPORT)
             return UdpSocket(self, family, type, proto)
         if type == _pysocket.SOCK_STREAM:
-            try:
-                from .tcp_socket import TcpSocket
-            except ImportError as exc:
-                if exc.name not in ("netsim.stack.tcp_socket",):
-                    raise
-                raise NotImplementedError("TCP sockets are not available: "
-                                          "netsim/stack/tcp_socket.py is not written yet") from exc
+            from .tcp_socket import TcpSocket
             return TcpSocket(self, family, type, proto)
         raise oserror(errno.EPROTONOSUPPORT)
 

@@ -79,18 +79,8 @@ def _udp_send(host: Any, out: Out, target: str, port: int, message: str, count: 
     sock.close()
 
 
-def _stream_socket(host: Any, out: Out):
-    try:
-        return host.socket(AF_INET, SOCK_STREAM)
-    except (NotImplementedError, ValueError, OSError, ImportError) as exc:
-        out(f"skipped: TCP sockets are not available on this host yet ({exc})")
-        return None
-
-
 def _tcp_echo_server(host: Any, out: Out, port: int) -> None:
-    sock = _stream_socket(host, out)
-    if sock is None:
-        return
+    sock = host.socket(AF_INET, SOCK_STREAM)
     sock.bind(("", port))
     sock.listen(5)
     out(f"tcp echo server listening on port {port}")
@@ -110,9 +100,7 @@ def _serve_echo(conn: Any, out: Out) -> None:
 
 
 def _tcp_client(host: Any, out: Out, target: str, port: int, message: str) -> None:
-    sock = _stream_socket(host, out)
-    if sock is None:
-        return
+    sock = host.socket(AF_INET, SOCK_STREAM)
     try:
         sock.connect((target, port))
     except (ConnectionRefusedError, TimeoutError) as exc:

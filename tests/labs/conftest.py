@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from labkit import SMALL, lab_module_or_skip
+from labkit import SMALL, lab_module
 
 import labs
 
@@ -15,7 +15,7 @@ def lab_results(tmp_path_factory):
 
     def get(name: str) -> labs.LabResult:
         if name not in cache:
-            mod = lab_module_or_skip(name)
+            mod = lab_module(name)
             params = {k: v for k, v in SMALL.get(name, {}).items() if k in mod.PARAMS}
             out = tmp_path_factory.mktemp(name)
             cache[name] = mod.run(**params, out=out, jobs=1, progress=False)

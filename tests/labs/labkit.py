@@ -5,8 +5,6 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
-
 import labs
 from tests.tools import require_tool
 
@@ -29,12 +27,9 @@ EXPERT_ERROR = 0x00800000  # _ws.expert.severity of an error (malformed, bad che
 CHECKSUM_BAD = "0"         # *.checksum.status: 0 bad, 1 good, 2 unverified
 
 
-def lab_module_or_skip(name: str):
-    """The lab's module, or skip the test when it has not been written yet."""
-    mod = labs.available().get(name)
-    if mod is None:
-        pytest.skip(f"lab {name!r}: module {labs.LABS[name]} does not exist yet")
-    return mod
+def lab_module(name: str):
+    """The lab's module (every lab in the registry must import)."""
+    return labs.load(name)
 
 
 def tshark_check(path: Path) -> tuple[int, list[str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 
 import pytest
-from labkit import lab_module_or_skip
+from labkit import lab_module
 
 from labs.result import LabResult
 
@@ -62,7 +62,7 @@ def test_router_subnets_checks_fail_when_r1_stops_forwarding(tmp_path, monkeypat
 
 
 def test_tcp_handshake_time_wait_check_fails_against_a_different_msl(tmp_path):
-    th = lab_module_or_skip("tcp-handshake")
+    th = lab_module("tcp-handshake")
     from netsim.sim.units import parse_time
     r = th.run_variant("normal", tmp_path, msl="2s", seed=1)
     result = LabResult("t", "t", {})
@@ -72,9 +72,20 @@ def test_tcp_handshake_time_wait_check_fails_against_a_different_msl(tmp_path):
     assert checks["normal: the handshake is SYN, SYN+ACK, ACK"] is True
 
 
-def test_tftp_transfer_runs_its_checks_when_written(lab_results):
-    lab_module_or_skip("tftp-transfer")
-    assert lab_results("tftp-transfer").checks
+def test_tftp_transfer_integrity_check_fails_when_a_byte_arrives_wrong(tmp_path, monkeypatch):
+    tt = lab_module("tftp-transfer")
+    real_get = tt.tftp_sim.get
+
+    def corrupting_get(*args, **kwargs):
+        data, stats = real_get(*args, **kwargs)
+        return bytes([data[0] ^ 0xFF]) + data[1:], stats
+
+    monkeypatch.setattr(tt.tftp_sim, "get", corrupting_get)
+    result = tt.run(size=3000, loss=[0.0], blksize=[512], windowsize=[1], out=tmp_path, jobs=1,
+                    progress=False)
+    checks = _checks(result)
+    assert checks["every download arrives byte-identical (sha256)"] is False
+    assert checks["no loss, no retransmission"] is True
 
 
 # -- udp-broadcast ----------------------------------------------------------------------------

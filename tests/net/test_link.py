@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tests.devices.l2kit import add_raw
 
 from netsim import Network
 from netsim.net import WIRE_OVERHEAD, Link
+from tests.devices.l2kit import add_raw
 
 
 def pair(**link):

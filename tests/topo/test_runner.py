@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from topo_texts import EXAMPLES_DIR, VALID
 
 from netsim.capture.reader import read_capture
@@ -44,7 +43,7 @@ def test_udp_send_without_a_server_reports_no_reply(tmp_path):
     assert any("no reply within 100.000ms" in line for line in summary.output)
 
 
-def test_tcp_programs_run_or_say_why_not(tmp_path):
+def test_tcp_programs_run(tmp_path):
     topo = tmp_path / "tcp.yaml"
     topo.write_text("nodes:\n  a: {kind: host, ip: 10.0.0.1/24}\n  b: {kind: host, ip: 10.0.0.2/24}\n"
                     "links:\n  - {a: a, b: b}\nprograms:\n"
@@ -52,6 +51,4 @@ def test_tcp_programs_run_or_say_why_not(tmp_path):
                     "  - {host: a, run: tcp_client, target: b, port: 7, message: hey, at: 1ms}\n")
     summary = run_topology_file(topo, tmp_path, "2s")
     out = "\n".join(summary.output)
-    if "skipped: TCP sockets are not available" in out:
-        pytest.skip("SOCK_STREAM sockets are not written yet; the programs said so")
     assert "got back b'hey'" in out
