@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from netsim.apps.tftp.session import SECOND, Session, Stats
+from netsim.apps.tftp.session import SECOND, Session, State, Stats
 
 __all__ = ["TftpError", "run_session"]
 
 RECV_SIZE = 65536 + 4
+_MIN_WAIT = SECOND // 1000                 # never ask the socket for less than 1 ms
+_DONE, _FAILED, _DALLYING = State.DONE, State.FAILED, State.DALLYING
 
 
 class TftpError(Exception):
@@ -35,7 +37,8 @@ def run_session(session: Session, sock: Any, clock: Callable[[], int],
 
     Args:
         session: a fresh client (or server) session.
-        sock: a datagram socket, already bound if needed.
+        sock: a datagram socket, already bound if needed; a receive that times out raises
+            ``TimeoutError`` (or ``BlockingIOError``: an OS socket with ``SO_RCVTIMEO``).
         clock: returns the current time in ns.
         on_finished: called once when all data has moved (before any dallying), e.g. to
             commit a downloaded file.
@@ -46,33 +49,39 @@ def run_session(session: Session, sock: Any, clock: Callable[[], int],
     Raises:
         TftpError: the transfer failed (an ERROR was sent or received).
     """
-    sendto, recvfrom = sock.sendto, sock.recvfrom
-    for payload, dest in session.start(clock()):
+    sendto, recvfrom, receive = sock.sendto, sock.recvfrom, session.receive
+    now = clock()
+    for payload, dest in session.start(now):
         sendto(payload, dest)
     wait = None
     notified = False
-    while not session.closed:
-        if not notified and session.finished:
+    while True:
+        state = session.state
+        if state is _DONE or state is _FAILED:
+            break
+        if state is _DALLYING and not notified:
             notified = True
             if on_finished is not None:
                 on_finished(session)
+        # ``now`` is when the last datagram arrived: microseconds old, against deadlines of
+        # milliseconds, so the per-packet path reads the clock once.
         deadline = session.next_deadline()
-        now = clock()
         if deadline is not None and now >= deadline:
             out = session.on_timer(now)
         else:
             # A recv timeout of one base RTO is enough: progress pushes the deadline back, and
             # a timeout with no packet always means the deadline has come (or nearly).
             want = session.rto_ns if deadline is None else min(session.rto_ns, deadline - now)
-            want = max(want, SECOND // 1000) / SECOND
             if wait is None or want < wait * 0.5 or want > wait:
                 wait = want
-                sock.settimeout(wait)
+                sock.settimeout(max(want, _MIN_WAIT) / SECOND)
             try:
                 payload, addr = recvfrom(RECV_SIZE)
-            except TimeoutError:
+            except (TimeoutError, BlockingIOError):
+                now = clock()
                 continue
-            out = session.receive(payload, addr, clock())
+            now = clock()
+            out = receive(payload, addr, now)
         for payload, dest in out:
             sendto(payload, dest)
     if not notified and session.finished and on_finished is not None:

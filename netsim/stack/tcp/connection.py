@@ -31,21 +31,20 @@ from .events import (
 )
 from .reassembly import Reassembler
 from .rto import RtoEstimator
-from .segment import ACK, FIN, PSH, RST, SYN, TCP, get_option, rst_for, seg_len
+from .segment import ACK, FIN, RST, SYN, TCP, get_option, rst_for, seg_len
+from .sender import DATA_STATES, Sender
 from .seqnum import seq_add, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
 from .states import SYNCHRONIZED, Ev, State, StateMachine, TcpStateError
 
 __all__ = ["Connection"]
 
 _DEFAULT_PEER_MSS = 536  # RFC 9293 3.7.1: assume 536 when the peer sends no MSS option
-_DATA_STATES = frozenset({State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_1,
-                          State.CLOSING, State.LAST_ACK})
 _TEXT_STATES = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2})
 _RESET_IS_ERROR = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2,
                              State.CLOSE_WAIT})
 
 
-class Connection:
+class Connection(Sender):
     """One TCP connection endpoint, driven by method calls.
 
     Args:
@@ -285,7 +284,7 @@ class Connection:
 
     def _timeout_persist(self, now: int) -> None:
         # RFC 9293 3.8.6.1: probe a zero window with one byte; never give up while ACKed.
-        if self.snd_wnd == 0 and self.state in _DATA_STATES:
+        if self.snd_wnd == 0 and self.state in DATA_STATES:
             off = seq_diff(self.snd_nxt, self._buf_seq)
             if off < len(self._sndbuf):
                 probe = self._segment(ACK, self.snd_nxt, bytes(self._sndbuf[off:off + 1]))
@@ -629,129 +628,6 @@ class Connection:
         self._fin_queued = True
         self._fire(Ev.CLOSE, now)
         self._output(now)
-
-    def _init_cwnd(self) -> None:
-        # RFC 5681 (3.1) initial window
-        mss = self.eff_mss
-        self.cwnd = 2 * mss if mss > 2190 else 3 * mss if mss > 1095 else 4 * mss
-        self.ssthresh = 1 << 30
-
-    def _adv_window(self) -> int:
-        free = min(max(self.cfg.rcv_buf - len(self._rcvq), 0), 0xFFFF)
-        cur = max(seq_diff(self.rcv_adv, self.rcv_nxt), 0)
-        if free <= cur:
-            return cur  # never shrink the window (RFC 9293 3.8.6.2.2)
-        if free - cur < min(self.cfg.rcv_buf // 2, self.eff_mss):
-            return cur  # receiver SWS avoidance: move the right edge only by a useful amount
-        return free
-
-    def _window_grew_enough(self) -> bool:
-        # A window update only when the window we advertised has fallen to half of what the
-        # buffer can offer or less (Linux tcp_cleanup_rbuf): a reader that keeps up leaves
-        # the window open, and the ACKs of the data move its right edge anyway.
-        free = min(max(self.cfg.rcv_buf - len(self._rcvq), 0), 0xFFFF)
-        cur = max(seq_diff(self.rcv_adv, self.rcv_nxt), 0)
-        if 2 * cur > min(self.cfg.rcv_buf, 0xFFFF):
-            return False
-        return free - cur >= min(self.cfg.rcv_buf // 2, self.eff_mss)
-
-    def _segment(self, flags: int, seq: int, payload: bytes = b"", options: tuple = ()) -> TCP:
-        ack = 0
-        wnd = self._adv_window()
-        if flags & ACK:
-            ack = self.rcv_nxt
-            self._ack_now = False
-            self._unacked_segs = 0
-            self._timers.pop("delack", None)
-        if not flags & RST:
-            self.rcv_adv = seq_add(self.rcv_nxt, wnd)
-        remote_port = self.remote[1] if self.remote else 0
-        return TCP(sport=self.local[1], dport=remote_port, seq=seq, ack=ack, flags=flags,
-                   window=wnd if not flags & RST else 0, payload=payload, options=options)
-
-    def _send_ack(self) -> None:
-        # SEQ=SND.MAX, not the rolled-back SND.NXT: after a go-back-N timeout the peer may
-        # already hold bytes up to SND.MAX, and would find an older SEQ unacceptable (BSD
-        # does the same). But while we probe a zero window, SND.MAX counts a probe byte the
-        # peer could not take: SEQ=SND.NXT then (BSD tcp_output), or two peers with closed
-        # windows would answer each other's unacceptable ACKs forever.
-        seq = self.snd_nxt if "persist" in self._timers else self.snd_max
-        self._out.append(self._segment(ACK, seq))
-
-    def _send_syn(self, now: int, with_ack: bool) -> None:
-        flags = SYN | ACK if with_ack else SYN
-        self._out.append(self._segment(flags, self.iss, options=(("MSS", self.cfg.mss),)))
-        if self.retries == 0 and self._rtt_seq is None:
-            self._rtt_seq, self._rtt_start = self.iss, now
-        self._arm("rexmt", now + self.rto.rto)
-
-    def _retransmit_head(self) -> None:
-        """Resend one segment at SND.UNA (fast retransmit, partial ACK)."""
-        n = min(len(self._sndbuf), self.eff_mss)
-        flags = ACK
-        fin_seq = seq_add(self._buf_seq, len(self._sndbuf))
-        if self._fin_queued and n == len(self._sndbuf) and seq_gt(self.snd_max, fin_seq):
-            flags |= FIN
-        if n == 0 and not flags & FIN:
-            return
-        if n and n == len(self._sndbuf):
-            flags |= PSH
-        self._out.append(self._segment(flags, self.snd_una, bytes(self._sndbuf[:n])))
-
-    def _output(self, now: int) -> None:
-        """Send what the windows allow, then a pure ACK if one is still owed."""
-        if self.state in _DATA_STATES:
-            self._send_data(now)
-        if self._ack_now and self.state in SYNCHRONIZED | {State.SYN_RECEIVED}:
-            self._send_ack()
-
-    def _send_data(self, now: int) -> None:
-        mss = self.eff_mss
-        buf = self._sndbuf
-        while True:
-            off = seq_diff(self.snd_nxt, self._buf_seq)
-            unsent = len(buf) - off
-            in_flight = seq_diff(self.snd_nxt, self.snd_una)
-            usable = min(self.snd_wnd, self.cwnd) - in_flight
-            n = max(min(unsent, mss, usable), 0)
-            fin_now = self._fin_queued and off + n == len(buf) and unsent >= 0
-            if n == 0 and not fin_now:
-                break
-            if (0 < n < mss and n == unsent and in_flight > 0 and not self.cfg.nodelay
-                    and not self._fin_queued):
-                break  # Nagle (RFC 9293 3.7.4): one small segment outstanding at a time
-            if n < unsent and n < mss and in_flight > 0:
-                break  # sender SWS avoidance: wait for a bigger window (RFC 9293 3.8.6.2.1)
-            flags = ACK
-            if n and n == unsent:
-                flags |= PSH
-            if fin_now:
-                flags |= FIN
-            seq = self.snd_nxt
-            self._out.append(self._segment(flags, seq, bytes(buf[off:off + n])))
-            new_nxt = seq_add(seq, n + (1 if fin_now else 0))
-            if seq_ge(seq, self.snd_max):
-                if self._rtt_seq is None:
-                    self._rtt_seq, self._rtt_start = seq, now
-                self.snd_max = new_nxt
-            elif seq_gt(new_nxt, self.snd_max):
-                self.snd_max = new_nxt
-            self.snd_nxt = new_nxt
-            if "rexmt" not in self._timers:
-                self._arm("rexmt", now + self.rto.rto)
-            if fin_now:
-                break
-        off = seq_diff(self.snd_nxt, self._buf_seq)
-        if (self.snd_wnd == 0 and off < len(buf) and "rexmt" not in self._timers
-                and "persist" not in self._timers):
-            self._arm_persist(now)
-
-    def _arm_persist(self, now: int) -> None:
-        base = max(self.rto.rto, self.cfg.rto_min_ns)
-        self._arm("persist", now + min(base << self.persist_backoff, self.cfg.rto_max_ns))
-
-    def _arm(self, name: str, when: int) -> None:
-        self._timers[name] = when
 
     def _fire(self, event: Ev, now: int) -> None:
         old, new = self.sm.fire(event, now)
