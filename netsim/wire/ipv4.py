@@ -108,7 +108,7 @@ class IPv4(WireValue):
         self.ihl = ihl
         self.checksum = checksum
         self.reserved = reserved
-        self._ck: bool | None | tuple = None
+        self._ck: bool | None | bytes = None
 
     @property
     def checksum_ok(self) -> bool | None:
@@ -116,8 +116,8 @@ class IPv4(WireValue):
 
         Verified on first access: decoding stays cheap for code that never asks."""
         ok = self._ck
-        if ok.__class__ is tuple:
-            ok = self._ck = _verify(ok[0])
+        if ok.__class__ is bytes:  # decode stored the received header
+            ok = self._ck = _verify(ok)
         return ok
 
     @checksum_ok.setter
@@ -243,12 +243,8 @@ def decode(buf: bytes, partial: bool = False) -> IPv4:
         raise DecodeError("IPv4", "total_length", 2,
                           f"total length {total} exceeds the {n} bytes available")
     value = _new(IPv4)
-    if hl == 20:
-        value._ck = (buf[:20],)
-        value.options = b""
-    else:
-        value._ck = (buf[:hl],)
-        value.options = buf[20:hl]
+    value._ck = buf[:hl]  # the header, checked on the first read of checksum_ok
+    value.options = buf[20:hl] if hl != 20 else b""
     value.payload = buf[hl:total] if total != n else buf[hl:]
     value.src = _IP_STR.get(src) or ip_str(src)
     value.dst = _IP_STR.get(dst) or ip_str(dst)

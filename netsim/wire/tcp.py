@@ -63,6 +63,7 @@ OPTION_KINDS = {"EOL": 0, "NOP": 1, "MSS": 2, "WScale": 3, "SAckOK": 4, "SAck": 
 _FLAGS_STR_CACHE: dict[int, str] = {}
 _OPT_CACHE: dict[bytes, tuple[tuple[Any, Any], ...]] = {}
 _NOP = ("NOP", None)
+_NOP_NOP_TS = b"\x01\x01\x08\x0a"  # NOP, NOP, Timestamp kind 8 length 10 (RFC 7323 app. A)
 
 
 def flags_str(flags: int) -> str:
@@ -132,12 +133,12 @@ def decode_options(buf: bytes, start: int, end: int) -> tuple[tuple[Any, Any], .
         DecodeError: a kind without a length byte, a length below 2 or running past the header,
             or a known option with the wrong length.
     """
+    if end - start == 12 and buf[start:start + 4] == _NOP_NOP_TS:  # most segments
+        return (_NOP, _NOP, ("Timestamp", _TS.unpack_from(buf, start + 4)))
     raw = buf[start:end]
     cached = _OPT_CACHE.get(raw)
     if cached is not None:
         return cached
-    if len(raw) == 12 and raw[:4] == b"\x01\x01\x08\x0a":  # NOP NOP Timestamp: most segments
-        return (_NOP, _NOP, ("Timestamp", _TS.unpack_from(raw, 4)))
     opts: list[tuple[Any, Any]] = []
     i = start
     while i < end:
@@ -198,8 +199,12 @@ def _pseudo(src_ip: str, dst_ip: str, length: int) -> int:
             + _PROTO_TCP + length)
 
 
-def _verify(buf: bytes, src_ip: str, dst_ip: str) -> bool:
-    n = len(buf)
+def _verify(buf: bytes, start: int, end: int, src_ip: str, dst_ip: str) -> bool:
+    """Check the checksum of the segment ``buf[start:end]`` (decode keeps offsets into the
+    received bytes and slices only here, when ``checksum_ok`` is first read)."""
+    if start or end != len(buf):
+        buf = buf[start:end]
+    n = end - start
     total = _from_bytes(buf if not n & 1 else buf + b"\0", "big") + _pseudo(src_ip, dst_ip, n)
     return total % 0xFFFF == 0
 
@@ -413,5 +418,5 @@ def decode(buf: bytes, src_ip: str | None = None, dst_ip: str | None = None) -> 
     value.urgent = urgent
     value.data_offset = hl >> 2
     value.checksum = checksum
-    value._ck = None if src_ip is None or dst_ip is None else (buf, src_ip, dst_ip)
+    value._ck = None if src_ip is None or dst_ip is None else (buf, 0, n, src_ip, dst_ip)
     return value

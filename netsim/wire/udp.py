@@ -33,8 +33,12 @@ def _pseudo(src_ip: str, dst_ip: str, length: int) -> int:
             + _PROTO_UDP + length)
 
 
-def _verify(buf: bytes, src_ip: str, dst_ip: str) -> bool:
-    n = len(buf)
+def _verify(buf: bytes, start: int, end: int, src_ip: str, dst_ip: str) -> bool:
+    """Check the checksum of the datagram ``buf[start:end]`` (decode keeps offsets into the
+    received bytes and slices only here, when ``checksum_ok`` is first read)."""
+    if start or end != len(buf):
+        buf = buf[start:end]
+    n = end - start
     total = _from_bytes(buf if not n & 1 else buf + b"\0", "big") + _pseudo(src_ip, dst_ip, n)
     return total % 0xFFFF == 0
 
@@ -162,9 +166,7 @@ def decode(buf: bytes, src_ip: str | None = None, dst_ip: str | None = None) -> 
     value.dport = dport
     value.length = length
     value.checksum = checksum
-    if length != n:
-        buf = buf[:length]
-    value.payload = buf[8:]
+    value.payload = buf[8:length] if length != n else buf[8:]
     value._ck = None if checksum == 0 or src_ip is None or dst_ip is None \
-        else (buf, src_ip, dst_ip)
+        else (buf, 0, length, src_ip, dst_ip)
     return value

@@ -32,7 +32,16 @@ tcp_options = st.lists(st.one_of(
     st.just(("SAckOK", b"")),
     st.tuples(u32, u32).map(lambda v: ("Timestamp", v)),
     st.lists(st.tuples(u32, u32), min_size=1, max_size=2).map(lambda v: ("SAck", tuple(v))),
-), max_size=4).filter(lambda opts: len(TCP(0, 0, options=tuple(opts)).encode()) <= 60)
+), max_size=4).filter(lambda opts: _fits(tuple(opts)))
+
+
+def _fits(opts) -> bool:
+    """At most 40 bytes of options (RFC 9293 3.1: data offset <= 15 words)."""
+    try:
+        TCP(0, 0, options=opts).encode()
+    except ValueError:
+        return False
+    return True
 
 
 def _scapy_opts(opts):

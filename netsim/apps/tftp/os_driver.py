@@ -24,6 +24,8 @@ import select
 import selectors
 import socket
 import stat
+import struct
+import sys
 import tempfile
 import threading
 import time
@@ -429,9 +431,31 @@ def split_hostport(text: str, default_port: int = 69) -> tuple[str, int]:
     return text, default_port
 
 
+class _KernelTimeoutSocket(socket.socket):
+    """A blocking UDP socket whose ``settimeout`` sets the kernel's ``SO_RCVTIMEO``.
+
+    Python's own socket timeout polls before every receive (two system calls per datagram);
+    with ``SO_RCVTIMEO`` the receive itself waits, and raises ``BlockingIOError`` when the time
+    is up (:func:`~netsim.apps.tftp.blocking.run_session` treats it as a timeout). Linux only,
+    where the ``struct timeval`` layout is two native longs.
+    """
+
+    __slots__ = ()
+
+    def settimeout(self, value: float | None) -> None:
+        """Set the receive timeout in seconds (None: wait forever)."""
+        usec = 0 if value is None else max(1, int(value * 1_000_000))
+        self.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                        _TIMEVAL.pack(usec // 1_000_000, usec % 1_000_000))
+
+
+_TIMEVAL = struct.Struct("@ll")
+_CLIENT_SOCKET = _KernelTimeoutSocket if sys.platform.startswith("linux") else socket.socket
+
+
 def _client_socket(host: str, port: int) -> tuple[socket.socket, tuple[Any, ...]]:
     family, _, _, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
-    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock = _CLIENT_SOCKET(family, socket.SOCK_DGRAM)
     sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
     return sock, sockaddr[:2]
 
