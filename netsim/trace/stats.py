@@ -108,8 +108,15 @@ class NetworkStats:
                 by_kind.setdefault(str(counters.get("kind", "node")), {})[name] = rest
         parts = [f"network statistics at t={self.time_ns / 1e9:.6f}s",
                  _render("interfaces", self.interfaces, list(_IFACE_COLUMNS))]
-        parts += [_render(f"{kind}es" if kind.endswith(("h", "s")) else f"{kind}s", rows)
-                  for kind, rows in by_kind.items()]
+        for kind, rows in by_kind.items():
+            # Hosts and routers keep dozens of counters; show the ones that moved (to_dict()
+            # has them all).
+            columns = list(dict.fromkeys(k for r in rows.values() for k in r))
+            title = f"{kind}es" if kind.endswith(("h", "s")) else f"{kind}s"
+            if len(columns) > 10:
+                columns = [c for c in columns if any(r.get(c) for r in rows.values())] or columns
+                title += " (counters that are not zero)"
+            parts.append(_render(title, rows, columns))
         parts.append(_render("links", self.links))
         return "\n\n".join(parts)
 
