@@ -43,6 +43,7 @@ class Network:
         self.trace = TraceLog(maxlen=bound)
         self._tracing = bool(trace)
         self._captures: list[NetworkCapture] = []
+        self._l2: dict[str, set[str]] = {}  # switch/hub adjacency, to refuse loops
 
     # -- time ------------------------------------------------------------------------------
 
@@ -107,16 +108,28 @@ class Network:
 
     def link(self, a: Node | str, b: Node | str, *, bandwidth: str | int = "100Mbps",
              delay: str | float = "1us", loss: float = 0.0, mtu: int = 1500, queue: int = 100,
-             duplicate: float = 0.0, reorder: float = 0.0) -> Any:
+             duplicate: float = 0.0, reorder: float = 0.0, allow_loop: bool = False) -> Any:
         """Connect two nodes with a cable; each gets a new interface (eth0, eth1, ...).
 
         A cable to a hub joins the hub's collision domain (half duplex, CSMA/CD); any other
         cable is a full-duplex :class:`netsim.net.Link`.
+
+        Raises:
+            ValueError: a cable that closes a loop of switches and hubs (a broadcast storm:
+                there is no spanning tree here) unless ``allow_loop``; bad parameters.
         """
         a = self.node(a) if isinstance(a, str) else a
         b = self.node(b) if isinstance(b, str) else b
         if a is b:
             raise ValueError(f"cannot link {a.name} to itself")
+        if a.kind in ("switch", "hub") and b.kind in ("switch", "hub"):
+            path = self._l2_path(a.name, b.name)
+            if path and not allow_loop:
+                loop = " - ".join([*path, path[0]])
+                raise ValueError(f"{loop}: a loop of switches and hubs makes a broadcast storm "
+                                 "(netsim has no spanning tree); pass allow_loop=True to build it")
+            self._l2.setdefault(a.name, set()).add(b.name)
+            self._l2.setdefault(b.name, set()).add(a.name)
         params = dict(bandwidth_bps=parse_rate(bandwidth), delay_ns=parse_time(delay), loss=loss,
                       mtu=mtu, queue_len=queue, duplicate=duplicate, reorder=reorder)
         ia, ib = a.add_interface(), b.add_interface()
@@ -130,6 +143,26 @@ class Network:
         for iface in (ia, ib):
             self._watch(iface)
         return medium
+
+    def _l2_path(self, src: str, dst: str) -> list[str] | None:
+        """A path of switch/hub names from ``src`` to ``dst`` over existing cables, if any."""
+        prev: dict[str, str | None] = {src: None}
+        frontier = [src]
+        while frontier:
+            nxt = []
+            for name in frontier:
+                for other in sorted(self._l2.get(name, ())):
+                    if other not in prev:
+                        prev[other] = name
+                        nxt.append(other)
+            frontier = nxt
+        if dst not in prev:
+            return None
+        path, node = [], dst
+        while node is not None:
+            path.append(node)
+            node = prev[node]
+        return path[::-1]
 
     def _watch(self, iface: Interface) -> None:
         if self._tracing:

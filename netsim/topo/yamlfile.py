@@ -402,7 +402,7 @@ def build_network(spec: TopologySpec, network_cls: type | None = None, **network
             adders[node.kind](node.name, **node.options)
     for link in spec.links:
         with _at(top.sub(f"link {link.index}"), link.line):
-            net.link(link.a, link.b, **link.params)
+            net.link(link.a, link.b, allow_loop=spec.allow_loops, **link.params)
     gateway_set: set[str] = set()
     for a in spec.addresses:
         node = spec.nodes[a.node]

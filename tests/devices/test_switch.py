@@ -148,3 +148,16 @@ def test_mac_table_prints_as_a_table():
 def test_switch_rejects_bad_aging():
     with pytest.raises(ValueError):
         Switch(Network(), "s9", aging="forever")
+
+
+def test_a_cable_closing_a_loop_of_switches_is_refused_with_the_loop_named():
+    import pytest
+
+    from netsim import Network
+    net = Network()
+    s1, s2, s3 = net.add_switch("s1"), net.add_switch("s2"), net.add_switch("s3")
+    net.link(s1, s2)
+    net.link(s2, s3)
+    with pytest.raises(ValueError, match="s3 - s2 - s1 - s3: a loop of switches"):
+        net.link(s3, s1)
+    net.link(s3, s1, allow_loop=True)  # explicitly allowed
