@@ -251,3 +251,41 @@ def test_sim_driver_serves_and_fetches_from_memory_over_shim():
     with pytest.raises(TftpError):
         sim_driver.get(host, "127.0.0.1", "boot.img", port=port, timeout=0.05, max_retries=1,
                        dally=None)
+
+
+def test_packet_from_an_unknown_tid_gets_error_5_and_the_transfer_goes_on(server):
+    """RFC 1350 section 4: a datagram from the wrong port is answered with ERROR 5 (unknown
+    transfer ID) and the transfer with the real peer is not disturbed."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+        s.settimeout(2)
+        stranger.settimeout(2)
+        s.sendto(Request(1, "sub/x.bin", "octet").encode(), server.address)
+        first, tid = s.recvfrom(2000)
+        assert decode(first) == tftp.Data(1, bytes(range(256)) * 2)
+        stranger.sendto(tftp.Ack(1).encode(), tid)
+        reply, src = stranger.recvfrom(2000)
+        assert src == tid and isinstance(decode(reply), Error) and decode(reply).code == 5
+        got = decode(first).data
+        block = 1
+        while True:
+            s.sendto(tftp.Ack(block).encode(), tid)
+            pkt = decode(s.recvfrom(2000)[0])
+            assert pkt.block == block + 1
+            got += pkt.data
+            block += 1
+            if len(pkt.data) < 512:
+                s.sendto(tftp.Ack(block).encode(), tid)
+                break
+        assert got == bytes(range(256)) * 5
+
+
+def test_server_works_on_the_portable_selectors_path_too(root, monkeypatch):
+    import netsim.apps.tftp.os_driver as od
+    if not hasattr(od, "_Poller"):
+        pytest.skip("the server has no epoll fast path to switch off")
+    monkeypatch.delattr(od.select, "epoll", raising=False)  # as on macOS or BSD
+    with TftpServer(root, port=0) as srv:
+        out = root.parent / "x.out"
+        get(srv.address[0], srv.address[1], "sub/x.bin", str(out), dally=None)
+        assert out.read_bytes() == bytes(range(256)) * 5

@@ -2,7 +2,8 @@
 
 Used by the OS client (``socket.socket`` and ``time.monotonic_ns``) and by the simulator
 client (``host.socket(...)`` and ``host.kernel.now``): the socket needs ``sendto``,
-``recvfrom``, ``settimeout`` (raising ``TimeoutError``), and the clock returns int ns.
+``recvfrom``, ``settimeout`` (a receive that times out raises ``TimeoutError``, or
+``BlockingIOError`` for an OS socket using ``SO_RCVTIMEO``), and the clock returns int ns.
 """
 
 from __future__ import annotations
