@@ -26,6 +26,8 @@ _MAC_BYTES: dict[str, bytes] = {}
 _IP_STR: dict[bytes, str] = {}
 _IP_BYTES: dict[str, bytes] = {}
 _IP_INT: dict[str, int] = {}
+_MAC_PAIRS: dict[bytes, tuple[str, str]] = {}
+_IP_PAIRS: dict[bytes, tuple[str, str]] = {}
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
@@ -134,6 +136,26 @@ def int_to_ip(value: int) -> str:
     if not 0 <= value <= 0xFFFFFFFF:
         raise ValueError(f"an IPv4 address is 32 bits, got {value}")
     return ip_str(value.to_bytes(4, "big"))
+
+
+def _mac_pair(raw: bytes) -> tuple[str, str]:
+    """Text of the two MAC addresses in 12 raw bytes (an Ethernet header's dst, src), cached
+    by the pair: decoders look up ``_MAC_PAIRS.get(raw)`` first, one lookup for both."""
+    pair = (mac_str(raw[:6]), mac_str(raw[6:12]))
+    if len(_MAC_PAIRS) >= _CACHE_LIMIT:
+        _MAC_PAIRS.clear()
+    _MAC_PAIRS[bytes(raw)] = pair
+    return pair
+
+
+def _ip_pair(raw: bytes) -> tuple[str, str]:
+    """Text of the two IPv4 addresses in 8 raw bytes (an IPv4 header's src, dst), cached by the
+    pair like :func:`_mac_pair`."""
+    pair = (ip_str(raw[:4]), ip_str(raw[4:8]))
+    if len(_IP_PAIRS) >= _CACHE_LIMIT:
+        _IP_PAIRS.clear()
+    _IP_PAIRS[bytes(raw)] = pair
+    return pair
 
 
 def is_multicast_mac(text: str) -> bool:

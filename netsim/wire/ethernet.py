@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 
 from ._base import OpenEnum, WireValue, lookup, open_enum, pack_error
-from .addr import _MAC_STR, mac_str, mac_to_bytes
+from .addr import _MAC_PAIRS, _mac_pair, mac_to_bytes
 from .errors import DecodeError
 
 __all__ = ["Ethernet", "EtherType", "decode", "ETH_IPV4", "ETH_ARP", "ETH_VLAN", "ETH_IPV6",
@@ -33,7 +33,7 @@ MIN_FRAME_LEN = 60  # 64 bytes on the wire minus the 4-byte FCS (802.3 clause 4.
 _HDR = struct.Struct("!6s6sH")
 _TAG = struct.Struct("!HH")
 _HDR_TAGGED = struct.Struct("!6s6sHHH")
-_unpack_hdr = _HDR.unpack_from
+_unpack_hdr = struct.Struct("!12sH").unpack_from  # both MACs as one key for _MAC_PAIRS
 _unpack_tag = _TAG.unpack_from
 
 
@@ -139,7 +139,7 @@ def decode(buf: bytes) -> Ethernet:
     if n < ETH_HEADER_LEN:
         raise DecodeError("Ethernet", "header", 0,
                           f"frame is {n} bytes, shorter than the {ETH_HEADER_LEN}-byte header")
-    dst, src, ethertype = _unpack_hdr(buf)
+    macs, ethertype = _unpack_hdr(buf)
     value = _new(Ethernet)
     if ethertype == ETH_VLAN:
         if n < VLAN_HEADER_LEN:
@@ -155,7 +155,6 @@ def decode(buf: bytes) -> Ethernet:
         value.pcp = 0
         value.dei = 0
         value.payload = buf[ETH_HEADER_LEN:]
-    value.dst = _MAC_STR.get(dst) or mac_str(dst)
-    value.src = _MAC_STR.get(src) or mac_str(src)
+    value.dst, value.src = _MAC_PAIRS.get(macs) or _mac_pair(macs)
     value.ethertype = _ETHERTYPES.get(ethertype) or lookup(_ETHERTYPES, EtherType, ethertype)
     return value

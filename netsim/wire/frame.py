@@ -49,7 +49,7 @@ _PROTOS = _ipv4._PROTOS
 _ETYPE_IPV4 = _eth.EtherType.IPv4
 _NOP = _tcp._NOP
 _NOP_NOP_TS = _tcp._NOP_NOP_TS
-_PAIR_LIMIT = 4096
+_PAIR_LIMIT = 4096  # own pair caches: measured cheaper here than addr._MAC_PAIRS/_IP_PAIRS
 _MAC_PAIRS: dict[bytes, tuple[str, str]] = {}
 _IP_PAIRS: dict[bytes, tuple[str, str]] = {}
 
@@ -258,7 +258,7 @@ def decode_frame(data: bytes, tftp_ports: tuple[int, ...] = (69,)) -> Frame:
                 seg.urgent = urgent
                 seg.data_offset = hl >> 2
                 seg.checksum = tck
-                seg._ck = (data, 34, end, src, dst)
+                seg._ck = (data, 26, end, None, None)  # see tcp._verify
                 return frame
             if proto == 17:
                 ulen = seq >> 16  # the UDP length and checksum are the 32 bits at offset 38
@@ -275,7 +275,7 @@ def decode_frame(data: bytes, tftp_ports: tuple[int, ...] = (69,)) -> Frame:
                 dgram.length = ulen
                 dgram.checksum = uck = seq & 0xFFFF
                 dgram.payload = body = data[42:uend]
-                dgram._ck = (data, 34, uend, src, dst) if uck else None
+                dgram._ck = (data, 26, uend, None, None) if uck else None  # see udp._verify
                 if sport in tftp_ports or dport in tftp_ports:
                     op = ack >> 16  # TFTP opcode and block number: the 32 bits at offset 42
                     if ulen >= 12 and op == 3:

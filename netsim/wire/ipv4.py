@@ -21,7 +21,7 @@ from __future__ import annotations
 import struct
 
 from ._base import OpenEnum, WireValue, lookup, open_enum, pack_error
-from .addr import _IP_STR, ip_str, ip_to_bytes
+from .addr import _IP_PAIRS, _ip_pair, ip_to_bytes
 from .checksum import internet_checksum
 from .errors import DecodeError
 
@@ -35,7 +35,7 @@ PROTO_UDP = 17
 IPV4_HEADER_LEN = 20
 
 _HDR = struct.Struct("!BBHHHBBH4s4s")
-_unpack = _HDR.unpack_from
+_unpack = struct.Struct("!BBHHHBBH8s").unpack_from  # both addresses as one key for _IP_PAIRS
 _from_bytes = int.from_bytes
 _RF, _DF, _MF = 0x8000, 0x4000, 0x2000
 
@@ -226,7 +226,7 @@ def decode(buf: bytes, partial: bool = False) -> IPv4:
     if n < 20:
         raise DecodeError("IPv4", "header", 0,
                           f"datagram is {n} bytes, shorter than the 20-byte header")
-    vihl, tos, total, ident, frag, ttl, proto, checksum, src, dst = _unpack(buf)
+    vihl, tos, total, ident, frag, ttl, proto, checksum, addrs = _unpack(buf)
     hl = (vihl & 15) << 2
     if vihl >> 4 != 4:
         raise DecodeError("IPv4", "version", 0, f"version {vihl >> 4} is not 4")
@@ -246,8 +246,7 @@ def decode(buf: bytes, partial: bool = False) -> IPv4:
     value._ck = buf[:hl]  # the header, checked on the first read of checksum_ok
     value.options = buf[20:hl] if hl != 20 else b""
     value.payload = buf[hl:total] if total != n else buf[hl:]
-    value.src = _IP_STR.get(src) or ip_str(src)
-    value.dst = _IP_STR.get(dst) or ip_str(dst)
+    value.src, value.dst = _IP_PAIRS.get(addrs) or _ip_pair(addrs)
     p = _PROTOS.get(proto)
     value.proto = p if p is not None else lookup(_PROTOS, IPProto, proto)
     value.ttl = ttl

@@ -199,14 +199,22 @@ def _pseudo(src_ip: str, dst_ip: str, length: int) -> int:
             + _PROTO_TCP + length)
 
 
-def _verify(buf: bytes, start: int, end: int, src_ip: str, dst_ip: str) -> bool:
+def _verify(buf: bytes, start: int, end: int, src_ip: str | None, dst_ip: str | None) -> bool:
     """Check the checksum of the segment ``buf[start:end]`` (decode keeps offsets into the
-    received bytes and slices only here, when ``checksum_ok`` is first read)."""
+    received bytes and slices only here, when ``checksum_ok`` is first read).
+
+    With ``src_ip`` None, ``buf[start:start + 8]`` are the IPv4 source and destination
+    addresses just before the segment (decode_frame's layout): summed as they stand, they are
+    the addresses' part of the pseudo-header (RFC 768, RFC 9293 3.1)."""
     if start or end != len(buf):
         buf = buf[start:end]
     n = end - start
-    total = _from_bytes(buf if not n & 1 else buf + b"\0", "big") + _pseudo(src_ip, dst_ip, n)
-    return total % 0xFFFF == 0
+    if src_ip is None:
+        n -= 8
+        pseudo = _PROTO_TCP + n
+    else:
+        pseudo = _pseudo(src_ip, dst_ip, n)  # type: ignore[arg-type]
+    return (_from_bytes(buf if not n & 1 else buf + b"\0", "big") + pseudo) % 0xFFFF == 0
 
 
 class TCP(WireValue):
