@@ -81,14 +81,14 @@ def _parse_lab_args(mod, args: list[str]) -> dict:
 
 @main.command(context_settings={**CONTEXT, "ignore_unknown_options": True,
                                 "allow_extra_args": True, "help_option_names": []})
-@click.argument("name")
+@click.argument("name", required=False)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for captures and plots (default: captures/<lab>).")
 @click.option("--jobs", type=int, default=None, help="Worker processes for sweeps (default: cores).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("-h", "--help", "show_help", is_flag=True, help="Show the lab's parameters.")
 @click.pass_context
-def lab(ctx: click.Context, name: str, out: Path | None, jobs: int | None, as_json: bool,
+def lab(ctx: click.Context, name: str | None, out: Path | None, jobs: int | None, as_json: bool,
         show_help: bool) -> None:
     """Run a lab: `netsim lab list`, `netsim lab NAME [--param value ...]`.
 
@@ -103,6 +103,11 @@ def lab(ctx: click.Context, name: str, out: Path | None, jobs: int | None, as_js
 
     import labs
     console = Console()
+    if name is None:
+        click.echo(ctx.get_help())
+        if not show_help:
+            raise click.UsageError("name a lab (netsim lab list shows them)")
+        return
     if name == "list":
         from rich.table import Table
         t = Table(title="netsim labs", title_justify="left")
