@@ -8,7 +8,8 @@ as much as a few Python bytecodes.
 
 from __future__ import annotations
 
-__all__ = ["ones_sum", "internet_checksum", "pseudo_header_sum", "transport_checksum", "verify"]
+__all__ = ["ones_sum", "internet_checksum", "pseudo_header_sum", "transport_checksum", "verify",
+           "pseudo_sum", "segment_ok"]
 
 _from_bytes = int.from_bytes
 
@@ -76,3 +77,30 @@ def transport_checksum(segment: bytes, src_ip: str | bytes, dst_ip: str | bytes,
 def verify(data: bytes, start: int = 0) -> bool:
     """True when ``data`` (checksum field included) sums to ones'-complement zero (0xFFFF)."""
     return ones_sum(data, start) == 0xFFFF
+
+
+def pseudo_sum(src_ip: str, dst_ip: str, proto: int, length: int) -> int:
+    """:func:`pseudo_header_sum` for dotted-quad strings, through the address cache (hot path)."""
+    from .addr import _IP_INT, ip_to_int
+    return ((_IP_INT.get(src_ip) or ip_to_int(src_ip)) + (_IP_INT.get(dst_ip) or ip_to_int(dst_ip))
+            + proto + length)
+
+
+def segment_ok(buf: bytes, start: int, end: int, src_ip: str | None, dst_ip: str | None,
+               proto: int) -> bool:
+    """Check the TCP/UDP checksum of ``buf[start:end]`` (decoders keep offsets into the received
+    bytes and slice only here, when ``checksum_ok`` is first read).
+
+    With ``src_ip`` None, ``buf[start:start + 8]`` are the IPv4 source and destination
+    addresses just before the segment (decode_frame's layout): summed as they stand, they are
+    the addresses' part of the pseudo-header (RFC 768, RFC 9293 3.1).
+    """
+    if start or end != len(buf):
+        buf = buf[start:end]
+    n = end - start
+    if src_ip is None:
+        n -= 8
+        pseudo = proto + n
+    else:
+        pseudo = pseudo_sum(src_ip, dst_ip, proto, n)  # type: ignore[arg-type]
+    return (_from_bytes(buf if not n & 1 else buf + b"\0", "big") + pseudo) % 0xFFFF == 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 
 from ._base import WireValue, pack_error
-from .addr import _IP_INT, ip_to_int
+from .checksum import pseudo_sum, segment_ok
 from .errors import DecodeError
 
 __all__ = ["UDP", "decode", "UDP_HEADER_LEN"]
@@ -29,26 +29,11 @@ _from_bytes = int.from_bytes
 
 
 def _pseudo(src_ip: str, dst_ip: str, length: int) -> int:
-    return ((_IP_INT.get(src_ip) or ip_to_int(src_ip)) + (_IP_INT.get(dst_ip) or ip_to_int(dst_ip))
-            + _PROTO_UDP + length)
+    return pseudo_sum(src_ip, dst_ip, _PROTO_UDP, length)
 
 
 def _verify(buf: bytes, start: int, end: int, src_ip: str | None, dst_ip: str | None) -> bool:
-    """Check the checksum of the datagram ``buf[start:end]`` (decode keeps offsets into the
-    received bytes and slices only here, when ``checksum_ok`` is first read).
-
-    With ``src_ip`` None, ``buf[start:start + 8]`` are the IPv4 source and destination
-    addresses just before the datagram (decode_frame's layout): summed as they stand, they are
-    the addresses' part of the pseudo-header (RFC 768, RFC 9293 3.1)."""
-    if start or end != len(buf):
-        buf = buf[start:end]
-    n = end - start
-    if src_ip is None:
-        n -= 8
-        pseudo = _PROTO_UDP + n
-    else:
-        pseudo = _pseudo(src_ip, dst_ip, n)  # type: ignore[arg-type]
-    return (_from_bytes(buf if not n & 1 else buf + b"\0", "big") + pseudo) % 0xFFFF == 0
+    return segment_ok(buf, start, end, src_ip, dst_ip, _PROTO_UDP)
 
 
 class UDP(WireValue):
