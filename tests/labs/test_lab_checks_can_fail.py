@@ -28,7 +28,21 @@ def test_hub_vs_switch_bystander_check_fails_when_the_hub_is_really_a_switch(tmp
     result = hvs.run(hosts=[2], load=[0.3], duration="0.02s", out=tmp_path, jobs=1, progress=False)
     checks = _checks(result)
     assert checks["hub: bystander sees the conversation"] is False
-    assert checks["switch: bystander sees nothing after learning"] is True
+    assert checks["switch: bystander sees only broadcasts and unknown-unicast floods"] is True
+
+
+def test_hub_vs_switch_switch_check_fails_when_the_switch_is_really_a_hub(tmp_path, monkeypatch):
+    import labs.hub_vs_switch as hvs
+    real = hvs.bystander_demo
+
+    def always_a_hub(kind, out, seed, bandwidth):
+        (out / kind).mkdir(exist_ok=True)
+        return real("hub", out / kind, seed, bandwidth)
+
+    monkeypatch.setattr(hvs, "bystander_demo", always_a_hub)
+    result = hvs.run(hosts=[2], load=[0.3], duration="0.02s", out=tmp_path, jobs=1, progress=False)
+    checks = _checks(result)
+    assert checks["switch: bystander sees only broadcasts and unknown-unicast floods"] is False
 
 
 def test_switch_learning_aging_check_fails_when_entries_never_age(tmp_path, monkeypatch):
