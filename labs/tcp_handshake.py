@@ -191,8 +191,12 @@ def run_variant(variant: str, out: Path, msl: str = "5s", seed: int = 1) -> dict
     ladder = conn.ladder()
     svg = out / f"{variant}.svg"
     svg.write_text(ladder.svg())
+    from netsim.trace.ladder_plot import render_png
+    png = render_png(ladder.items, ladder.endpoints, out / f"{variant}.png",
+                     title=f"TCP {variant}: both ends' states, from the tracer",
+                     states=ladder.initial)
     return {"variant": variant, "net": net, "info": info, "conn": conn, "conns": conns,
-            "ladder": ladder.text(), "svg": svg, "capture": cap,
+            "ladder": ladder.text(), "svg": svg, "png": png, "capture": cap,
             "h1": _states(conn, "h1"), "h2": _states(conn, "h2")}
 
 
@@ -271,7 +275,8 @@ def run(variant: str = "all", msl: str = "5s", seed: int = 1, out: Path | str | 
         result.texts.append((f"{v}: ladder (h1's wire; seq/ack relative to each ISN)",
                              r["ladder"] + ("\n" + said if said else "")))
         result.captures.append(r["capture"])
-        result.figures.append(r["svg"])
+        result.figures.append(r["png"])
+        result.notes.append(f"{v}: ladder as SVG too: {r['svg']}")
         _check_variant(result, r, msl_ns)
     result.notes.append("Step through it: netsim step tcp-handshake   |   "
                         "ladder from the capture: netsim ladder " + str(out / "normal.pcapng"))

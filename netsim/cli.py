@@ -195,9 +195,12 @@ def show(capture: Path, limit: int | None) -> None:
 @click.argument("capture", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the ladder as SVG to this file.")
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also draw the ladder as a PNG picture into this file.")
 @click.option("--ascii", "ascii_only", is_flag=True, help="Plain ASCII arrows.")
 @click.option("--absolute", is_flag=True, help="Show raw sequence numbers, not relative ones.")
-def ladder(capture: Path, svg: Path | None, ascii_only: bool, absolute: bool) -> None:
+def ladder(capture: Path, svg: Path | None, png: Path | None, ascii_only: bool,
+           absolute: bool) -> None:
     """Draw the TCP ladder diagram of every connection in a capture (ours or tcpdump's).
 
     \b
@@ -218,6 +221,11 @@ def ladder(capture: Path, svg: Path | None, ascii_only: bool, absolute: bool) ->
             path = svg if len(ladders) == 1 else svg.with_name(f"{svg.stem}-{i + 1}{svg.suffix}")
             path.write_text(render_svg(lad.items, lad.endpoints, relative=not absolute))
             click.echo(f"SVG written to {path}")
+        if png is not None:
+            from .trace.ladder_plot import render_png
+            path = png if len(ladders) == 1 else png.with_name(f"{png.stem}-{i + 1}{png.suffix}")
+            render_png(lad.items, lad.endpoints, path, relative=not absolute, states=lad.initial)
+            click.echo(f"PNG written to {path}")
 
 
 @main.command(context_settings=CONTEXT)

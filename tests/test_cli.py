@@ -47,12 +47,13 @@ def test_show_prints_one_line_per_frame_with_comments(handshake_capture):
     assert any("ARP" in ln for ln in lines)
 
 
-def test_ladder_draws_text_and_svg_from_a_capture(handshake_capture, tmp_path):
-    svg = tmp_path / "ladder.svg"
-    proc = netsim("ladder", str(handshake_capture), "--svg", str(svg))
+def test_ladder_draws_text_svg_and_png_from_a_capture(handshake_capture, tmp_path):
+    svg, png = tmp_path / "ladder.svg", tmp_path / "ladder.png"
+    proc = netsim("ladder", str(handshake_capture), "--svg", str(svg), "--png", str(png))
     assert proc.returncode == 0, proc.stderr
     assert "SYN_SENT" in proc.stdout and "TIME_WAIT" in proc.stdout
     ET.parse(svg)  # well-formed SVG
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_show_on_a_file_that_is_not_a_capture_says_so(tmp_path):
