@@ -36,7 +36,8 @@ def _address_class(ip: str) -> str:
     return "E (reserved)"
 
 
-def build(prefix_len: int = 24, seed: int = 1) -> Network:
+def topology(prefix_len: int = 24, seed: int = 1) -> Network:
+    """The three subnets and two routers, addressed and routed, with nothing running yet."""
     if not 9 <= prefix_len <= 28:
         raise ValueError(f"prefix_len must be between 9 and 28 (three subnets of 10.0.0.0/8, "
                          f"each with room for a router and two hosts), got {prefix_len}")
@@ -84,26 +85,15 @@ def _listen(host, port: int, got: list) -> None:
         got.append((host.name, data.decode(), addr[0]))
 
 
-def run(prefix_len: int = 24, seed: int = 1, out: Path | str | None = None, jobs: int | None = None,
-        progress: bool = True) -> LabResult:
-    out = Path(out) if out is not None else Path("captures") / NAME
-    out.mkdir(parents=True, exist_ok=True)
-    result = LabResult(NAME, TITLE, {"prefix_len": prefix_len, "seed": seed})
-    net = build(prefix_len, seed)
-    h1, h3 = net["h1"], net["h3"]
-
-    t = result.table("Addresses: the mask splits an address into network and host parts",
-                     ["node", "iface", "address", "mask", "network", "broadcast", "old class"])
-    for node in [*net.hosts, *net.routers]:
-        for ifname, cidr in node.addresses():
-            itf = ipaddress.ip_interface(cidr)
-            t.add(node.name, ifname, str(itf.ip), str(itf.netmask), str(itf.network),
-                  str(itf.network.broadcast_address), _address_class(str(itf.ip)))
-
-    got: list = []
+def build(prefix_len: int = 24, seed: int = 1) -> tuple[Network, dict]:
+    """The lab's network with its programs started (not run): listeners on every host, and
+    h1 pinging and tracerouting h3, then sending a limited and a directed broadcast."""
+    net = topology(prefix_len, seed)
+    h3 = net["h3"]
+    info: dict = {"got": [], "outputs": {}}
+    got, outputs = info["got"], info["outputs"]
     for host in net.hosts:
         host.start(_listen, 5000, got, name="listener")
-    outputs: dict[str, object] = {}
 
     def script(host) -> None:
         outputs["ping"] = host.ping(h3.ip, count=3, interval=0.2)
@@ -115,9 +105,29 @@ def run(prefix_len: int = 24, seed: int = 1, out: Path | str | None = None, jobs
         s.sendto(b"directed broadcast to subnet 3", (str(subnet3.broadcast_address), 5000))
         host.sleep(0.5)
 
+    net["h1"].start(script, at=0.01)
+    return net, info
+
+
+def run(prefix_len: int = 24, seed: int = 1, out: Path | str | None = None, jobs: int | None = None,
+        progress: bool = True) -> LabResult:
+    out = Path(out) if out is not None else Path("captures") / NAME
+    out.mkdir(parents=True, exist_ok=True)
+    result = LabResult(NAME, TITLE, {"prefix_len": prefix_len, "seed": seed})
+    net, info = build(prefix_len, seed)
+    h3 = net["h3"]
+    got, outputs = info["got"], info["outputs"]
+
+    t = result.table("Addresses: the mask splits an address into network and host parts",
+                     ["node", "iface", "address", "mask", "network", "broadcast", "old class"])
+    for node in [*net.hosts, *net.routers]:
+        for ifname, cidr in node.addresses():
+            itf = ipaddress.ip_interface(cidr)
+            t.add(node.name, ifname, str(itf.ip), str(itf.netmask), str(itf.network),
+                  str(itf.network.broadcast_address), _address_class(str(itf.ip)))
+
     path = out / "router-subnets.pcapng"
     with net.capture(path, interfaces=["h1-eth0", "r1-eth1", "h3-eth0", "b1-eth0", "b3-eth0"]):
-        h1.start(script, at=0.01)
         net.run(until="10s")
     result.captures.append(path)
     result.texts.append(("ping h1 -> h3", str(outputs.get("ping"))))

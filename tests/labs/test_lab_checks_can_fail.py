@@ -61,14 +61,14 @@ def test_switch_learning_aging_check_fails_when_entries_never_age(tmp_path, monk
 
 def test_router_subnets_checks_fail_when_r1_stops_forwarding(tmp_path, monkeypatch):
     import labs.router_subnets as rs
-    real = rs.build
+    real = rs.topology
 
     def r1_does_not_route(prefix_len=24, seed=1):
         net = real(prefix_len, seed)
         net["r1"].forwarding = False  # a host with two NICs, not a router
         return net
 
-    monkeypatch.setattr(rs, "build", r1_does_not_route)
+    monkeypatch.setattr(rs, "topology", r1_does_not_route)
     checks = _checks(rs.run(out=tmp_path, progress=False))
     assert checks["ping h1 -> h3 across two routers"] is False
     assert checks["TTL drops by one at each router"] is False
