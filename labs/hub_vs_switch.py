@@ -40,8 +40,9 @@ PORT = 9000
 _HDR = struct.Struct("!QI")  # send time (ns), sequence number
 
 
-def _build(kind: str, n: int, bandwidth: str, seed: int) -> tuple[Network, list, Any]:
-    net = Network(seed=seed, trace=False)
+def _build(kind: str, n: int, bandwidth: str, seed: int, trace: bool = False
+           ) -> tuple[Network, list, Any]:
+    net = Network(seed=seed, trace=trace)
     box = net.add_hub("hub1") if kind == "hub" else net.add_switch("s1")
     hosts = [net.add_host(f"h{i + 1}") for i in range(n)]
     for h in hosts:
@@ -118,15 +119,16 @@ def measure_point(kind: str, hosts: int, load: float, bandwidth: str, payload: i
 FLUSH_AT = 0.055  # s: the switch's MAC table is cleared between the 6th and 7th datagram
 
 
-def bystander_demo(kind: str, out: Path, seed: int, bandwidth: str) -> dict[str, Any]:
-    """h1 and h2 exchange 10 datagrams each way while h3 listens; writes the capture.
+def build(kind: str = "switch", seed: int = 1, bandwidth: str = "10Mbps") -> tuple[Network, dict]:
+    """The bystander scene with its programs started (not run): h1 and h2 exchange 10
+    datagrams each way while h3 listens (``netsim step hub-vs-switch`` walks through it).
 
     On the switch, the MAC table is cleared half way (``clear mac address-table``, or a
     reboot) while the hosts' ARP caches still hold each other's address, so the next datagram
-    to h2 is an *unknown unicast*: flooded once, then learned again. Returns what h3's NIC
-    received and how many unknown-unicast floods the switch sent towards h3.
+    to h2 is an *unknown unicast*: flooded once, then learned again. ``info`` counts what h3's
+    NIC received and how many unknown-unicast floods the switch sent towards h3.
     """
-    net, (h1, h2, h3), box = _build(kind, 3, bandwidth, seed)
+    net, (h1, h2, h3), box = _build(kind, 3, bandwidth, seed, trace=True)
     h2_mac = h2.iface("eth0").mac_bytes
     seen = {"to_h2": 0, "broadcast": 0, "total": 0, "unknown_unicast_floods": 0}
 
@@ -162,10 +164,16 @@ def bystander_demo(kind: str, out: Path, seed: int, bandwidth: str) -> dict[str,
             data, addr = s.recvfrom(2048)
             s.sendto(data.upper(), addr)
 
+    h2.start(listener)
+    h1.start(talker, at=0.001)
+    return net, seen
+
+
+def bystander_demo(kind: str, out: Path, seed: int, bandwidth: str) -> dict[str, Any]:
+    """Run :func:`build` for ``kind`` with a capture of every interface; returns its counts."""
+    net, seen = build(kind, seed, bandwidth)
     path = out / f"{kind}.pcapng"
     with net.capture(path):
-        h2.start(listener)
-        h1.start(talker, at=0.001)
         net.run(until="1s")
     seen["capture"] = path
     return seen

@@ -94,3 +94,17 @@ def test_cli_step_reads_commands_from_stdin():
                           input="n\nb tcp.flags.syn\nc\nq\n", capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "[SYN]" in proc.stdout
+
+
+def test_stepping_the_main_lab_stops_at_the_unknown_unicast_flood_reaching_the_bystander():
+    out = io.StringIO()
+    main("hub-vs-switch", io.StringIO("b node h3 and udp\nc\nq\n"), out)
+    text = out.getvalue().split("-- breakpoint 'node h3 and udp'", 1)[1]
+    assert "h3-eth0  received" in text and "UDP" in text
+    assert "not for me" in text  # h3's NIC drops it: the switch flooded it as unknown unicast
+
+
+def test_labs_without_a_scene_say_they_cannot_be_stepped():
+    import pytest
+    with pytest.raises(SystemExit, match="cannot be stepped"):
+        load_target("concurrent-server")
