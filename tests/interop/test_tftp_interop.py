@@ -67,19 +67,35 @@ def run(cmd, cwd=None):
     return proc
 
 
-@contextlib.contextmanager
-def daemon(cmd, port):
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def _stop(proc) -> None:
+    proc.terminate()
     try:
-        _wait_listening(port, proc)
-        yield proc
-    finally:
-        proc.terminate()
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def daemon(make_cmd, attempts: int = 3):
+    """Start a server on a free port (``make_cmd(port)``) and yield the port; a daemon that
+    dies at start-up (a port taken between our probe and its bind) is retried on another."""
+    error = None
+    for _ in range(attempts):
+        port = free_port()
+        proc = subprocess.Popen(make_cmd(port), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            _wait_listening(port, proc)
+        except RuntimeError as exc:
+            error = exc
+            _stop(proc)
+            continue
+        try:
+            yield port
+        finally:
+            _stop(proc)
+        return
+    raise error
 
 
 def _wait_listening(port, proc):
@@ -99,20 +115,23 @@ def _wait_listening(port, proc):
 @contextlib.contextmanager
 def tftpd_hpa(root, create=False):
     exe = require_tool("in.tftpd")
-    port = free_port()
-    cmd = [exe, "-L", "-a", f"127.0.0.1:{port}", "-u", getpass.getuser(), "-s", str(root)]
-    with daemon(cmd + (["-c"] if create else []), port):
+
+    def cmd(port):
+        return [exe, "-L", "-a", f"127.0.0.1:{port}", "-u", getpass.getuser(), "-s", str(root),
+                *(["-c"] if create else [])]
+    with daemon(cmd) as port:
         yield port
 
 
 @contextlib.contextmanager
 def atftpd(root):
     exe = require_tool("atftpd")
-    port = free_port()
     user = getpass.getuser()
-    cmd = [exe, "--daemon", "--no-fork", "--port", str(port), "--bind-address", "127.0.0.1",
-           "--user", user, "--group", user, "--logfile", "/dev/null", str(root)]
-    with daemon(cmd, port):
+
+    def cmd(port):
+        return [exe, "--daemon", "--no-fork", "--port", str(port), "--bind-address", "127.0.0.1",
+                "--user", user, "--group", user, "--logfile", "/dev/null", str(root)]
+    with daemon(cmd) as port:
         yield port
 
 
