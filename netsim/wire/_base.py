@@ -122,3 +122,26 @@ def lookup(table: dict[int, Any], cls: type[OpenEnum], value: int) -> Any:
 def pack_error(layer: str, exc: struct.error | OverflowError) -> ValueError:
     """Turn a struct error on encode (a field out of range) into a ValueError naming the layer."""
     return ValueError(f"{layer}: a field is out of range for its width ({exc})")
+
+
+class LazySegmentChecksum(WireValue):
+    """Base of TCP and UDP values: ``checksum_ok`` is verified on first access.
+
+    Decoding keeps ``_ck = (buf, start, end, src_ip, dst_ip)`` and a subclass sets ``_verify``
+    to the function that checks it, so code that never asks pays nothing.
+    """
+
+    __slots__ = ()
+    _verify: Any = None
+
+    @property
+    def checksum_ok(self) -> bool | None:
+        """Whether the received checksum was right (None: not verifiable, or not decoded)."""
+        ok = self._ck  # type: ignore[attr-defined]
+        if ok.__class__ is tuple:
+            ok = self._ck = self._verify(*ok)  # type: ignore[attr-defined]
+        return ok
+
+    @checksum_ok.setter
+    def checksum_ok(self, value: bool | None) -> None:
+        self._ck = value  # type: ignore[attr-defined]

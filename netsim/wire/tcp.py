@@ -26,7 +26,7 @@ import struct
 from collections.abc import Iterable
 from typing import Any
 
-from ._base import WireValue, pack_error
+from ._base import LazySegmentChecksum, pack_error
 from .checksum import pseudo_sum, segment_ok
 from .errors import DecodeError
 
@@ -202,7 +202,7 @@ def _verify(buf: bytes, start: int, end: int, src_ip: str | None, dst_ip: str | 
     return segment_ok(buf, start, end, src_ip, dst_ip, _PROTO_TCP)
 
 
-class TCP(WireValue):
+class TCP(LazySegmentChecksum):
     """A TCP segment.
 
     Args:
@@ -220,6 +220,7 @@ class TCP(WireValue):
     __slots__ = ("sport", "dport", "seq", "ack", "flags", "window", "payload", "options",
                  "urgent", "data_offset", "checksum", "reserved", "_ck")
     _fields = __slots__[:-1]
+    _verify = staticmethod(_verify)
     _derived = ("data_offset", "checksum")
     layer_name = "Transmission Control Protocol"
 
@@ -239,20 +240,6 @@ class TCP(WireValue):
         self.checksum = checksum
         self.reserved = reserved
         self._ck: bool | None | tuple = None
-
-    @property
-    def checksum_ok(self) -> bool | None:
-        """Whether the received checksum was right (None: not verifiable, or not decoded).
-
-        Verified on first access: decoding stays cheap for code that never asks."""
-        ok = self._ck
-        if ok.__class__ is tuple:
-            ok = self._ck = _verify(*ok)
-        return ok
-
-    @checksum_ok.setter
-    def checksum_ok(self, value: bool | None) -> None:
-        self._ck = value
 
     @classmethod
     def decode(cls, buf: bytes, src_ip: str | None = None, dst_ip: str | None = None) -> TCP:

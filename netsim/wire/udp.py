@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-from ._base import WireValue, pack_error
+from ._base import LazySegmentChecksum, pack_error
 from .checksum import pseudo_sum, segment_ok
 from .errors import DecodeError
 
@@ -36,7 +36,7 @@ def _verify(buf: bytes, start: int, end: int, src_ip: str | None, dst_ip: str | 
     return segment_ok(buf, start, end, src_ip, dst_ip, _PROTO_UDP)
 
 
-class UDP(WireValue):
+class UDP(LazySegmentChecksum):
     """A UDP datagram.
 
     Args:
@@ -47,6 +47,7 @@ class UDP(WireValue):
 
     __slots__ = ("sport", "dport", "payload", "length", "checksum", "_ck")
     _fields = __slots__[:-1]
+    _verify = staticmethod(_verify)
     _derived = ("length", "checksum")
     layer_name = "User Datagram Protocol"
 
@@ -58,20 +59,6 @@ class UDP(WireValue):
         self.length = length
         self.checksum = checksum
         self._ck: bool | None | tuple = None
-
-    @property
-    def checksum_ok(self) -> bool | None:
-        """Whether the received checksum was right (None: not verifiable, or not decoded).
-
-        Verified on first access: decoding stays cheap for code that never asks."""
-        ok = self._ck
-        if ok.__class__ is tuple:
-            ok = self._ck = _verify(*ok)
-        return ok
-
-    @checksum_ok.setter
-    def checksum_ok(self, value: bool | None) -> None:
-        self._ck = value
 
     @classmethod
     def decode(cls, buf: bytes, src_ip: str | None = None, dst_ip: str | None = None) -> UDP:
