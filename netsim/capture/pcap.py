@@ -10,17 +10,18 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO
 
+from ._blockfile import FLUSH_THRESHOLD, BlockFile
+
 __all__ = ["PcapWriter", "MAGIC_USEC", "MAGIC_NSEC"]
 
 MAGIC_USEC = 0xA1B2C3D4
 MAGIC_NSEC = 0xA1B23C4D
-FLUSH_THRESHOLD = 64 * 1024
 
 _HEADER = struct.Struct("<IHHiIII")   # magic, major, minor, thiszone, sigfigs, snaplen, linktype
 _RECORD = struct.Struct("<IIII")      # ts seconds, ts fraction, incl_len, orig_len
 
 
-class PcapWriter:
+class PcapWriter(BlockFile):
     """Write frames to a classic pcap file.
 
     Args:
@@ -30,22 +31,15 @@ class PcapWriter:
         snaplen: longest frame stored; longer frames are cut, their original length kept.
     """
 
-    __slots__ = ("_file", "_owns_file", "_buf", "_div", "_snaplen", "_closed", "frames_written")
+    __slots__ = ("_div", "_snaplen")
 
     def __init__(self, path_or_file: str | object | BinaryIO, nanosecond: bool = True,
                  linktype: int = 1, snaplen: int = 262144):
-        if hasattr(path_or_file, "write"):
-            self._file = path_or_file
-            self._owns_file = False
-        else:
-            self._file = open(path_or_file, "wb", buffering=0)
-            self._owns_file = True
+        super().__init__(path_or_file)
         self._div = 1 if nanosecond else 1000
         self._snaplen = snaplen
-        self._closed = False
-        self.frames_written = 0
         magic = MAGIC_NSEC if nanosecond else MAGIC_USEC
-        self._buf = bytearray(_HEADER.pack(magic, 2, 4, 0, 0, snaplen, linktype))
+        self._buf += _HEADER.pack(magic, 2, 4, 0, 0, snaplen, linktype)
 
     def write(self, time_ns: int, frame: bytes) -> None:
         """Append one frame.
@@ -72,34 +66,3 @@ class PcapWriter:
         if len(buf) >= FLUSH_THRESHOLD:
             self._file.write(buf)
             buf.clear()
-
-    def flush(self) -> None:
-        """Write out the buffered records and flush the file object."""
-        if self._closed:
-            raise ValueError("I/O operation on a closed PcapWriter")
-        self._drain()
-
-    def close(self) -> None:
-        """Flush, then close the file if this writer opened it. Closing twice is harmless."""
-        if self._closed:
-            return
-        try:
-            self._drain()
-        finally:
-            self._closed = True
-            if self._owns_file:
-                self._file.close()
-
-    def _drain(self) -> None:
-        if self._buf:
-            self._file.write(self._buf)
-            self._buf.clear()
-        flush = getattr(self._file, "flush", None)
-        if flush is not None:
-            flush()
-
-    def __enter__(self) -> PcapWriter:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()

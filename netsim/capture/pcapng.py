@@ -19,10 +19,11 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO
 
+from ._blockfile import FLUSH_THRESHOLD, BlockFile
+
 __all__ = ["PcapngWriter", "FLUSH_THRESHOLD", "LINKTYPE_ETHERNET"]
 
 LINKTYPE_ETHERNET = 1
-FLUSH_THRESHOLD = 64 * 1024
 
 # Block types (pcapng section 4 and 11.1).
 BT_SHB = 0x0A0D0D0A
@@ -65,7 +66,7 @@ def _block(block_type: int, body: bytes) -> bytes:
     return _U32.pack(block_type) + _U32.pack(total) + body + _U32.pack(total)
 
 
-class PcapngWriter:
+class PcapngWriter(BlockFile):
     """Write frames to a pcapng file as they come.
 
     Args:
@@ -80,20 +81,11 @@ class PcapngWriter:
             w.write(eth0, 1_000, frame, comment="h1: CLOSED -> SYN_SENT", direction="out")
     """
 
-    __slots__ = ("_file", "_owns_file", "_buf", "_snaplens", "_closed", "frames_written")
+    __slots__ = ("_snaplens",)
 
     def __init__(self, path_or_file: str | bytes | object | BinaryIO, userappl: str = "netsim"):
-        if hasattr(path_or_file, "write"):
-            self._file = path_or_file
-            self._owns_file = False
-        else:
-            # Unbuffered: our own buffer only ever holds whole blocks, so the file does too.
-            self._file = open(path_or_file, "wb", buffering=0)
-            self._owns_file = True
-        self._buf = bytearray()
+        super().__init__(path_or_file)
         self._snaplens: list[int] = []
-        self._closed = False
-        self.frames_written = 0
         options = _option(SHB_USERAPPL, userappl.encode()) + _END_OPT
         head = _SHB_HEAD.pack(BT_SHB, 28 + len(options), BYTE_ORDER_MAGIC, 1, 0, -1)
         self._buf += head + options + _U32.pack(28 + len(options))
@@ -180,37 +172,3 @@ class PcapngWriter:
         if len(buf) >= FLUSH_THRESHOLD:
             self._file.write(buf)
             buf.clear()
-
-    def flush(self) -> None:
-        """Write out every complete block buffered so far and flush the file object."""
-        self._check_open()
-        self._drain()
-
-    def close(self) -> None:
-        """Flush, then close the file if this writer opened it. Closing twice is harmless."""
-        if self._closed:
-            return
-        try:
-            self._drain()
-        finally:
-            self._closed = True
-            if self._owns_file:
-                self._file.close()
-
-    def _drain(self) -> None:
-        if self._buf:
-            self._file.write(self._buf)
-            self._buf.clear()
-        flush = getattr(self._file, "flush", None)
-        if flush is not None:
-            flush()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise ValueError("I/O operation on a closed PcapngWriter")
-
-    def __enter__(self) -> PcapngWriter:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
