@@ -278,14 +278,7 @@ def _epb(body: bytes, order: str, ifaces: list[_Interface], pos: int) -> Capture
         raise DecodeError("pcapng", "enhanced_packet", pos + 8,
                           f"enhanced packet body of {len(body)} bytes is below 20")
     if_id, high, low, caplen, orig_len = _EPB[order].unpack_from(body, 0)
-    iface = _interface(ifaces, if_id, pos, 8)
-    end = 20 + caplen
-    if end > len(body):
-        raise DecodeError("pcapng", "captured_length", pos + 20,
-                          f"captured length {caplen} overruns the {len(body) - 20}-byte block")
-    comments, direction = _packet_options(body, end + (-caplen & 3), order, pos)
-    return CapturedFrame(iface.time_ns(high, low), body[20:end], if_id, iface.name, comments,
-                         iface.linktype, orig_len, direction)
+    return _packet(body, order, ifaces, pos, if_id, high, low, caplen, orig_len)
 
 
 def _pb(body: bytes, order: str, ifaces: list[_Interface], pos: int) -> CapturedFrame:
@@ -294,6 +287,12 @@ def _pb(body: bytes, order: str, ifaces: list[_Interface], pos: int) -> Captured
         raise DecodeError("pcapng", "packet", pos + 8,
                           f"packet block body of {len(body)} bytes is below 20")
     if_id, _drops, high, low, caplen, orig_len = struct.unpack_from(order + "HHIIII", body, 0)
+    return _packet(body, order, ifaces, pos, if_id, high, low, caplen, orig_len)
+
+
+def _packet(body: bytes, order: str, ifaces: list[_Interface], pos: int, if_id: int, high: int,
+            low: int, caplen: int, orig_len: int) -> CapturedFrame:
+    """The frame and options after the 20-byte fixed part of an enhanced or obsolete packet block."""
     iface = _interface(ifaces, if_id, pos, 8)
     end = 20 + caplen
     if end > len(body):
