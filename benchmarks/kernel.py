@@ -59,7 +59,7 @@ class Sink(Node):
 def netsim_run(n_hosts: int, n_frames: int, seed: int = 1) -> dict:
     net = Network(seed=seed, trace=False)
     sw = net.add_switch("s1", latency=f"{LATENCY_NS}ns")
-    hosts = [net._add(Sink(net, f"h{i}")) for i in range(n_hosts)]
+    hosts = [net.add_node(Sink(net, f"h{i}")) for i in range(n_hosts)]
     for h in hosts:
         net.link(h, sw, bandwidth=BANDWIDTH, delay=DELAY_NS / 1e9, queue=1000)
     # Teach the switch every address first (one broadcast each), then start the clock.
@@ -214,7 +214,7 @@ def host_udp_run(n_hosts: int, n_frames: int) -> dict | str:
 def memory_1000_hosts() -> dict:
     """Traced memory of building a 1,000-host network: 25 switches of 40 hosts + a core."""
     results = {}
-    for label, factory in (("raw nodes", lambda net, name: net._add(Sink(net, name))),
+    for label, factory in (("raw nodes", lambda net, name: net.add_node(Sink(net, name))),
                            ("Host stacks", lambda net, name: net.add_host(name))):
         gc.collect()
         tracemalloc.start()

@@ -8,9 +8,10 @@ why this module sits above the layers it composes.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .devices.node import Node
 from .net.interface import Interface
@@ -18,6 +19,7 @@ from .net.link import Link
 from .sim.kernel import Kernel, Task
 from .sim.units import parse_rate, parse_time
 from .trace.events import TraceEvent, TraceLog
+from .trace.tcptrace import TcpTracer
 
 __all__ = ["Network", "NetworkCapture"]
 
@@ -33,17 +35,29 @@ class Network:
             to bound it to that many events, False to switch it off (fastest).
     """
 
+    # Called with each new Network while a ``with Network.observe(...)`` block is open.
+    _observers: ClassVar[list[Callable[[Network], None]]] = []
+
     def __init__(self, seed: int = 0, trace: bool | int = True):
         self.seed = seed
         self.kernel = Kernel(seed)
         self.nodes: dict[str, Node] = {}
         self.links: list[Any] = []
-        self._mac_counter = 0
         bound = trace if not isinstance(trace, bool) and isinstance(trace, int) else 200_000
         self.trace = TraceLog(maxlen=bound)
+        # Every host's TCP reports its segments and state changes here (ladders, labs).
+        self.tcp_tracer = TcpTracer()
+        # The checked YAML description, when the network was built from a topology file.
+        self.topology: Any = None
+        # True while a tool (``netsim step``) drives time with step(): see :meth:`observe`.
+        self.driven = False
         self._tracing = bool(trace)
+        self._mac_counter = 0
         self._captures: list[NetworkCapture] = []
         self._l2: dict[str, set[str]] = {}  # switch/hub adjacency, to refuse loops
+        self._owners: dict[str, str] = {}   # ip -> node name, checked on use (owner_of)
+        for observer in Network._observers:
+            observer(self)
 
     # -- time ------------------------------------------------------------------------------
 
@@ -63,7 +77,14 @@ class Network:
 
     # -- building --------------------------------------------------------------------------
 
-    def _add(self, node: Node) -> Node:
+    def add_node(self, node: Node) -> Node:
+        """Add a node built elsewhere (a device class of your own, or a test station).
+
+        ``add_host`` and the other ``add_*`` methods build their node and call this.
+
+        Raises:
+            ValueError: the name is taken, or is not letters, digits, '-' and '_'.
+        """
         if node.name in self.nodes:
             raise ValueError(f"a node named {node.name!r} already exists")
         if not node.name or not node.name.replace("-", "").replace("_", "").isalnum():
@@ -74,22 +95,22 @@ class Network:
     def add_host(self, name: str, **options: Any):
         """Add a host with an IPv4 stack; ``options`` go to :class:`netsim.stack.Host`."""
         from .stack.host import Host
-        return self._add(Host(self, name, **options))
+        return self.add_node(Host(self, name, **options))
 
     def add_router(self, name: str, **options: Any):
         """Add a router: a host that forwards IPv4 between its interfaces."""
         from .stack.host import Router
-        return self._add(Router(self, name, **options))
+        return self.add_node(Router(self, name, **options))
 
     def add_switch(self, name: str, **options: Any):
         """Add a learning switch (``aging="300s"`` by default)."""
         from .devices.switch import Switch
-        return self._add(Switch(self, name, **options))
+        return self.add_node(Switch(self, name, **options))
 
     def add_hub(self, name: str, **options: Any):
         """Add a hub: a repeater making one half-duplex collision domain."""
         from .devices.hub import Hub
-        return self._add(Hub(self, name, **options))
+        return self.add_node(Hub(self, name, **options))
 
     def node(self, name: str) -> Node:
         try:
@@ -181,6 +202,29 @@ class Network:
             self.trace.append(TraceEvent(self.kernel.now, node, None, kind, None, note))
 
     @property
+    def tracing(self) -> bool:
+        """Whether frames and protocol events go to ``net.trace`` (``Network(trace=False)``
+        switches it off, and TCP then records state changes only, not every segment)."""
+        return self._tracing
+
+    def owner_of(self, ip: str) -> str | None:
+        """The name of the node that has address ``ip`` now, or None.
+
+        Addresses move (``set_ip`` replaces an interface's address), so a remembered owner is
+        checked against that node's addresses on every use and looked up afresh when it no
+        longer has it; an address nobody has is not remembered.
+        """
+        name = self._owners.get(ip)
+        if name is not None and _has_address(self.nodes.get(name), ip):
+            return name
+        for node in self.nodes.values():
+            if _has_address(node, ip):
+                self._owners[ip] = node.name
+                return node.name
+        self._owners.pop(ip, None)
+        return None
+
+    @property
     def hosts(self) -> list:
         from .stack.host import Host, Router
         return [n for n in self.nodes.values() if isinstance(n, Host) and not isinstance(n, Router)]
@@ -213,9 +257,13 @@ class Network:
                 (``lambda ev: ev.kind == "rx" and ev.node == "h2"``); None runs until idle.
             duration: alternatively, how long to run from now.
 
+        Does nothing while the network is ``driven`` by a tool (see :meth:`observe`).
+
         Raises:
             Exception: whatever a task raised, with a note naming the task and the time.
         """
+        if self.driven:
+            return
         kernel = self.kernel
         if duration is not None:
             kernel.run(until_ns=kernel.now + parse_time(duration))
@@ -252,6 +300,23 @@ class Network:
         """Tasks still waiting (``task.waiting_on`` says on what) after the network went idle."""
         return self.kernel.blocked_tasks()
 
+    @classmethod
+    @contextmanager
+    def observe(cls, callback: Callable[[Network], None]) -> Iterator[None]:
+        """Call ``callback(net)`` with every Network created inside the ``with`` block.
+
+        This is the hook for tools that run someone else's script: ``netsim step`` loads a
+        script inside ``observe`` and sets ``net.driven = True`` on each network it creates, so
+        the script's own ``net.run()`` returns at once and its ``net.capture(...)`` records
+        nothing while the stepper advances time with :meth:`step` (and re-runs the script to
+        step back).
+        """
+        cls._observers.append(callback)
+        try:
+            yield
+        finally:
+            cls._observers.remove(callback)
+
     # -- observing -------------------------------------------------------------------------
 
     def capture(self, path: str | Path, interfaces: Iterable[Interface | str] | None = None,
@@ -262,7 +327,12 @@ class Network:
             path: output file; parent folders are created. ``.pcap`` selects classic pcap.
             interfaces: interfaces or nodes (objects, or names like "h1-eth0" / "h1"); all
                 interfaces, including ones created later, when None.
+
+        While the network is ``driven`` (see :meth:`observe`) nothing is recorded and no file
+        is written.
         """
+        if self.driven:
+            return _IdleCapture(Path(path))
         cap = NetworkCapture(self, Path(path), interfaces, format)
         self._captures.append(cap)
         return cap
@@ -295,6 +365,11 @@ class Network:
         """Build a network from a YAML topology file (errors name the line)."""
         from .topo.yamlfile import load_topology
         return load_topology(path, network_cls=cls, **kwargs)
+
+
+def _has_address(node: Node | None, ip: str) -> bool:
+    addresses = getattr(node, "addresses", None)  # layer-2 devices have none
+    return addresses is not None and any(cidr.split("/")[0] == ip for _, cidr in addresses())
 
 
 class NetworkCapture:
@@ -373,6 +448,29 @@ class NetworkCapture:
             self.net._captures.remove(self)
 
     def __enter__(self) -> NetworkCapture:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class _IdleCapture:
+    """What ``capture()`` returns while a tool drives the network: it records nothing (the
+    stepper re-runs a script for every step back, and must not rewrite its files)."""
+
+    frames = 0
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.closed = False
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __enter__(self) -> _IdleCapture:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -297,16 +297,7 @@ class TcpLayer:
 
 
 def _owner_of(net: Any, ip: str) -> str | None:
-    cache = net.__dict__.setdefault("_ip_owner_cache", {})
-    if ip not in cache:
-        for node in getattr(net, "nodes", {}).values():
-            addresses = getattr(node, "addresses", None)
-            if addresses is not None and any(c.split("/")[0] == ip for _, c in addresses()):
-                cache[ip] = node.name
-                break
-        else:
-            return None
-    return cache[ip]
+    return net.owner_of(ip)
 
 
 class TcpSocket:

@@ -49,4 +49,4 @@ class RawNode(Node):
 
 
 def add_raw(net: Network, *names: str) -> list[RawNode]:
-    return [net._add(RawNode(net, n)) for n in names]
+    return [net.add_node(RawNode(net, n)) for n in names]
