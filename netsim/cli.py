@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from .apps.tftp.cli import tftp
+
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -243,19 +245,11 @@ def step(target: str, script) -> None:
       netsim step tcp-handshake
       echo "n\\nn\\nb tcp.flags.fin\\nc\\nq" | netsim step tcp-handshake --script -
     """
-    from .trace.stepper import main as stepper_main
+    from .cli_step import main as stepper_main
     sys.exit(stepper_main(target, script))
 
 
-def _add_tftp() -> None:
-    try:
-        from .apps.tftp.cli import tftp
-    except ImportError:  # pragma: no cover - only while the package is incomplete
-        return
-    main.add_command(tftp)
-
-
-_add_tftp()
+main.add_command(tftp)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -33,12 +33,9 @@ def _layout(g: nx.Graph, seed: int) -> dict[Any, Any]:
         return {n: (0.0, 0.0) for n in g}
     parts = []
     for comp in sorted(nx.connected_components(g), key=lambda c: sorted(c)):
-        sub = g.subgraph(sorted(comp))
-        try:
-            pos = nx.kamada_kawai_layout(sub) if len(sub) > 2 else nx.spring_layout(sub, seed=seed)
-        except ImportError:  # SciPy missing
-            pos = nx.spring_layout(sub, seed=seed)
-        parts.append(pos)
+        # spring_layout needs only numpy (kamada_kawai would need SciPy, which netsim does not
+        # depend on), so the same seed draws the same picture everywhere.
+        parts.append(nx.spring_layout(g.subgraph(sorted(comp)), seed=seed))
     # Lay separate islands side by side, each turned so its long axis is horizontal.
     out: dict[Any, Any] = {}
     x0 = 0.0

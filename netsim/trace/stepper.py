@@ -6,6 +6,9 @@ attached, every TCP endpoint's state with its sequence variables (relative to th
 the ladder diagram so far. ``back`` re-runs the simulation from the start to the previous
 event — exact, because the same seed and script give the same run.
 
+This module drives any network it is given; finding the network of a lab or a script, and the
+command loop, belong to the command line (:mod:`netsim.cli_step`).
+
 Commands (one per line; Enter alone means ``next``)::
 
     n, next            the next event
@@ -19,77 +22,28 @@ Commands (one per line; Enter alone means ``next``)::
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO, Any
 
 from ..sim.units import format_time
 from .events import TraceEvent
 from .filters import FilterError, compile_filter
 
-__all__ = ["Stepper", "main", "load_target"]
+__all__ = ["Stepper", "HELP", "VISIBLE"]
 
 VISIBLE = frozenset({"tx", "rx", "drop", "state"})
 HELP = __doc__.split("Commands", 1)[1]
 
 
-def load_target(target: str) -> Callable[[], Any]:
-    """A function building a fresh, not yet run, Network for a lab name or a script path.
-
-    A lab module provides ``build()`` (returning a Network or ``(network, info)``). A script
-    either defines ``build()`` or creates a Network at module level; its own ``net.run()``
-    calls are skipped while it is loaded so the stepper can drive the run.
-    """
-    path = Path(target)
-    if path.suffix == ".py" and path.exists():
-        return lambda: _build_from_script(path)
-    import labs
-    try:
-        mod = labs.load(target)
-    except KeyError as exc:
-        raise SystemExit(f"netsim step: {exc.args[0]} (or give a path to a .py script)") from None
-    if not hasattr(mod, "build"):
-        raise SystemExit(f"netsim step: lab {target!r} cannot be stepped (it has no build())")
-    return lambda: _network_of(mod.build())
-
-
-def _network_of(built: Any):
-    return built[0] if isinstance(built, tuple) else built
-
-
-def _build_from_script(path: Path):
-    from ..network import Network
-    spec = importlib.util.spec_from_file_location("_netsim_step_script", path)
-    module = importlib.util.module_from_spec(spec)
-    real_run, real_capture = Network.run, Network.capture
-    Network.run = lambda self, *a, **k: None  # the stepper drives time, not the script
-
-    class _NoCapture:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def close(self):
-            pass
-    Network.capture = lambda self, *a, **k: _NoCapture()
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        Network.run, Network.capture = real_run, real_capture
-    if hasattr(module, "build"):
-        return _network_of(module.build())
-    nets = [v for v in vars(module).values() if isinstance(v, Network)]
-    if not nets:
-        raise SystemExit(f"netsim step: {path} creates no Network (define build() or a global net)")
-    return nets[0]
-
-
 class Stepper:
-    """Drives a network event by event and renders what happened."""
+    """Drives a network event by event and renders what happened.
+
+    Args:
+        build: makes a fresh, not yet run, network each time it is called (the stepper calls
+            it again to step back).
+        out: where to print (stdout by default).
+    """
 
     def __init__(self, build: Callable[[], Any], out: IO[str] | None = None):
         self.build = build
@@ -126,12 +80,12 @@ class Stepper:
         while True:
             ev = self._next_event()
             if ev is None:
-                self._print(f"-- the simulation is idle after {skipped} more events "
+                self.echo(f"-- the simulation is idle after {skipped} more events "
                             f"(t={format_time(self.net.now)})")
                 return None
             hit = [name for name, pred in self.breakpoints if pred(ev)]
             if hit:
-                self._print(f"-- breakpoint '{hit[0]}' after {skipped} events")
+                self.echo(f"-- breakpoint '{hit[0]}' after {skipped} events")
                 self.show(ev)
                 return ev
             skipped += 1
@@ -139,13 +93,13 @@ class Stepper:
     def back(self) -> TraceEvent | None:
         target = self.index - 1
         if target < 1:
-            self._print("-- already at the start")
+            self.echo("-- already at the start")
             return None
         self._reset()
         ev = None
         for _ in range(target):
             ev = self._next_event()
-        self._print(f"-- re-ran the simulation to event #{target}")
+        self.echo(f"-- re-ran the simulation to event #{target}")
         self.show(ev)
         return ev
 
@@ -153,43 +107,44 @@ class Stepper:
         try:
             self.breakpoints.append((text, compile_filter(text)))
         except FilterError as exc:
-            self._print(f"-- bad filter: {exc}")
+            self.echo(f"-- bad filter: {exc}")
             return
-        self._print(f"-- breakpoint {len(self.breakpoints)}: {text}")
+        self.echo(f"-- breakpoint {len(self.breakpoints)}: {text}")
 
     # -- showing ---------------------------------------------------------------------------
 
-    def _print(self, text: str = "") -> None:
+    def echo(self, text: str = "") -> None:
+        """Print a line to the stepper's output."""
         print(text, file=self.out)
 
     def show(self, ev: TraceEvent | None) -> None:
         if ev is None:
-            self._print(f"-- no more events: the simulation is idle at t={format_time(self.net.now)}")
+            self.echo(f"-- no more events: the simulation is idle at t={format_time(self.net.now)}")
             return
         where = f"{ev.node}-{ev.iface}" if ev.iface else ev.node
         what = {"tx": "sent", "rx": "received", "drop": "dropped", "state": "state"}[ev.kind]
-        self._print(f"\n#{self.index}  t={format_time(ev.time_ns)}  {where}  {what}")
+        self.echo(f"\n#{self.index}  t={format_time(ev.time_ns)}  {where}  {what}")
         if ev.frame is not None:
             try:
                 frame = ev.decoded
-                self._print(f"   {frame.summary()}")
+                self.echo(f"   {frame.summary()}")
                 for layer, lines in frame.tree():
-                    self._print(f"   ▸ {layer}")
+                    self.echo(f"   ▸ {layer}")
                     for line in lines:
-                        self._print(f"       {line}")
+                        self.echo(f"       {line}")
             except ValueError as exc:
-                self._print(f"   [undecodable frame: {exc}]")
+                self.echo(f"   [undecodable frame: {exc}]")
             if ev.note:
-                self._print(f"   note: {ev.note}")
+                self.echo(f"   note: {ev.note}")
         else:
-            self._print(f"   {ev.note}")
+            self.echo(f"   {ev.note}")
         self._show_tcp()
 
     def endpoints(self) -> list[str]:
         """One line per TCP endpoint: state, and seq variables relative to the ISNs."""
         lines = []
         for node in self.net.nodes.values():
-            layer = node.__dict__.get("tcp")
+            layer = getattr(node, "tcp", None)  # switches and hubs have no TCP
             if layer is None:
                 continue
             for (_ip, port), _sock in sorted(layer.listeners.items()):
@@ -206,20 +161,20 @@ class Stepper:
     def _show_tcp(self) -> None:
         eps = self.endpoints()
         if eps:
-            self._print("   TCP endpoints:")
+            self.echo("   TCP endpoints:")
             for line in eps:
-                self._print(f"     {line}")
+                self.echo(f"     {line}")
         ladder = self.ladder_text()
         if ladder:
             lines = ladder.splitlines()
             tail = lines[-14:]
-            self._print("   ladder so far" + (" (last lines; 'l' shows all)" if len(lines) > 14 else "") + ":")
+            self.echo("   ladder so far" + (" (last lines; 'l' shows all)" if len(lines) > 14 else "") + ":")
             for line in tail:
-                self._print(f"     {line}")
+                self.echo(f"     {line}")
 
     def ladder_text(self) -> str:
-        tracer = getattr(self.net, "tcp_tracer", None)
-        if tracer is None or not tracer.connections:
+        tracer = self.net.tcp_tracer
+        if not tracer.connections:
             return ""
         return "\n\n".join(c.ladder(final=False).text() for c in tracer.connections if c.items)
 
@@ -238,41 +193,18 @@ class Stepper:
             if arg:
                 self.add_break(arg)
             else:
-                self._print("-- breakpoints: " + (", ".join(t for t, _ in self.breakpoints) or "none"))
+                self.echo("-- breakpoints: " + (", ".join(t for t, _ in self.breakpoints) or "none"))
         elif cmd in ("d", "delete"):
             self.breakpoints.clear()
-            self._print("-- breakpoints deleted")
+            self.echo("-- breakpoints deleted")
         elif cmd in ("p", "back", "prev"):
             self.back()
         elif cmd in ("l", "ladder"):
-            self._print(self.ladder_text() or "-- no TCP connection yet")
+            self.echo(self.ladder_text() or "-- no TCP connection yet")
         elif cmd in ("q", "quit", "exit"):
             return False
         elif cmd in ("h", "help", "?"):
-            self._print(HELP)
+            self.echo(HELP)
         else:
-            self._print(f"-- unknown command {cmd!r}; type h for help")
+            self.echo(f"-- unknown command {cmd!r}; type h for help")
         return True
-
-
-def main(target: str, script: IO[str] | None = None, out: IO[str] | None = None) -> int:
-    """Entry point of ``netsim step``; ``script`` holds commands (non-interactive mode)."""
-    stepper = Stepper(load_target(target), out)
-    stepper._print(f"netsim step {target}: n=next  c=continue  b FILTER=break  p=back  "
-                   f"l=ladder  q=quit  (Enter = next)")
-    interactive = script is None and sys.stdin.isatty()
-    source = script if script is not None else sys.stdin
-    while True:
-        if interactive:
-            try:
-                line = input("(step) ")
-            except EOFError:
-                break
-        else:
-            line = source.readline()
-            if not line:
-                break
-            stepper._print(f"(step) {line.rstrip()}")
-        if not stepper.command(line):
-            break
-    return 0

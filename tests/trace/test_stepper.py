@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 
-from netsim.trace.stepper import Stepper, load_target, main
+from netsim.cli_step import load_target, main
+from netsim.trace.stepper import Stepper
 
 
 def _run(commands: str) -> str:
