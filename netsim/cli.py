@@ -160,11 +160,12 @@ def run_cmd(topology: Path, duration: str, out: Path | None) -> None:
     Example:
       netsim run examples/topologies/two-subnets.yaml --duration 5s
     """
+    from .network import Network
     from .topo.runner import run_topology_file
     from .topo.yamlfile import TopologyError
     out = out or Path("captures") / topology.stem
     try:
-        summary = run_topology_file(topology, out, duration)
+        summary = run_topology_file(topology, out, duration, factory=Network)
     except TopologyError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(str(summary))

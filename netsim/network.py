@@ -364,7 +364,7 @@ class Network:
     def from_file(cls, path: str | Path, **kwargs: Any) -> Network:
         """Build a network from a YAML topology file (errors name the line)."""
         from .topo.yamlfile import load_topology
-        return load_topology(path, network_cls=cls, **kwargs)
+        return load_topology(path, cls, **kwargs)
 
 
 def _has_address(node: Node | None, ip: str) -> bool:

@@ -7,15 +7,28 @@ shows each frame to its taps (captures, the trace log) and hands received frames
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ..devices.node import Node
+    from ..sim.kernel import Kernel
 
-__all__ = ["Interface", "Tap"]
+__all__ = ["Interface", "InterfaceOwner", "Tap"]
 
 # tap(iface, time_ns, frame, direction ("in" | "out" | "drop"), comment) -> None
 Tap = Callable[["Interface", int, bytes, str, "str | None"], None]
+
+
+class InterfaceOwner(Protocol):
+    """What an interface needs from the box it belongs to (:class:`netsim.devices.Node` is one).
+
+    Declared here, below the devices, so that ``net`` never imports ``devices``.
+    """
+
+    name: str
+    kernel: Kernel
+
+    def receive(self, iface: Interface, frame: bytes) -> str | None:
+        """Handle a frame delivered to ``iface``; the returned note becomes its capture comment."""
 
 
 class Interface:
@@ -25,7 +38,7 @@ class Interface:
                  "tx_frames", "tx_bytes", "rx_frames", "rx_bytes", "drops", "collisions",
                  "taps", "up", "promiscuous", "__weakref__")
 
-    def __init__(self, node: Node, name: str, mac: str, index: int):
+    def __init__(self, node: InterfaceOwner, name: str, mac: str, index: int):
         self.node = node
         self.name = name
         self.fullname = f"{node.name}-{name}"

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..sim.units import format_time, parse_time
 from .programs import PROGRAMS
-from .yamlfile import load_topology
+from .yamlfile import NetworkFactory, load_topology
 
 __all__ = ["RunSummary", "run_topology_file", "DEFAULT_DURATION"]
 
@@ -48,11 +48,13 @@ class RunSummary:
 
 
 def run_topology_file(path: str | Path, out_dir: str | Path = "captures",
-                      duration: str | float | None = None, **network_kwargs: Any) -> RunSummary:
+                      duration: str | float | None = None, *, factory: NetworkFactory,
+                      **network_kwargs: Any) -> RunSummary:
     """Build the topology in ``path``, run its programs and capture every interface.
 
     Args:
         path: the YAML topology file.
+        factory: makes the empty network (``netsim.Network``; ``netsim run`` passes it).
         out_dir: folder for the capture (created if missing).
         duration: virtual time to run ("5s"); by default the file's ``duration:`` or 10 s.
         network_kwargs: extra arguments for the Network (e.g. ``trace=False``).
@@ -64,7 +66,7 @@ def run_topology_file(path: str | Path, out_dir: str | Path = "captures",
         TopologyError: the file is wrong (the message names the line).
         Exception: a program failed in an unexpected way (named by the kernel).
     """
-    net = load_topology(path, **network_kwargs)
+    net = load_topology(path, factory, **network_kwargs)
     spec = net.topology
     if duration is not None:
         duration_ns = parse_time(duration)

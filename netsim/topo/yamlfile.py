@@ -19,14 +19,18 @@ Loading happens in two steps. :func:`parse_topology` turns the text into a check
 :class:`TopologySpec` without touching the simulator, so every mistake is reported with its
 line before anything is built; :func:`build_network` then makes the nodes, cables (in file
 order, so interfaces are eth0, eth1, ... as links list them), addresses and routes.
+
+Building goes through a factory the caller passes (``Network.from_file`` passes its own class):
+topology files sit below :mod:`netsim.network` and never import it.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import networkx as nx
 
@@ -34,7 +38,8 @@ from ._yaml import TopologyError, Where, YList, YMap, load_yaml, read_text, sugg
 from .programs import PROGRAMS, REQUIRED
 
 __all__ = ["TopologyError", "TopologySpec", "NodeSpec", "LinkSpec", "RouteSpec", "ProgramSpec",
-           "parse_topology", "build_network", "load_topology"]
+           "BuildableNetwork", "NetworkFactory", "parse_topology", "build_network",
+           "load_topology"]
 
 TOP_KEYS = ("seed", "description", "nodes", "links", "routes", "auto_routes", "allow_loops",
             "programs", "duration")
@@ -377,12 +382,30 @@ def _program_param(spec: TopologySpec, body: YMap, key: str, kind: str, where: W
 # -- building ------------------------------------------------------------------------------
 
 
-def build_network(spec: TopologySpec, network_cls: type | None = None, **network_kwargs: Any):
+class BuildableNetwork(Protocol):
+    """What :func:`build_network` needs of the network it fills (``netsim.Network`` is one)."""
+
+    nodes: dict[str, Any]
+    topology: Any
+
+    def add_host(self, name: str, **options: Any) -> Any: ...
+    def add_router(self, name: str, **options: Any) -> Any: ...
+    def add_switch(self, name: str, **options: Any) -> Any: ...
+    def add_hub(self, name: str, **options: Any) -> Any: ...
+    def link(self, a: str, b: str, **params: Any) -> Any: ...
+    def auto_routes(self) -> None: ...
+
+
+# Called as ``factory(seed=spec.seed, **network_kwargs)``; ``netsim.Network`` itself is one.
+NetworkFactory = Callable[..., BuildableNetwork]
+
+
+def build_network(spec: TopologySpec, factory: NetworkFactory, **network_kwargs: Any):
     """Build the network a checked topology describes.
 
     Args:
         spec: from :func:`parse_topology`.
-        network_cls: the class to instantiate (``netsim.Network`` by default).
+        factory: makes the empty network (``netsim.Network``, or a subclass).
         network_kwargs: extra keyword arguments for it (``trace=False``...).
 
     Returns:
@@ -391,9 +414,7 @@ def build_network(spec: TopologySpec, network_cls: type | None = None, **network
     Raises:
         TopologyError: a device refused a setting; the message names the file line.
     """
-    if network_cls is None:
-        from ..network import Network as network_cls
-    net = network_cls(seed=spec.seed, **network_kwargs)
+    net = factory(seed=spec.seed, **network_kwargs)
     top = Where(spec.path)
     adders = {"host": net.add_host, "router": net.add_router, "switch": net.add_switch,
               "hub": net.add_hub}
@@ -438,13 +459,13 @@ class _at:
         return False
 
 
-def load_topology(path: str | Path, network_cls: type | None = None, **network_kwargs: Any):
+def load_topology(path: str | Path, factory: NetworkFactory, **network_kwargs: Any):
     """Read, check and build a YAML topology file (``Network.from_file`` calls this).
 
     Args:
         path: the file.
-        network_cls: the Network class to build.
-        network_kwargs: extra arguments for the Network.
+        factory: makes the empty network (``netsim.Network``).
+        network_kwargs: extra arguments for it.
 
     Returns:
         The built network; ``net.topology`` is the :class:`TopologySpec`.
@@ -453,4 +474,4 @@ def load_topology(path: str | Path, network_cls: type | None = None, **network_k
         TopologyError: with ``.line`` set to the offending line of the file.
     """
     spec = parse_topology(read_text(path), str(path))
-    return build_network(spec, network_cls, **network_kwargs)
+    return build_network(spec, factory, **network_kwargs)

@@ -114,7 +114,7 @@ def test_build_network_accepts_network_options():
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_topologies_load_cleanly(path):
-    net = load_topology(path)
+    net = load_topology(path, Network)
     assert net.nodes and net.links
     for node in net.nodes.values():
         if node.kind == "host":

@@ -129,6 +129,7 @@ def test_allow_loops_accepts_the_loop():
 
 
 def test_unreadable_file_is_a_topology_error(tmp_path):
+    from netsim import Network
     from netsim.topo import load_topology
     with pytest.raises(TopologyError, match="cannot read"):
-        load_topology(tmp_path / "missing.yaml")
+        load_topology(tmp_path / "missing.yaml", Network)
