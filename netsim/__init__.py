@@ -7,6 +7,8 @@ deterministic virtual time; programs on virtual hosts are plain blocking socket 
     >>> net = Network(seed=1)
 """
 
+from __future__ import annotations
+
 from socket import (
     AF_INET,
     IPPROTO_TCP,
@@ -22,11 +24,17 @@ from socket import (
     TCP_NODELAY,
 )
 
-from .network import Network, NetworkCapture
-from .wire.errors import DecodeError
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
 __all__ = ["Network", "NetworkCapture", "DecodeError", "AF_INET", "SOCK_DGRAM", "SOCK_STREAM",
            "SOL_SOCKET", "SO_BROADCAST", "SO_REUSEADDR", "IPPROTO_TCP", "IPPROTO_UDP",
            "TCP_NODELAY", "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "__version__"]
+
+# Lazy, so that ``import netsim.wire`` (or any codec or sans-I/O core) does not load the whole
+# simulator: ``netsim.Network`` imports it on first use.
+__getattr__, __dir__ = lazy_exports(__name__, {
+    ".network": ("Network", "NetworkCapture"),
+    ".wire.errors": ("DecodeError",),
+})

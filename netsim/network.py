@@ -357,7 +357,7 @@ class Network:
 
     def draw(self, path: str | Path) -> Path:
         """Write a PNG or SVG picture of the topology with addresses."""
-        from .topo.draw import draw
+        from .topo.drawing import draw
         return draw(self, Path(path))
 
     @classmethod

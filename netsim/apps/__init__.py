@@ -1,7 +1,14 @@
 """Applications on top of the stack: ping and traceroute, and TFTP (a sans-I/O core with
 drivers for real OS sockets and for virtual hosts)."""
 
-from . import tftp
-from .ping import PingResult, TracerouteResult, ping, traceroute
+from __future__ import annotations
+
+from .._lazy import lazy_exports
 
 __all__ = ["PingResult", "TracerouteResult", "ping", "traceroute", "tftp"]
+
+# Lazy, so that the sans-I/O TFTP core (``netsim.apps.tftp``) imports without the host stack.
+__getattr__, __dir__ = lazy_exports(__name__, {
+    ".": ("tftp",),
+    ".ping": ("PingResult", "TracerouteResult", "ping", "traceroute"),
+})

@@ -6,10 +6,15 @@ the same ARP/IPv4/ICMP code (docs/internals.md, "Host and Router").
 
 from __future__ import annotations
 
-from .arp import ArpEntry
-from .host import Host, Router
-from .icmp import IcmpError
-from .routing import Route
-from .socket import UdpSocket
+from .._lazy import lazy_exports
 
 __all__ = ["Host", "Router", "Route", "ArpEntry", "IcmpError", "UdpSocket"]
+
+# Lazy, so that the sans-I/O TCP core (``netsim.stack.tcp``) imports without the host stack.
+__getattr__, __dir__ = lazy_exports(__name__, {
+    ".arp": ("ArpEntry",),
+    ".host": ("Host", "Router"),
+    ".icmp": ("IcmpError",),
+    ".routing": ("Route",),
+    ".socket": ("UdpSocket",),
+})

@@ -37,7 +37,7 @@ def test_draw_refuses_other_formats(tmp_path):
 def test_same_network_draws_the_same_svg_twice(tmp_path):
     import matplotlib
 
-    from netsim.topo.draw import draw
+    from netsim.topo.drawing import draw
 
     with matplotlib.rc_context({"svg.hashsalt": "netsim"}):
         a = draw(line_net(), tmp_path / "a.svg", title="t").read_text()

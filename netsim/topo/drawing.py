@@ -2,8 +2,7 @@
 
 matplotlib (Agg backend: no display needed) draws the graph of
 :func:`netsim.topo.graph.to_graph`; the suffix of the path picks PNG or SVG. The layout is
-deterministic: Kamada-Kawai when SciPy is present (it spaces trees and rings evenly),
-otherwise a spring layout with a fixed seed.
+deterministic: a spring layout with a fixed seed.
 """
 
 from __future__ import annotations
