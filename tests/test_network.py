@@ -9,6 +9,7 @@ import pytest
 
 from netsim import Network
 from netsim.devices.node import Node
+from tests.stack.stackkit import lan
 
 
 def test_a_network_with_only_a_switch_has_its_tracer_and_topology():
@@ -21,13 +22,7 @@ def test_a_network_with_only_a_switch_has_its_tracer_and_topology():
 
 
 def test_owner_of_names_the_node_with_the_address_or_none():
-    net = Network()
-    s1 = net.add_switch("s1")
-    h1, h2 = net.add_host("h1"), net.add_host("h2")
-    net.link(h1, s1)
-    net.link(h2, s1)
-    h1.set_ip("10.0.0.1/24")
-    h2.set_ip("10.0.0.2/24")
+    net, _, (h1, _h2) = lan(2)
     assert net.owner_of("10.0.0.2") == "h2"
     assert net.owner_of("10.0.0.9") is None
     h1.set_ip("10.0.0.9/24")  # an address nobody had a moment ago
@@ -53,15 +48,7 @@ def _connect_once(host):
 
 def test_a_moved_address_is_traced_as_its_new_owners():
     """10.0.0.2 moves from h2 to h3: a later connection to it is h3's, not h2's."""
-    net = Network(seed=1)
-    s1 = net.add_switch("s1")
-    h1, h2, h3, h4 = (net.add_host(f"h{i}") for i in range(1, 5))
-    for h in (h1, h2, h3, h4):
-        net.link(h, s1)
-    h1.set_ip("10.0.0.1/24")
-    h2.set_ip("10.0.0.2/24")
-    h3.set_ip("10.0.0.3/24")
-    h4.set_ip("10.0.0.4/24")
+    net, _, (h1, h2, h3, h4) = lan(4)
     h2.start(_serve_once)
     h1.start(_connect_once, at="1ms")
     net.run(until="1s")
