@@ -18,9 +18,9 @@ __all__ = ["TcpTracer", "TracedConnection", "state_name"]
 
 
 def state_name(state) -> str:
-    """``State.SYN_SENT`` (or "SYN-SENT") -> "SYN_SENT", the spelling used in traces."""
-    name = getattr(state, "name", None) or str(state)
-    return name.replace("-", "_")
+    """A state as traces print it: ``State.SYN_SENT`` -> ``"SYN_SENT"`` (its value; the
+    ``State`` values are the one spelling, so nothing is converted)."""
+    return str(state)
 
 
 @dataclass

@@ -16,19 +16,20 @@ __all__ = ["State", "Ev", "TRANSITIONS", "TcpStateError", "StateMachine", "to_do
 
 
 class State(StrEnum):
-    """The eleven RFC 9293 states (values are the RFC's spelling, handy in traces)."""
+    """The eleven RFC 9293 states. Values are the member names (``"SYN_SENT"``), the one
+    spelling used by the core, traces, ladders, sockets and labs."""
 
     CLOSED = "CLOSED"
     LISTEN = "LISTEN"
-    SYN_SENT = "SYN-SENT"
-    SYN_RECEIVED = "SYN-RECEIVED"
+    SYN_SENT = "SYN_SENT"
+    SYN_RECEIVED = "SYN_RECEIVED"
     ESTABLISHED = "ESTABLISHED"
-    FIN_WAIT_1 = "FIN-WAIT-1"
-    FIN_WAIT_2 = "FIN-WAIT-2"
-    CLOSE_WAIT = "CLOSE-WAIT"
+    FIN_WAIT_1 = "FIN_WAIT_1"
+    FIN_WAIT_2 = "FIN_WAIT_2"
+    CLOSE_WAIT = "CLOSE_WAIT"
     CLOSING = "CLOSING"
-    LAST_ACK = "LAST-ACK"
-    TIME_WAIT = "TIME-WAIT"
+    LAST_ACK = "LAST_ACK"
+    TIME_WAIT = "TIME_WAIT"
 
     def __str__(self) -> str:
         return self.value
