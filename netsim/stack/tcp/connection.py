@@ -228,9 +228,7 @@ class Connection(Sender):
         st = self.state
         if st is State.CLOSED:
             return
-        if st is State.LISTEN:
-            self._fire(Ev.CLOSE, now)
-        elif st is State.SYN_SENT:
+        if st is State.LISTEN or st is State.SYN_SENT:
             self._fire(Ev.DELETE, now)
         elif self._rcvq and st in SYNCHRONIZED:
             self.abort(now)
@@ -238,14 +236,20 @@ class Connection(Sender):
             self.shutdown_write(now)
 
     def abort(self, now: int) -> None:
-        """ABORT: send RST when synchronized and go to CLOSED (RFC 9293 3.10.5)."""
+        """ABORT: send RST when synchronized and go to CLOSED (RFC 9293 3.10.5).
+
+        In LISTEN and SYN_SENT, and in CLOSING, LAST_ACK and TIME_WAIT (the peer already knows
+        we are done), the TCB is deleted without a RST.
+        """
         st = self.state
         if st is State.CLOSED:
             return
         if st in (State.SYN_RECEIVED, State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2,
                   State.CLOSE_WAIT):
             self._out.append(self._segment(RST | ACK, self.snd_max))
-        self._fire(Ev.ABORT, now)
+            self._fire(Ev.ABORT, now)
+        else:
+            self._fire(Ev.DELETE, now)
 
     # ------------------------------------------------------------------ timers
     def on_timer(self, now: int) -> None:
