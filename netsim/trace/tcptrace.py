@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..wire import tcp as _tcp
-from .ladder import Ladder, LadderRow, StateChange, option_text
+from .ladder.diagram import Ladder
+from .ladder.model import LadderRow, StateChange, option_text
 
 __all__ = ["TcpTracer", "TracedConnection", "state_name"]
 
