@@ -119,6 +119,7 @@ SYNCHRONIZED = frozenset({
 })
 
 
+#: Values of :attr:`Wire.sent`: the end sends the segment, or receives it.
 SENT, RECEIVED = True, False
 
 
@@ -129,7 +130,7 @@ class Wire:
     Attributes:
         sent: :data:`SENT` when the end the event happens to sends the segment, :data:`RECEIVED`
             when it receives it.
-        flags: the TCP flag bits the segment carries (all of them).
+        flags: the TCP flag bits the segment must carry (it may carry others).
         without: flag bits it must not carry.
         acks: ``"SYN"`` or ``"FIN"`` when its acknowledgment number must cover the SYN or the
             FIN this end sent; ``""`` when the ACK field does not matter.
