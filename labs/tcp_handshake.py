@@ -4,8 +4,8 @@ Two hosts on one cable. Each variant is a tiny client/server program; the TCP tr
 every segment and every state change of both ends (RFC 9293 3.3.2), drawn as a ladder
 diagram, and the capture of h1's wire carries the state changes as packet comments:
 
-* ``normal``: SYN, SYN-ACK, ACK; data; FIN/ACK from each side; TIME-WAIT for 2*MSL.
-* ``simultaneous-open``: both ends send SYN at once and pass through SYN-RECEIVED.
+* ``normal``: SYN, SYN-ACK, ACK; data; FIN/ACK from each side; TIME_WAIT for 2*MSL.
+* ``simultaneous-open``: both ends send SYN at once and pass through SYN_RECEIVED.
 * ``closed-port``: nothing listens; the SYN is answered with RST (ConnectionRefusedError).
 * ``lost-syn``: the first SYN is lost and retransmitted after the RTO (1 s, RFC 6298 2.1).
 * ``lost-fin``: the first FIN is lost and retransmitted after the RTO.
@@ -37,7 +37,7 @@ VARIANTS = ("normal", "simultaneous-open", "closed-port", "lost-syn", "lost-fin"
 
 PARAMS = {
     "variant": Param("all", f"one of {', '.join(VARIANTS)}, or all"),
-    "msl": Param("5s", "maximum segment lifetime; TIME-WAIT lasts 2*MSL (Linux: 60 s in all)"),
+    "msl": Param("5s", "maximum segment lifetime; TIME_WAIT lasts 2*MSL (Linux: 60 s in all)"),
     "seed": Param(1, "random seed (initial sequence numbers, ports)"),
 }
 
@@ -95,7 +95,7 @@ def build(variant: str = "normal", msl: str = "5s", seed: int = 1) -> tuple[Netw
         c.connect((h2.ip, PORT))
         c.sendall(payload)
         log.append(("h1", f"got {c.recv(1024)!r}"))
-        c.close()  # the active close: h1 will sit in TIME-WAIT
+        c.close()  # the active close: h1 will sit in TIME_WAIT
 
     if variant in ("normal", "lost-syn", "lost-fin", "time-wait"):
         if variant == "lost-syn":
@@ -269,8 +269,7 @@ def run(variant: str = "all", msl: str = "5s", seed: int = 1, out: Path | str | 
         r = run_variant(v, out, msl, seed)
         from netsim.trace.ladder import LadderRow
         nseg = sum(isinstance(i, LadderRow) for c in r["conns"] for i in c.items)
-        t.add(v, " > ".join(s.replace("_", "-") for s in r["h1"]),
-              " > ".join(s.replace("_", "-") for s in r["h2"]), nseg, r["capture"].name)
+        t.add(v, " > ".join(r["h1"]), " > ".join(r["h2"]), nseg, r["capture"].name)
         said = "\n".join(f"  {who}: {what}" for who, what in r["info"]["events"])
         result.texts.append((f"{v}: ladder (h1's wire; seq/ack relative to each ISN)",
                              r["ladder"] + ("\n" + said if said else "")))

@@ -1,34 +1,19 @@
 """A TCP ladder diagram as a PNG (matplotlib), for lab reports and slides.
 
-The same items as :func:`netsim.trace.ladder.render_text`: segments (:class:`LadderRow`) drawn
-as arrows between the two endpoints' lifelines, lost ones ending in a cross half way, and state
-changes (:class:`StateChange`) as boxes on the lifeline of the endpoint that changed. Each item
-gets its own row (time runs down, printed on the left), so close events stay readable.
+The same items and labels (:func:`netsim.trace.ladder.model.row_label`) as
+:func:`netsim.trace.ladder.render_text`: segments (:class:`LadderRow`) drawn as arrows between
+the two endpoints' lifelines, lost ones ending in a cross half way, and state changes
+(:class:`StateChange`) as boxes on the lifeline of the endpoint that changed. Each item gets its
+own row (time runs down, printed on the left), so close events stay readable.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .ladder import LadderRow, StateChange
+from .ladder.model import LadderRow, StateChange, by_time, isns, row_label
 
 __all__ = ["render_png"]
-
-
-def _label(row: LadderRow, isn: dict[str, int] | None) -> str:
-    seq, ack = row.seq, row.ack
-    if isn is not None:
-        seq = (seq - isn.get(row.src, 0)) % (1 << 32)
-        ack = (ack - isn.get(row.dst, 0)) % (1 << 32) if "ACK" in row.flags.split(",") else 0
-    parts = [f"[{row.flags}]", f"seq={seq}"]
-    if "ACK" in row.flags.split(","):
-        parts.append(f"ack={ack}")
-    if row.length:
-        parts.append(f"len={row.length}")
-    parts.append(f"win={row.window}")
-    if row.options:
-        parts.append(row.options)
-    return " ".join(parts)
 
 
 def render_png(items, endpoints: tuple[str, str], path: str | Path, relative: bool = True,
@@ -37,19 +22,16 @@ def render_png(items, endpoints: tuple[str, str], path: str | Path, relative: bo
 
     ``states`` are the endpoints' states before the first item (e.g. ``Ladder.initial``).
     """
+    # matplotlib is imported here, when a picture is drawn, so that importing netsim.trace
+    # (and the whole simulator) does not pay for it.
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    items = sorted(items, key=lambda i: i.time_ns)
+    items = by_time(items)
     left, right = endpoints
     x = {left: 0.0, right: 1.0}
-    isn: dict[str, int] | None = None
-    if relative:
-        isn = {}
-        for r in items:
-            if isinstance(r, LadderRow) and "SYN" in r.flags.split(",") and r.src not in isn:
-                isn[r.src] = r.seq
+    isn = isns(i for i in items if isinstance(i, LadderRow)) if relative else None
     n = max(len(items), 1)
     fig, ax = plt.subplots(figsize=(9, 0.42 * n + 1.6))
     t0 = items[0].time_ns if items else 0
@@ -81,7 +63,7 @@ def render_png(items, endpoints: tuple[str, str], path: str | Path, relative: bo
         else:
             ax.annotate("", xy=(x1, y1), xytext=(x0, k),
                         arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.4))
-        ax.text(0.5, k + 0.3, _label(item, isn) + ("  (lost)" if item.lost else ""),
+        ax.text(0.5, k + 0.3, row_label(item, isn) + ("  (lost)" if item.lost else ""),
                 ha="center", va="bottom", fontsize=7.5, color=colour,
                 bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.85))
     ax.set_xlim(-0.55, 1.25)

@@ -151,7 +151,7 @@ class Stepper:
                 lines.append(f"{node.name}:{port:<6} LISTEN")
             for ep in layer.conns.values():
                 c = ep.conn
-                name = getattr(c.state, "name", str(c.state))
+                name = str(c.state)
                 rel = lambda v, base: (v - base) % (1 << 32)  # noqa: E731
                 lines.append(f"{ep.label:<12} {name:<12} snd.una={rel(c.snd_una, c.iss)} "
                              f"snd.nxt={rel(c.snd_nxt, c.iss)} rcv.nxt={rel(c.rcv_nxt, c.irs)} "

@@ -12,15 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..wire import tcp as _tcp
-from .ladder import Ladder, LadderRow, StateChange, option_text
+from .ladder.diagram import Ladder
+from .ladder.model import LadderRow, StateChange, option_text
 
 __all__ = ["TcpTracer", "TracedConnection", "state_name"]
 
 
 def state_name(state) -> str:
-    """``State.SYN_SENT`` (or "SYN-SENT") -> "SYN_SENT", the spelling used in traces."""
-    name = getattr(state, "name", None) or str(state)
-    return name.replace("-", "_")
+    """A state as traces print it: ``State.SYN_SENT`` -> ``"SYN_SENT"`` (its value; the
+    ``State`` values are the one spelling, so nothing is converted)."""
+    return str(state)
 
 
 @dataclass

@@ -80,7 +80,7 @@ def test_tcp_handshake_time_wait_check_fails_against_a_different_msl(tmp_path):
     from netsim.sim.units import parse_time
     r = th.run_variant("normal", tmp_path, msl="2s", seed=1)
     result = LabResult("t", "t", {})
-    th._check_variant(result, r, parse_time("3s"))  # expects 6 s of TIME-WAIT, was 4 s
+    th._check_variant(result, r, parse_time("3s"))  # expects 6 s of TIME_WAIT, was 4 s
     checks = _checks(result)
     assert checks["normal: TIME_WAIT lasts 2*MSL"] is False
     assert checks["normal: the handshake is SYN, SYN+ACK, ACK"] is True

@@ -291,7 +291,7 @@ def test_fin_wait_half_close_peer_keeps_sending_after_our_shutdown_wr():
         while chunk := conn.recv(100):
             got += chunk
         assert conn.state == "CLOSE_WAIT"
-        conn.sendall(b"reply after your FIN: " + got[::-1])  # still allowed in CLOSE-WAIT
+        conn.sendall(b"reply after your FIN: " + got[::-1])  # still allowed in CLOSE_WAIT
         conn.close()
         return got
 
@@ -376,7 +376,7 @@ def test_closed_simultaneous_open_of_two_bound_sockets_connects_with_one_connect
     conn = net.tcp_tracer.connections[0]
     opened = [(i.endpoint, i.old, i.new) for i in conn.items
               if hasattr(i, "endpoint") and i.new in ("SYN_RECEIVED", "ESTABLISHED")]
-    # RFC 9293 figure 8: both ends go SYN-SENT -> SYN-RECEIVED -> ESTABLISHED
+    # RFC 9293 figure 8: both ends go SYN_SENT -> SYN_RECEIVED -> ESTABLISHED
     assert sorted(opened) == [("h1:5000", "SYN_RECEIVED", "ESTABLISHED"),
                               ("h1:5000", "SYN_SENT", "SYN_RECEIVED"),
                               ("h2:6000", "SYN_RECEIVED", "ESTABLISHED"),
@@ -422,7 +422,7 @@ def test_established_close_with_unread_data_sends_rst_and_peer_recv_raises_conne
 def _time_wait_then_bind(reuse: bool):
     net, h1, h2, _ = lan()
     net_h2_cfg = h2.tcp.config
-    assert net_h2_cfg.msl_ns == 30 * S  # TIME-WAIT lasts 2*MSL = 60 s
+    assert net_h2_cfg.msl_ns == 30 * S  # TIME_WAIT lasts 2*MSL = 60 s
 
     def server(h):
         s = h.socket(AF_INET, SOCK_STREAM)
@@ -431,7 +431,7 @@ def _time_wait_then_bind(reuse: bool):
         s.bind(("", 7000))
         s.listen()
         conn, _ = s.accept()
-        conn.close()       # the server closes first: its end goes to TIME-WAIT
+        conn.close()       # the server closes first: its end goes to TIME_WAIT
         s.close()
         h.sleep(1)
         assert [ep.conn.state.name for ep in h.tcp.conns.values()] == ["TIME_WAIT"]

@@ -58,5 +58,10 @@ def test_dot_and_text_list_every_transition() -> None:
     assert dot.startswith("digraph tcp {") and dot.rstrip().endswith("}")
     assert dot.count("->") == len(TRANSITIONS)
     assert len(text.splitlines()) == len(TRANSITIONS)
-    assert '"SYN-SENT" -> "SYN-RECEIVED"' in dot
-    assert "FIN-WAIT-1 --rcv FIN/snd ACK--> CLOSING" in text
+    assert '"SYN_SENT" -> "SYN_RECEIVED"' in dot
+    assert "FIN_WAIT_1 --rcv FIN/snd ACK--> CLOSING" in text
+
+
+def test_state_values_are_the_one_spelling_traces_and_ladders_print() -> None:
+    assert [str(st) for st in State] == [st.name for st in State]
+    assert str(State.SYN_RECEIVED) == "SYN_RECEIVED" and State("TIME_WAIT") is State.TIME_WAIT

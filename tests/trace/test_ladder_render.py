@@ -3,9 +3,14 @@ lost segments, and the SVG is well-formed."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from netsim.trace.ladder import LadderRow, StateChange, render_svg, render_text
+from netsim.trace.ladder.model import isns, row_label
 
 A, B = "h1:49152", "h2:9999"
 
@@ -90,3 +95,29 @@ def test_svg_escapes_labels():
     items = [LadderRow(0, "a<b>", "c&d", "SYN", 1, 0, 0, 1, note="x")]
     root = ET.fromstring(render_svg(items, ("a<b>", "c&d")))
     assert "a<b>" in [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_png_labels_are_the_same_row_label_text_and_svg_print(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from netsim.trace.ladder_plot import render_png
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)     # keep the figure to read it back
+    items = handshake_items() + [LadderRow(300_000, A, B, "", 1006, 0, 0, 64240)]
+    render_png(items, (A, B), tmp_path / "l.png")
+    shown = {t.get_text() for ax in figures[0].axes for t in ax.texts}
+    rows = [i for i in items if isinstance(i, LadderRow)]
+    isn = isns(rows)
+    for row in rows:
+        assert row_label(row, isn) + ("  (lost)" if row.lost else "") in shown
+    assert "[<none>] seq=6 win=64240" in shown        # the PNG's old copy printed "[]"
+
+
+def test_importing_the_trace_package_loads_neither_matplotlib_nor_xml_sax():
+    code = ("import sys, netsim.trace, netsim.trace.ladder_plot; "
+            "print(sorted(m for m in ('matplotlib', 'xml.sax') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -41,7 +41,7 @@ from netsim.wire.errors import DecodeError
 from netsim.wire.tftp import netascii_decode, netascii_encode
 
 __all__ = [
-    "State", "TRANSITIONS", "Stats", "Session", "ProtocolError",
+    "State", "TRANSITIONS", "INITIAL", "Stats", "Session", "ProtocolError",
     "client_read", "client_write", "server_read", "server_write",
 ]
 
@@ -74,6 +74,16 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     State.DALLYING: frozenset({State.DONE}),
     State.DONE: frozenset(),
     State.FAILED: frozenset(),
+}
+
+# Where a session may start, by (is_client, is_sender): a client has just sent its request; a
+# server answers an RRQ with DATA 1 or an OACK, a WRQ with ACK 0 or an OACK (RFC 1350 4, RFC
+# 2347). Session() refuses any other start, so no factory sets a state behind the table's back.
+INITIAL: dict[tuple[bool, bool], frozenset[str]] = {
+    (True, True): frozenset({State.REQUESTED}),
+    (True, False): frozenset({State.REQUESTED}),
+    (False, True): frozenset({State.SENDING, State.OACK_SENT}),
+    (False, False): frozenset({State.RECEIVING}),
 }
 
 
@@ -166,9 +176,12 @@ class Session:
         "_window", "_base", "_final", "_expect", "_count", "_last", "_max_bytes", "_gap_acked",
     )
 
-    def __init__(self, *, is_client: bool, is_sender: bool, filename: str, mode: str,
-                 peer: Any, timeout_ns: int, max_retries: int, dally_ns: int | None):
-        self.state = State.REQUESTED if is_client else State.SENDING
+    def __init__(self, *, state: str, is_client: bool, is_sender: bool, filename: str,
+                 mode: str, peer: Any, timeout_ns: int, max_retries: int, dally_ns: int | None):
+        if state not in INITIAL[(is_client, is_sender)]:
+            role = ("client " if is_client else "server ") + ("sender" if is_sender else "receiver")
+            raise ProtocolError(f"a TFTP {role} cannot start in {state}")
+        self.state = state
         self.is_client = is_client
         self.is_sender = is_sender
         self.filename = filename
@@ -556,9 +569,9 @@ def _wrap_sink(sink: Sink, mode: str) -> Sink:
 
 def _client(opcode: int, filename: str, server: Any, mode: str, options: tuple, fallback: bool,
             timeout: float, max_retries: int, dally: float | None) -> Session:
-    s = Session(is_client=True, is_sender=opcode == tftp.WRQ, filename=filename, mode=mode,
-                peer=server, timeout_ns=int(timeout * SECOND), max_retries=max_retries,
-                dally_ns=None if dally is None else int(dally * SECOND))
+    s = Session(state=State.REQUESTED, is_client=True, is_sender=opcode == tftp.WRQ,
+                filename=filename, mode=mode, peer=server, timeout_ns=int(timeout * SECOND),
+                max_retries=max_retries, dally_ns=None if dally is None else int(dally * SECOND))
     s._asked = tuple(options)
     s._fallback = fallback
     s._request = s._last = tftp.Request(opcode, filename, mode, s._asked).encode()
@@ -614,13 +627,12 @@ def server_read(request: tftp.Request, source: Source, peer: Any, params: Negoti
     Returns:
         The session (call ``start``).
     """
-    s = Session(is_client=False, is_sender=True, filename=request.filename, mode=request.mode,
-                peer=peer, timeout_ns=int(timeout * SECOND), max_retries=max_retries,
-                dally_ns=None)
+    s = Session(state=State.OACK_SENT if params.oack else State.SENDING, is_client=False,
+                is_sender=True, filename=request.filename, mode=request.mode, peer=peer,
+                timeout_ns=int(timeout * SECOND), max_retries=max_retries, dally_ns=None)
     s._src = _wrap_source(source, request.mode)
     s._apply(params)
     if params.oack:
-        s.state = State.OACK_SENT
         s._last = tftp.OAck(params.oack).encode()
     return s
 
@@ -643,12 +655,11 @@ def server_write(request: tftp.Request, sink: Sink, peer: Any, params: Negotiate
     Returns:
         The session (call ``start``).
     """
-    s = Session(is_client=False, is_sender=False, filename=request.filename, mode=request.mode,
-                peer=peer, timeout_ns=int(timeout * SECOND), max_retries=max_retries,
+    s = Session(state=State.RECEIVING, is_client=False, is_sender=False,
+                filename=request.filename, mode=request.mode, peer=peer, timeout_ns=int(timeout * SECOND), max_retries=max_retries,
                 dally_ns=None if dally is None else int(dally * SECOND))
     s._sink = _wrap_sink(sink, request.mode)
     s._apply(params)
     s._max_bytes = max_bytes
-    s.state = State.RECEIVING
     s._last = tftp.OAck(params.oack).encode() if params.oack else _HH.pack(4, 0)
     return s

@@ -140,7 +140,7 @@ class Connection(Sender):
 
     # ------------------------------------------------------------------ user calls
     def open_active(self, now: int) -> None:
-        """Active OPEN: send SYN with our MSS and go to SYN-SENT (RFC 9293 3.10.1).
+        """Active OPEN: send SYN with our MSS and go to SYN_SENT (RFC 9293 3.10.1).
 
         Raises:
             TcpStateError: the connection is not CLOSED.
@@ -156,7 +156,7 @@ class Connection(Sender):
         Args:
             now: virtual time (ns), for the state history.
             listener_child: a child created by a :class:`~netsim.stack.tcp.listener.Listener`;
-                a RST in SYN-RECEIVED then closes it instead of returning it to LISTEN.
+                a RST in SYN_RECEIVED then closes it instead of returning it to LISTEN.
         """
         self._child = listener_child
         self._fire(Ev.OPEN_PASSIVE, now)
@@ -204,7 +204,7 @@ class Connection(Sender):
     def shutdown_write(self, now: int) -> None:
         """Half-close: send FIN after the queued data; keep receiving (RFC 9293 3.10.4 CLOSE).
 
-        In SYN-SENT or SYN-RECEIVED the FIN waits until the handshake completes.
+        In SYN_SENT or SYN_RECEIVED the FIN waits until the handshake completes.
 
         Raises:
             TcpStateError: in LISTEN or CLOSED (nothing to shut down).
@@ -222,15 +222,13 @@ class Connection(Sender):
         """CLOSE: shut down writing, and never read again (RFC 9293 3.10.4).
 
         As Linux does (RFC 2525 2.17), closing with unread received data aborts with a RST.
-        Closing in LISTEN or SYN-SENT deletes the connection; in CLOSED it does nothing.
+        Closing in LISTEN or SYN_SENT deletes the connection; in CLOSED it does nothing.
         """
         self._closed_by_user = True
         st = self.state
         if st is State.CLOSED:
             return
-        if st is State.LISTEN:
-            self._fire(Ev.CLOSE, now)
-        elif st is State.SYN_SENT:
+        if st is State.LISTEN or st is State.SYN_SENT:
             self._fire(Ev.DELETE, now)
         elif self._rcvq and st in SYNCHRONIZED:
             self.abort(now)
@@ -238,14 +236,20 @@ class Connection(Sender):
             self.shutdown_write(now)
 
     def abort(self, now: int) -> None:
-        """ABORT: send RST when synchronized and go to CLOSED (RFC 9293 3.10.5)."""
+        """ABORT: send RST when synchronized and go to CLOSED (RFC 9293 3.10.5).
+
+        In LISTEN and SYN_SENT, and in CLOSING, LAST_ACK and TIME_WAIT (the peer already knows
+        we are done), the TCB is deleted without a RST.
+        """
         st = self.state
         if st is State.CLOSED:
             return
         if st in (State.SYN_RECEIVED, State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2,
                   State.CLOSE_WAIT):
             self._out.append(self._segment(RST | ACK, self.snd_max))
-        self._fire(Ev.ABORT, now)
+            self._fire(Ev.ABORT, now)
+        else:
+            self._fire(Ev.DELETE, now)
 
     # ------------------------------------------------------------------ timers
     def on_timer(self, now: int) -> None:
@@ -350,7 +354,7 @@ class Connection(Sender):
                 return
             ack_ok = True
         if f & RST:
-            if ack_ok:  # RFC 5961 3.2: in SYN-SENT a RST is valid only if it ACKs our SYN
+            if ack_ok:  # RFC 5961 3.2: in SYN_SENT a RST is valid only if it ACKs our SYN
                 self._fail(_errno.ECONNREFUSED, Ev.RCV_RST, now, reset=True)
             return
         if not f & SYN:
@@ -363,7 +367,7 @@ class Connection(Sender):
             self._established(now)
             self._ack_now = True
             self._process_text_and_fin(seg, seq_add(seg.seq, 1), now)
-        else:  # simultaneous open: SYN-SENT -> SYN-RECEIVED, send SYN,ACK
+        else:  # simultaneous open: SYN_SENT -> SYN_RECEIVED, send SYN,ACK
             self._fire(Ev.RCV_SYN, now)
             self._send_syn(now, with_ack=True)
 

@@ -28,7 +28,7 @@ class TcpConfig:
         rto_initial_ns, rto_min_ns, rto_max_ns: RFC 6298 (2.1), (2.4), (2.5).
         syn_retries: SYN (and SYN-ACK) retransmissions before ETIMEDOUT (Linux: 6).
         data_retries: data/FIN retransmissions before ETIMEDOUT (Linux tcp_retries2: 15).
-        msl_ns: maximum segment lifetime; TIME-WAIT lasts ``2 * msl_ns``.
+        msl_ns: maximum segment lifetime; TIME_WAIT lasts ``2 * msl_ns``.
         delayed_ack: RFC 9293 3.8.6.3 delayed ACKs. Off by default so every ladder diagram
             shows one ACK per data segment, which is easier to teach from.
         delack_ns: the delayed-ACK timer when ``delayed_ack`` is on.

@@ -2,7 +2,7 @@
 
 Design: the listener itself is not a :class:`Connection` in LISTEN. Each SYN creates a child
 connection (``open_passive(listener_child=True)`` then ``receive(syn)``), which goes through
-LISTEN -> SYN-RECEIVED -> ESTABLISHED in its own state machine. The driver registers the
+LISTEN -> SYN_RECEIVED -> ESTABLISHED in its own state machine. The driver registers the
 returned child in its 4-tuple demultiplexer and feeds it later segments directly (or calls
 :meth:`Listener.receive` again, which forwards to a known child). :meth:`Listener.accept`
 hands out children that completed the handshake, in arrival order.

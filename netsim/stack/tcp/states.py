@@ -3,32 +3,38 @@
 Every state change of a :class:`~netsim.stack.tcp.connection.Connection` goes through
 :meth:`StateMachine.fire`, which looks the (state, event) pair up in :data:`TRANSITIONS`; a pair
 that is not in the table raises :class:`TcpStateError` instead of silently moving. The state
-diagram a lab shows is drawn from the same table (:func:`to_dot`, :func:`to_text`), so the
-picture and the code cannot disagree. The model is h11's ``_state.py``.
+diagram a lab shows is drawn from the same table (:func:`to_dot`, :func:`to_text`), and so is
+the state inference of a ladder drawn from a capture: :data:`WIRE` gives each event the segment
+that shows it on the wire, and :mod:`.infer` runs the table over the segments it sees. The
+picture, the inference and the code cannot disagree. The model is h11's ``_state.py``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
+from ...wire.tcp import ACK, FIN, RST, SYN
+
 __all__ = ["State", "Ev", "TRANSITIONS", "TcpStateError", "StateMachine", "to_dot", "to_text",
-           "SYNCHRONIZED"]
+           "SYNCHRONIZED", "Wire", "WIRE", "SENT", "RECEIVED"]
 
 
 class State(StrEnum):
-    """The eleven RFC 9293 states (values are the RFC's spelling, handy in traces)."""
+    """The eleven RFC 9293 states. Values are the member names (``"SYN_SENT"``), the one
+    spelling used by the core, traces, ladders, sockets and labs."""
 
     CLOSED = "CLOSED"
     LISTEN = "LISTEN"
-    SYN_SENT = "SYN-SENT"
-    SYN_RECEIVED = "SYN-RECEIVED"
+    SYN_SENT = "SYN_SENT"
+    SYN_RECEIVED = "SYN_RECEIVED"
     ESTABLISHED = "ESTABLISHED"
-    FIN_WAIT_1 = "FIN-WAIT-1"
-    FIN_WAIT_2 = "FIN-WAIT-2"
-    CLOSE_WAIT = "CLOSE-WAIT"
+    FIN_WAIT_1 = "FIN_WAIT_1"
+    FIN_WAIT_2 = "FIN_WAIT_2"
+    CLOSE_WAIT = "CLOSE_WAIT"
     CLOSING = "CLOSING"
-    LAST_ACK = "LAST-ACK"
-    TIME_WAIT = "TIME-WAIT"
+    LAST_ACK = "LAST_ACK"
+    TIME_WAIT = "TIME_WAIT"
 
     def __str__(self) -> str:
         return self.value
@@ -42,7 +48,7 @@ class Ev(StrEnum):
     RCV_SYN = "rcv SYN/snd SYN,ACK"
     RCV_SYN_ACK = "rcv SYN,ACK/snd ACK"
     RCV_ACK_OF_SYN = "rcv ACK of SYN"
-    CLOSE = "close/snd FIN"
+    CLOSE = "close/snd FIN"           # the FIN may wait for queued data or the handshake
     RCV_FIN = "rcv FIN/snd ACK"
     RCV_ACK_OF_FIN = "rcv ACK of FIN"
     TIMEOUT_2MSL = "timeout=2MSL"
@@ -50,7 +56,7 @@ class Ev(StrEnum):
     RST_BACK_TO_LISTEN = "rcv RST (passive open)"
     ABORT = "abort/snd RST"
     GIVE_UP = "retries exhausted"
-    DELETE = "close (no SYN sent yet)"
+    DELETE = "delete TCB"             # close or abort with nothing to send (RFC 9293 3.10.4-5)
 
     def __str__(self) -> str:
         return self.value
@@ -62,14 +68,12 @@ TRANSITIONS: dict[tuple[State, Ev], State] = {
     (S.CLOSED, Ev.OPEN_ACTIVE): S.SYN_SENT,
     (S.CLOSED, Ev.OPEN_PASSIVE): S.LISTEN,
     (S.LISTEN, Ev.RCV_SYN): S.SYN_RECEIVED,
-    (S.LISTEN, Ev.CLOSE): S.CLOSED,
-    (S.LISTEN, Ev.ABORT): S.CLOSED,
+    (S.LISTEN, Ev.DELETE): S.CLOSED,
     (S.SYN_SENT, Ev.RCV_SYN_ACK): S.ESTABLISHED,
     (S.SYN_SENT, Ev.RCV_SYN): S.SYN_RECEIVED,          # simultaneous open
     (S.SYN_SENT, Ev.RCV_RST): S.CLOSED,                 # ECONNREFUSED
     (S.SYN_SENT, Ev.GIVE_UP): S.CLOSED,                 # ETIMEDOUT
     (S.SYN_SENT, Ev.DELETE): S.CLOSED,
-    (S.SYN_SENT, Ev.ABORT): S.CLOSED,
     (S.SYN_RECEIVED, Ev.RCV_ACK_OF_SYN): S.ESTABLISHED,
     (S.SYN_RECEIVED, Ev.CLOSE): S.FIN_WAIT_1,
     (S.SYN_RECEIVED, Ev.RCV_FIN): S.CLOSE_WAIT,
@@ -97,14 +101,14 @@ TRANSITIONS: dict[tuple[State, Ev], State] = {
     (S.CLOSING, Ev.RCV_ACK_OF_FIN): S.TIME_WAIT,
     (S.CLOSING, Ev.RCV_RST): S.CLOSED,
     (S.CLOSING, Ev.GIVE_UP): S.CLOSED,
-    (S.CLOSING, Ev.ABORT): S.CLOSED,
+    (S.CLOSING, Ev.DELETE): S.CLOSED,
     (S.LAST_ACK, Ev.RCV_ACK_OF_FIN): S.CLOSED,
     (S.LAST_ACK, Ev.RCV_RST): S.CLOSED,
     (S.LAST_ACK, Ev.GIVE_UP): S.CLOSED,
-    (S.LAST_ACK, Ev.ABORT): S.CLOSED,
+    (S.LAST_ACK, Ev.DELETE): S.CLOSED,
     (S.TIME_WAIT, Ev.TIMEOUT_2MSL): S.CLOSED,
     (S.TIME_WAIT, Ev.RCV_RST): S.CLOSED,
-    (S.TIME_WAIT, Ev.ABORT): S.CLOSED,
+    (S.TIME_WAIT, Ev.DELETE): S.CLOSED,
 }
 del S
 
@@ -113,6 +117,64 @@ SYNCHRONIZED = frozenset({
     State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSE_WAIT,
     State.CLOSING, State.LAST_ACK, State.TIME_WAIT,
 })
+
+
+#: Values of :attr:`Wire.sent`: the end sends the segment, or receives it.
+SENT, RECEIVED = True, False
+
+
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """The segment that shows an event to someone watching the wire.
+
+    Attributes:
+        sent: :data:`SENT` when the end the event happens to sends the segment, :data:`RECEIVED`
+            when it receives it.
+        flags: the TCP flag bits the segment must carry (it may carry others).
+        without: flag bits it must not carry.
+        acks: ``"SYN"`` or ``"FIN"`` when its acknowledgment number must cover the SYN or the
+            FIN this end sent; ``""`` when the ACK field does not matter.
+    """
+
+    sent: bool
+    flags: int
+    without: int = 0
+    acks: str = ""
+
+    def matches(self, sent: bool, flags: int, acked: frozenset[str]) -> bool:
+        """Whether a segment sent (or received) with ``flags``, whose ACK covers the end's own
+        segments named in ``acked`` (``{"SYN", "FIN"}``), shows this event."""
+        # RFC 9293 3.10.7.4: a reset is processed before, and instead of, the rest of the
+        # segment, so a segment carrying RST shows only the events whose signature is a RST.
+        if flags & RST and not self.flags & RST:
+            return False
+        return (sent == self.sent and flags & self.flags == self.flags
+                and not flags & self.without and (not self.acks or self.acks in acked))
+
+
+#: Event -> its wire signature, None for an event that puts nothing on the wire. A segment can
+#: show several events (a FIN,ACK that acknowledges our FIN: RCV_ACK_OF_FIN then RCV_FIN); the
+#: order here is the order RFC 9293 3.10.7.4 processes a segment in: RST, SYN, ACK, FIN.
+WIRE: dict[Ev, Wire | None] = {
+    Ev.OPEN_ACTIVE: Wire(SENT, SYN, without=ACK),
+    Ev.ABORT: Wire(SENT, RST),                            # RFC 9293 3.10.5: "send a reset"
+    Ev.RCV_RST: Wire(RECEIVED, RST),
+    Ev.RCV_SYN: Wire(RECEIVED, SYN, without=ACK),         # the SYN,ACK it sends follows
+    Ev.RCV_SYN_ACK: Wire(RECEIVED, SYN | ACK, acks="SYN"),
+    Ev.RCV_ACK_OF_SYN: Wire(RECEIVED, ACK, acks="SYN"),   # also a simultaneous open's SYN,ACK
+    Ev.RCV_ACK_OF_FIN: Wire(RECEIVED, ACK, acks="FIN"),
+    Ev.CLOSE: Wire(SENT, FIN),
+    Ev.RCV_FIN: Wire(RECEIVED, FIN),
+    Ev.OPEN_PASSIVE: None,        # listen() sends nothing
+    Ev.DELETE: None,              # the TCB goes and nothing is sent
+    Ev.TIMEOUT_2MSL: None,        # TIME_WAIT ends in silence
+    Ev.GIVE_UP: None,             # retransmissions just stop (RFC 9293 3.8.3, R2)
+    # A RST in SYN_RECEIVED returns a connection to LISTEN only when the listening TCB itself
+    # took the SYN (RFC 9293 3.10.7.4, first check); a listener's child (Linux, netsim's
+    # sockets) is closed instead, with the same RST on the wire. An observer cannot tell the
+    # two apart, so the RST shows RCV_RST, the child's view: the connection is gone.
+    Ev.RST_BACK_TO_LISTEN: None,
+}
 
 
 class TcpStateError(RuntimeError):
