@@ -31,6 +31,7 @@ from .icmp import IcmpError, IcmpLayer
 from .ipv4 import Reassembler, decrement_ttl, fragment
 from .routing import IfAddr, Route, RouteTable, parse_cidr
 from .socket import UdpSocket, oserror
+from .tasks import check_task_call
 from .udp import UdpLayer
 
 __all__ = ["Host", "Router"]
@@ -501,13 +502,36 @@ class Host(Node):
         """Virtual time in seconds: what ``time.time()`` would say in a program."""
         return self.kernel.now / NS_PER_S
 
-    def start(self, fn: Callable, *args: Any, at: str | float | None = None,
+    def spawn(self, fn: Callable, *args: Any, at: str | float | None = None,
               name: str | None = None, **kwargs: Any) -> Task:
-        """Run ``fn(host, *args, **kwargs)`` as a task on this host, now or at virtual time ``at``.
+        """Run ``fn(*args, **kwargs)`` as a task on this host, like
+        ``threading.Thread(target=fn, args=args).start()``: a threaded server needs one changed
+        line. Use :meth:`spawn_with_host` for a function that takes the host first.
+
+        Args:
+            at: virtual time to start at (``"10ms"``); now when None.
+            name: the task's name (in errors and ``net.blocked_tasks()``).
 
         Raises:
+            TypeError: ``fn`` cannot take ``args`` (the message says whether
+                ``spawn_with_host`` fits).
             ValueError: ``at`` is in the past.
         """
+        check_task_call(self, "spawn", fn, args, kwargs)
+        return self._spawn(fn, args, kwargs, at, name or getattr(fn, "__name__", "thread"))
+
+    def spawn_with_host(self, fn: Callable, *args: Any, at: str | float | None = None,
+                        name: str | None = None, **kwargs: Any) -> Task:
+        """Run ``fn(host, *args, **kwargs)`` as a task on this host: a program written as
+        ``def client(host): ...`` that reaches the network through ``host.socket``.
+
+        Args and Raises: as :meth:`spawn` (the TypeError says whether ``spawn`` fits).
+        """
+        check_task_call(self, "spawn_with_host", fn, args, kwargs)
+        return self._spawn(fn, (self, *args), kwargs, at, name or getattr(fn, "__name__", "task"))
+
+    def _spawn(self, fn: Callable, args: tuple, kwargs: dict, at: str | float | None,
+               name: str) -> Task:
         delay = 0
         if at is not None:
             delay = parse_time(at) - self.kernel.now
@@ -515,14 +539,7 @@ class Host(Node):
                 raise ValueError(f"cannot start {getattr(fn, '__name__', fn)!r} at {at!r}: "
                                  "that time has passed")
         target = functools.partial(fn, **kwargs) if kwargs else fn
-        return self.kernel.spawn(target, self, *args, name=name or getattr(fn, "__name__", "task"),
-                                 node=self, delay_ns=delay)
-
-    def spawn(self, fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> Task:
-        """Start ``fn(*args, **kwargs)`` as a thread-like task (like ``threading.Thread``)."""
-        target = functools.partial(fn, **kwargs) if kwargs else fn
-        return self.kernel.spawn(target, *args, name=name or getattr(fn, "__name__", "thread"),
-                                 node=self)
+        return self.kernel.spawn(target, *args, name=name, node=self, delay_ns=delay)
 
     def sleep(self, seconds: str | float) -> None:
         """Pause the current task for ``seconds`` of virtual time (``"10ms"`` works too)."""
