@@ -61,6 +61,11 @@ class Network:
     def rng(self):
         return self.kernel.rng
 
+    @property
+    def tracing(self) -> bool:
+        """True unless built with ``trace=False`` (then only TCP state changes are traced)."""
+        return self._tracing
+
     # -- building --------------------------------------------------------------------------
 
     def _add(self, node: Node) -> Node:

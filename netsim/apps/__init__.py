@@ -1,7 +1,7 @@
-"""Applications on top of the stack: ping and traceroute, and TFTP (a sans-I/O core with
-drivers for real OS sockets and for virtual hosts)."""
+"""Applications on top of the stack: TFTP (a sans-I/O core with drivers for real OS sockets
+and for virtual hosts); ping and traceroute, whose engine is ``netsim.stack.echo``."""
 
+from ..stack.echo import PingResult, TracerouteResult, ping, traceroute
 from . import tftp
-from .ping import PingResult, TracerouteResult, ping, traceroute
 
 __all__ = ["PingResult", "TracerouteResult", "ping", "traceroute", "tftp"]

@@ -3,8 +3,11 @@
 A router is a host with forwarding switched on, as in Linux (``net.ipv4.ip_forward = 1``).
 Frames come in through :meth:`Host.receive`, which decodes, validates and dispatches them and
 returns a note for the capture. Anything sent *because of* a received frame (an ARP reply, an
-echo reply, a forwarded packet) leaves through ``kernel.call_later`` so captures show the cause
-before the effect.
+echo reply, a forwarded packet) leaves after the node's processing latency, so captures show
+the cause before the effect.
+
+``Host`` implements :class:`~netsim.stack.services.IpServices`, the only thing its protocol
+layers (arp, icmp, udp, tcp_layer, the sockets, echo) know of it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from ..devices.node import Node
 from ..net.interface import Interface
 from ..sim.kernel import Task
 from ..sim.units import NS_PER_S, parse_time
+from ..trace.tcptrace import TcpTracer
 from ..wire import ethernet as weth
 from ..wire import icmp as wicmp
 from ..wire import ipv4 as wip
@@ -26,12 +30,16 @@ from ..wire.addr import BROADCAST_IP, BROADCAST_MAC, int_to_ip, ip_to_int
 from ..wire.arp import decode as arp_decode
 from ..wire.errors import DecodeError
 from ..wire.ipv4 import PROTO_ICMP, PROTO_UDP, IPv4
+from . import echo
 from .arp import ArpEntry, ArpLayer
 from .icmp import IcmpError, IcmpLayer
 from .ipv4 import Reassembler, decrement_ttl, fragment
 from .routing import IfAddr, Route, RouteTable, parse_cidr
-from .socket import UdpSocket, oserror
+from .sockbase import oserror
+from .socket import UdpSocket
 from .tasks import check_task_call
+from .tcp_layer import TcpLayer
+from .tcp_socket import TcpSocket
 from .udp import UdpLayer
 
 __all__ = ["Host", "Router"]
@@ -47,6 +55,31 @@ _COUNTERS = ("frames_rx", "not_for_me", "malformed", "unknown_ethertype", "arp_r
 
 def _is_loopback(ip: str) -> bool:
     return ip.startswith("127.")
+
+
+def _owner_of(net: Any, ip: str) -> str | None:
+    """The name of the node of ``net`` that has address ``ip``, or None."""
+    # h3: replace with net.owner_of(ip) (this cache is never invalidated by set_ip).
+    cache = net.__dict__.setdefault("_ip_owner_cache", {})
+    if ip not in cache:
+        for node in getattr(net, "nodes", {}).values():
+            addresses = getattr(node, "addresses", None)
+            if addresses is not None and any(c.split("/")[0] == ip for _, c in addresses()):
+                cache[ip] = node.name
+                break
+        else:
+            return None
+    return cache[ip]
+
+
+def _tracer_of(net: Any) -> TcpTracer:
+    """The network's TCP tracer (one per network, shared by all hosts), made on first use."""
+    # h3: Network declares tcp_tracer in __init__; then this is just net.tcp_tracer.
+    tracer = getattr(net, "tcp_tracer", None)
+    if tracer is None:
+        tracer = TcpTracer()
+        net.tcp_tracer = tracer
+    return tracer
 
 
 class Host(Node):
@@ -86,8 +119,7 @@ class Host(Node):
         self._next_fd = 3
         self._in_receive = False
         # Every host answers TCP, even with no socket open: a SYN to a closed port gets RST.
-        from .tcp_socket import TcpLayer
-        self.tcp = TcpLayer(self)
+        self.tcp = TcpLayer(self, _tracer_of(net), trace_segments=net.tracing)
 
     # -- addresses and routes ---------------------------------------------------------------
 
@@ -185,8 +217,13 @@ class Host(Node):
         """The ARP cache (and neighbours being resolved)."""
         return self.arp.table()
 
-    def _ifaddr(self, iface: Interface) -> IfAddr | None:
+    def interface_address(self, iface: Interface) -> IfAddr | None:
+        """The address configured on ``iface``, or None."""
         return self._addrs.get(iface.name)
+
+    def name_of(self, ip: str) -> str | None:
+        """The name of the node owning ``ip`` (our stand-in for reverse DNS), or None."""
+        return _owner_of(self.net, ip)
 
     def is_local(self, ip: str) -> bool:
         """True for one of this node's addresses or a loopback address."""
@@ -322,13 +359,13 @@ class Host(Node):
             raw = piece.encode()
             self.counters["ip_tx"] += 1
             if next_hop is None:
-                self._xmit(iface, weth.Ethernet(BROADCAST_MAC, iface.mac, weth.ETH_IPV4, raw).encode(),
-                           comment)
+                self.transmit(iface, weth.Ethernet(BROADCAST_MAC, iface.mac, weth.ETH_IPV4,
+                                                   raw).encode(), comment)
             else:
                 self.arp.send_ip(iface, next_hop, raw, comment)
             comment = None
 
-    def _xmit(self, iface: Interface, frame: bytes, comment: str | None = None) -> None:
+    def transmit(self, iface: Interface, frame: bytes, comment: str | None = None) -> None:
         """Put a frame on an interface; deferred by ``latency`` when caused by a received frame.
 
         Frames leave in the order the stack produced them: one a task sends right after a
@@ -346,7 +383,7 @@ class Host(Node):
         self._deferred_until[iface] = at
         self.kernel.call_at(at, iface.send, frame, comment)
 
-    def _arp_failed(self, datagram: bytes, iface: Interface) -> None:
+    def next_hop_unreachable(self, datagram: bytes, iface: Interface) -> None:
         """ARP gave up on a queued datagram: ICMP host unreachable to its sender (RFC 1812 4.3.3.1)."""
         try:
             ip = wip.decode(datagram)
@@ -399,7 +436,7 @@ class Host(Node):
             return f"malformed IPv4: {exc.message}"
         if not ip.checksum_ok:
             self.counters["bad_ip_checksum"] += 1
-            self.net.log(self.name, "drop", f"bad IPv4 checksum from {ip.src}: dropped")
+            self.log("drop", f"bad IPv4 checksum from {ip.src}: dropped")
             return "bad IPv4 checksum: dropped"
         self.counters["ip_rx"] += 1
         raw = data[:ip.total_length] if len(data) != ip.total_length else data
@@ -551,10 +588,15 @@ class Host(Node):
 
     # -- sockets and tools ------------------------------------------------------------------
 
-    def _new_fd(self) -> int:
+    def allocate_fd(self) -> int:
+        """A new socket descriptor: 3, 4, 5, ... (0-2 are stdin, stdout and stderr)."""
         fd = self._next_fd
         self._next_fd += 1
         return fd
+
+    def log(self, kind: str, note: str) -> None:
+        """Record a protocol event of this node in the network's trace."""
+        self.net.log(self.name, kind, note)
 
     def socket(self, family: int = _pysocket.AF_INET, type: int = _pysocket.SOCK_DGRAM,
                proto: int = 0):
@@ -571,24 +613,21 @@ class Host(Node):
                 raise oserror(errno.EPROTONOSUPPORT)
             return UdpSocket(self, family, type, proto)
         if type == _pysocket.SOCK_STREAM:
-            from .tcp_socket import TcpSocket
             return TcpSocket(self, family, type, proto)
         raise oserror(errno.EPROTONOSUPPORT)
 
     def ping(self, ip: str, count: int = 4, interval: float = 1.0, timeout: float = 1.0,
              size: int = 56, ttl: int | None = None):
-        """Ping ``ip`` (ICMP echo) and return a :class:`netsim.apps.ping.PingResult`.
+        """Ping ``ip`` (ICMP echo) and return a :class:`netsim.stack.echo.PingResult`.
 
         Works inside a task or directly from a script (the simulation runs until it is done).
         """
-        from ..apps.ping import ping
-        return self.kernel.run_blocking(ping, self, ip, count, interval, timeout, size, ttl,
+        return self.kernel.run_blocking(echo.ping, self, ip, count, interval, timeout, size, ttl,
                                         name=f"ping {ip}", node=self)
 
     def traceroute(self, ip: str, max_hops: int = 30, probes: int = 1, timeout: float = 5.0):
         """Trace the route to ``ip`` with UDP probes; returns a ``TracerouteResult``."""
-        from ..apps.ping import traceroute
-        return self.kernel.run_blocking(traceroute, self, ip, max_hops, probes, timeout,
+        return self.kernel.run_blocking(echo.traceroute, self, ip, max_hops, probes, timeout,
                                         name=f"traceroute {ip}", node=self)
 
     def stats(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 from stackkit import pair, three_subnets
 
 from netsim import AF_INET, SO_BROADCAST, SO_REUSEADDR, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET
-from netsim.stack.udp import EPHEMERAL_HIGH, EPHEMERAL_LOW
+from netsim.stack.ports import EPHEMERAL_HIGH, EPHEMERAL_LOW
 
 
 def run(net, host, fn):
