@@ -42,25 +42,21 @@ def test_keyword_arguments_reach_fn_in_both_forms():
     assert (a.result, b.result) == (6, ("h1", 15))
 
 
-def test_spawn_of_a_function_that_wants_the_host_names_spawn_with_host():
+@pytest.mark.parametrize("method, fn, message", [
+    ("spawn", handle,
+     "h1.spawn(handle, conn): handle() takes 2 positional arguments (host, conn) but spawn "
+     "passes only (conn); use h1.spawn_with_host(handle, conn) to pass the host first"),
+    ("spawn_with_host", serve,
+     "h1.spawn_with_host(serve, sock): serve() takes 1 positional argument (sock) but "
+     "spawn_with_host passes (host, sock); use h1.spawn(serve, sock) to call it without the "
+     "host"),
+], ids=["spawn-of-a-host-function", "spawn_with_host-of-a-thread-function"])
+def test_the_wrong_form_raises_at_the_call_site_and_names_the_right_one(method, fn, message):
     net, h1, _ = pair()
     with pytest.raises(TypeError) as info:
-        h1.spawn(handle, object())
-    assert str(info.value) == (
-        "h1.spawn(handle, conn): handle() takes 2 positional arguments (host, conn) but spawn "
-        "passes only (conn); use h1.spawn_with_host(handle, conn) to pass the host first")
+        getattr(h1, method)(fn, object())
+    assert str(info.value) == message
     assert net.blocked_tasks() == []  # nothing was started
-
-
-def test_spawn_with_host_of_a_thread_style_function_names_spawn():
-    net, h1, _ = pair()
-    with pytest.raises(TypeError) as info:
-        h1.spawn_with_host(serve, object())
-    assert str(info.value) == (
-        "h1.spawn_with_host(serve, sock): serve() takes 1 positional argument (sock) but "
-        "spawn_with_host passes (host, sock); use h1.spawn(serve, sock) to call it without the "
-        "host")
-    assert net.blocked_tasks() == []
 
 
 def test_a_program_without_arguments_started_with_spawn_says_no_arguments_are_passed():
