@@ -195,8 +195,8 @@ def host_udp_run(n_hosts: int, n_frames: int) -> dict | str:
                 host.sleep(25e-6)
 
         for i, h in enumerate(hosts):
-            h.start(server)
-            h.start(client, i)
+            h.spawn_with_host(server)
+            h.spawn_with_host(client, i)
         t0 = time.perf_counter()
         net.run()
         wall = time.perf_counter() - t0

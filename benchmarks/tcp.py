@@ -75,8 +75,8 @@ def tcp_bulk(size: int, check: bool = True) -> dict:
         c.sendall(payload)
         c.close()
 
-    srv = h2.start(server)
-    h1.start(client, at="1ms")
+    srv = h2.spawn_with_host(server)
+    h1.spawn_with_host(client, at="1ms")
     t0 = time.perf_counter()
     net.run()
     wall = time.perf_counter() - t0
@@ -118,8 +118,8 @@ def udp_blast(count: int) -> dict:
                 sent += 1
             h.sleep(burst * FRAME_WIRE_NS / 1e9)
 
-    rx = h2.start(receiver)
-    h1.start(sender, at="1ms")
+    rx = h2.spawn_with_host(receiver)
+    h1.spawn_with_host(sender, at="1ms")
     t0 = time.perf_counter()
     net.run()
     wall = time.perf_counter() - t0

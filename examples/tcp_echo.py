@@ -8,8 +8,8 @@ real loopback, or ``host.socket`` to run them on a simulated host. Nothing else 
     echo_client(socket.socket, "127.0.0.1", 7007)
 
     # simulator: python examples/tcp_echo.py --sim
-    h2.start(lambda h: echo_server(h.socket, "", 7007))
-    h1.start(lambda h: echo_client(h.socket, "10.0.0.2", 7007), at="1ms")
+    h2.spawn_with_host(lambda h: echo_server(h.socket, "", 7007))
+    h1.spawn_with_host(lambda h: echo_client(h.socket, "10.0.0.2", 7007), at="1ms")
 
 The server is *iterative*: it serves one client from accept() to close() before it accepts the
 next, so a second client waits (its handshake completes in the kernel's backlog, but nobody
@@ -94,8 +94,8 @@ def _main(argv: list[str]) -> None:
         net.link(h2, sw)
         h1.set_ip("10.0.0.1/24")
         h2.set_ip("10.0.0.2/24")
-        h2.start(lambda h: echo_server(h.socket))
-        h1.start(lambda h: echo_client(h.socket, "10.0.0.2"), at="1ms")
+        h2.spawn_with_host(lambda h: echo_server(h.socket))
+        h1.spawn_with_host(lambda h: echo_client(h.socket, "10.0.0.2"), at="1ms")
         net.run()
         print(net.tcp_tracer.connections[0].ladder().text())
         return

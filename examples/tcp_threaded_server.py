@@ -90,12 +90,12 @@ def _main(argv: list[str]) -> None:
         srv = net.add_host("srv")
         net.link(srv, sw)
         srv.set_ip("10.0.0.100/24")
-        srv.start(lambda h: threaded_server(h.socket, h.spawn))
+        srv.spawn_with_host(lambda h: threaded_server(h.socket, h.spawn))
         for i in range(5):
             h = net.add_host(f"c{i}")
             net.link(h, sw)
             h.set_ip(f"10.0.0.{i + 1}/24")
-            h.start(lambda h: upper_client(h.socket, "10.0.0.100"), at="1ms")
+            h.spawn_with_host(lambda h: upper_client(h.socket, "10.0.0.100"), at="1ms")
         net.run()
         return
     import socket

@@ -8,8 +8,8 @@ real loopback, or ``host.socket`` to run them on a simulated host. Nothing else 
     sender(socket.socket, "127.0.0.1")
 
     # simulator
-    h2.start(lambda h: receiver(h.socket, "10.0.0.2"))
-    h1.start(lambda h: sender(h.socket, "10.0.0.2"))
+    h2.spawn_with_host(lambda h: receiver(h.socket, "10.0.0.2"))
+    h1.spawn_with_host(lambda h: sender(h.socket, "10.0.0.2"))
 """
 
 from __future__ import annotations

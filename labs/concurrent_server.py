@@ -70,7 +70,7 @@ def threaded_server(host, service_s: float) -> None:
     listener.listen(128)
     while True:
         conn, _addr = listener.accept()
-        host.spawn(handle, host, conn, service_s)
+        host.spawn_with_host(handle, conn, service_s)
 
 
 def pool_server(host, service_s: float, workers: int) -> None:
@@ -130,16 +130,16 @@ def measure(model: str, clients: int, workers: int, service: str, seed: int,
         h.set_ip(f"10.0.{1 + i // 250}.{1 + i % 250}/16")  # a /16 has room for many clients
         hosts.append(h)
     if model == "iterative":
-        server.start(iterative_server, service_s)
+        server.spawn_with_host(iterative_server, service_s)
     elif model == "thread per client":
-        server.start(threaded_server, service_s)
+        server.spawn_with_host(threaded_server, service_s)
     elif model == "worker pool":
-        server.start(pool_server, service_s, workers)
+        server.spawn_with_host(pool_server, service_s, workers)
     else:
         raise ValueError(f"model must be one of {MODELS}, not {model!r}")
     done: dict[str, tuple[int, bytes]] = {}
     for h in hosts:
-        h.start(client, server.ip, done, at=START_S)
+        h.spawn_with_host(client, server.ip, done, at=START_S)
     # Room for SYN retransmissions (1, 3, 7, 15, 31 s...) when more clients than the listen
     # backlog knock at once; an idle network costs nothing to simulate.
     limit = START_S + (clients + 2) * service_s + 70.0

@@ -96,10 +96,11 @@ def measure_point(kind: str, hosts: int, load: float, bandwidth: str, payload: i
     stray: dict[str, int] = {}
     for h in hs:
         h.iface("eth0").taps.append(_not_for_me_counter(stray, h.name))
-        h.start(_receiver, stats, name="receiver")
+        h.spawn_with_host(_receiver, stats, name="receiver")
     for h in hs:
         peers = [p.ip for p in hs if p is not h]
-        h.start(_sender, peers, rate_pps, payload, stop_ns, stats, name="sender", at=0.001)
+        h.spawn_with_host(_sender, peers, rate_pps, payload, stop_ns, stats, name="sender",
+                          at=0.001)
     end_ns = stop_ns + parse_time("50ms")  # let the last datagrams drain before measuring
     net.run(until=f"{end_ns}ns")
     collisions = sum(i.collisions for n in net.nodes.values() for i in n.interfaces)
@@ -164,8 +165,8 @@ def build(kind: str = "switch", seed: int = 1, bandwidth: str = "10Mbps") -> tup
             data, addr = s.recvfrom(2048)
             s.sendto(data.upper(), addr)
 
-    h2.start(listener)
-    h1.start(talker, at=0.001)
+    h2.spawn_with_host(listener)
+    h1.spawn_with_host(talker, at=0.001)
     return net, seen
 
 

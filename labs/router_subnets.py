@@ -93,7 +93,7 @@ def build(prefix_len: int = 24, seed: int = 1) -> tuple[Network, dict]:
     info: dict = {"got": [], "outputs": {}}
     got, outputs = info["got"], info["outputs"]
     for host in net.hosts:
-        host.start(_listen, 5000, got, name="listener")
+        host.spawn_with_host(_listen, 5000, got, name="listener")
 
     def script(host) -> None:
         outputs["ping"] = host.ping(h3.ip, count=3, interval=0.2)
@@ -105,7 +105,7 @@ def build(prefix_len: int = 24, seed: int = 1) -> tuple[Network, dict]:
         s.sendto(b"directed broadcast to subnet 3", (str(subnet3.broadcast_address), 5000))
         host.sleep(0.5)
 
-    net["h1"].start(script, at=0.01)
+    net["h1"].spawn_with_host(script, at=0.01)
     return net, info
 
 

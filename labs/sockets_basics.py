@@ -121,11 +121,11 @@ def exchange(kind: str, message: str, port: int, seed: int, out: Path | None = N
         return lambda text: said.append((host.time, host.name, text))
 
     if kind == "udp":
-        server.start(udp_receiver, port, say_for(server))
-        client.start(udp_sender, server.ip, port, message, say_for(client), at=0.001)
+        server.spawn_with_host(udp_receiver, port, say_for(server))
+        client.spawn_with_host(udp_sender, server.ip, port, message, say_for(client), at=0.001)
     elif kind == "tcp":
-        server.start(tcp_server, port, say_for(server))
-        client.start(tcp_client, server.ip, port, message, say_for(client), at=0.001)
+        server.spawn_with_host(tcp_server, port, say_for(server))
+        client.spawn_with_host(tcp_client, server.ip, port, message, say_for(client), at=0.001)
     else:
         raise ValueError(f"kind must be 'udp' or 'tcp', not {kind!r}")
     path = out / f"{kind}.pcapng" if out is not None else None

@@ -89,9 +89,9 @@ def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | Non
     plans["h1"].append((later, hs[1].ip))            # after aging: unknown unicast flood
     plans["h2"].append((later + 0.010, hs[0].ip))    # h2 answers: relearned, forwarded
     for h in hs:
-        h.start(_sink, name="sink")
+        h.spawn_with_host(_sink, name="sink")
         if plans[h.name]:
-            h.start(_sender, plans[h.name], name="sender")
+            h.spawn_with_host(_sender, plans[h.name], name="sender")
 
     table_sizes: list[int] = []
     cap = out / "switch-learning.pcapng"

@@ -102,8 +102,8 @@ def build(variant: str = "normal", msl: str = "5s", seed: int = 1) -> tuple[Netw
             link.drop_when(_is(wtcp.SYN, without=wtcp.ACK), reason="lost on purpose (the first SYN)")
         if variant == "lost-fin":
             link.drop_when(_is(wtcp.FIN), reason="lost on purpose (the first FIN)")
-        h2.start(server, name="server")
-        h1.start(client, at="10ms", name="client")
+        h2.spawn_with_host(server, name="server")
+        h1.spawn_with_host(client, at="10ms", name="client")
         if variant == "time-wait":
             def rebind(host) -> None:
                 port = net.tcp_tracer.connections[0].endpoints[0].split(":")[1]
@@ -120,7 +120,7 @@ def build(variant: str = "normal", msl: str = "5s", seed: int = 1) -> tuple[Netw
                                           f"{type(exc).__name__}: {exc}"))
                         info.setdefault("bind", []).append(errno.errorcode.get(exc.errno, "?"))
                     s.close()
-            h1.start(rebind, at="1s", name="rebind")
+            h1.spawn_with_host(rebind, at="1s", name="rebind")
     elif variant == "closed-port":
         def refused(host) -> None:
             c = host.socket(AF_INET, SOCK_STREAM)
@@ -131,7 +131,7 @@ def build(variant: str = "normal", msl: str = "5s", seed: int = 1) -> tuple[Netw
                 info["refused"] = exc
                 log.append(("h1", f"connect raised {type(exc).__name__}: {exc}"))
             c.close()
-        h1.start(refused, at="10ms", name="client")
+        h1.spawn_with_host(refused, at="10ms", name="client")
     elif variant == "simultaneous-open":
         def peer(host, my_port: int, other_ip: str, other_port: int) -> None:
             s = host.socket(AF_INET, SOCK_STREAM)
@@ -141,8 +141,8 @@ def build(variant: str = "normal", msl: str = "5s", seed: int = 1) -> tuple[Netw
             log.append((host.name, f"got {s.recv(1024)!r}"))
             host.sleep(0.1)
             s.close()
-        h1.start(peer, 5001, h2.ip, 5002, at="10ms", name="peer")
-        h2.start(peer, 5002, h1.ip, 5001, at="10ms", name="peer")
+        h1.spawn_with_host(peer, 5001, h2.ip, 5002, at="10ms", name="peer")
+        h2.spawn_with_host(peer, 5002, h1.ip, 5001, at="10ms", name="peer")
     elif variant == "simultaneous-close":
         def both(host, role: str) -> None:
             if role == "server":
@@ -158,8 +158,8 @@ def build(variant: str = "normal", msl: str = "5s", seed: int = 1) -> tuple[Netw
             c.recv(1)
             host.sleep(max(0.0, 0.5 - host.now / 1e9))  # both close at t = 0.5 s exactly
             c.close()
-        h2.start(both, "server", name="server")
-        h1.start(both, "client", at="10ms", name="client")
+        h2.spawn_with_host(both, "server", name="server")
+        h1.spawn_with_host(both, "client", at="10ms", name="client")
     return net, info
 
 

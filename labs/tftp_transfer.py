@@ -68,8 +68,8 @@ def build(size: int = 100_000, loss: float = 0.1, bandwidth: str = "10Mbps", del
             info["error"] = exc
 
     info["served"] = []
-    srv.start(tftp_sim.serve, files, completed=info["served"], name="tftpd")
-    h1.start(download, at="10ms", name="tftp get")
+    srv.spawn_with_host(tftp_sim.serve, files, completed=info["served"], name="tftpd")
+    h1.spawn_with_host(download, at="10ms", name="tftp get")
     return net, info
 
 

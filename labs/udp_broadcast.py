@@ -165,12 +165,12 @@ def measure(lan: str, hosts: int, remote: int, port: int, seed: int, out: Path |
     for node in nodes:
         node.iface("eth0").taps.append(tap_for(node.name))
         if node.name != "h1":
-            node.start(receiver, port, got, name="receiver")
+            node.spawn_with_host(receiver, port, got, name="receiver")
     log: list[str] = []
     errors: list[OSError] = []
     path = out / f"{lan}.pcapng" if out is not None else None
     ifaces = [f"{n.name}-{i.name}" for n in nodes for i in n.interfaces]
-    net["h1"].start(sender, port, log, errors, at=0.01)
+    net["h1"].spawn_with_host(sender, port, log, errors, at=0.01)
     if path is not None:
         with net.capture(path, interfaces=ifaces):
             net.run(until="1s")

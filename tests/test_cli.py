@@ -77,7 +77,7 @@ def test_step_walks_a_python_script_whose_own_run_is_skipped(tmp_path):
             s = host.socket(AF_INET, SOCK_DGRAM)
             s.sendto(b"hi", ("10.0.0.2", 9999))
 
-        a.start(hello)
+        a.spawn_with_host(hello)
         with net.capture("never-written.pcapng"):
             net.run()          # the stepper drives time instead
     """))

@@ -12,8 +12,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "netsim"
 
@@ -41,12 +39,6 @@ LAYERS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
 
 # Upward imports that other work in progress removes; each must still exist (so the list can
 # only shrink) and the list must be empty when that work is merged.
-PENDING: dict[tuple[str, str], str] = {
-    ("netsim.stack.host", "netsim.apps.ping"):
-        "Host.ping/traceroute call the engine in apps/ping.py; helper h2 moves it into stack/",
-}
-
-
 def _beneath() -> dict[str, set[str]]:
     direct = {name: set(below) for name, _, below in LAYERS}
     closed: dict[str, set[str]] = {}
@@ -171,14 +163,8 @@ def upward_imports() -> dict[tuple[str, str], list[str]]:
 
 def test_no_import_points_up():
     found = upward_imports()
-    new = [where for key, lines in found.items() if key not in PENDING for where in lines]
+    new = [where for lines in found.values() for where in lines]
     assert new == [], "imports into a layer that is not below:\n" + "\n".join(new)
-
-
-@pytest.mark.parametrize("key", sorted(PENDING) or [pytest.param(None, marks=pytest.mark.skip(
-    reason="no pending violations"))])
-def test_pending_violations_still_exist(key):
-    assert key in upward_imports(), f"{key} is fixed: remove it from PENDING"
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -217,11 +203,11 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def package_cycles() -> list[list[str]]:
-    """Cycles between packages, leaving out the PENDING imports."""
+    """Cycles between packages."""
     graph: dict[str, set[str]] = {}
     for module, target, _ in EDGES:
         a, b = _unit(module), _unit(target)
-        if a != b and (module, target) not in PENDING:
+        if a != b:
             graph.setdefault(a, set()).add(b)
     return _cycles(graph)
 
@@ -235,7 +221,7 @@ def test_the_checker_sees_every_kind_of_import():
     """Guards the guard: function-local, TYPE_CHECKING, relative and lazy imports all count."""
     edges = {(m, t) for m, t, _ in EDGES}
     assert ("netsim.network", "netsim.stack.host") in edges            # inside a method
-    assert ("netsim.apps.ping", "netsim.stack.host") in edges          # under TYPE_CHECKING
+    assert ("netsim.net.interface", "netsim.sim.kernel") in edges      # under TYPE_CHECKING
     assert ("netsim", "netsim.network") in edges                       # lazy_exports table
     assert ("netsim.apps", "netsim.apps.tftp") in edges                # lazy subpackage
     assert layer_of("netsim.apps.tftp.session") == "tftp core"

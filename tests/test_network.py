@@ -49,15 +49,15 @@ def _connect_once(host):
 def test_a_moved_address_is_traced_as_its_new_owners():
     """10.0.0.2 moves from h2 to h3: a later connection to it is h3's, not h2's."""
     net, _, (h1, h2, h3, h4) = lan(4)
-    h2.start(_serve_once)
-    h1.start(_connect_once, at="1ms")
+    h2.spawn_with_host(_serve_once)
+    h1.spawn_with_host(_connect_once, at="1ms")
     net.run(until="1s")
     assert any(ep == "h2:80" for ep in net.tcp_tracer.connections[0].endpoints)
 
     h2.set_ip("10.0.0.20/24")
     h3.set_ip("10.0.0.2/24")
-    h3.start(_serve_once)
-    h4.start(_connect_once, at="1001ms")  # h4 has no stale ARP entry for 10.0.0.2
+    h3.spawn_with_host(_serve_once)
+    h4.spawn_with_host(_connect_once, at="1001ms")  # h4 has no stale ARP entry for 10.0.0.2
     net.run(until="2s")
     second = net.tcp_tracer.connections[1]
     assert "h3:80" in second.endpoints and "h2:80" not in second.endpoints
@@ -94,7 +94,7 @@ def test_a_driven_network_ignores_run_and_records_no_capture(tmp_path):
     net.link(h1, h2)
     h1.set_ip("10.0.0.1/24")
     h2.set_ip("10.0.0.2/24")
-    h1.start(lambda h: h.ping("10.0.0.2", count=1))
+    h1.spawn_with_host(lambda h: h.ping("10.0.0.2", count=1))
     net.driven = True
     with net.capture(tmp_path / "x.pcapng") as cap:
         net.run()

@@ -210,7 +210,7 @@ class Kernel:
         """The running task; blocking calls outside a task are a programming error."""
         if self._current is None:
             raise RuntimeError("this call blocks and must run inside a task: start it with "
-                               "host.start(fn) (or call it from a function a task runs)")
+                               "host.spawn(fn) (or call it from a function a task runs)")
         return self._current
 
     @property

@@ -20,7 +20,7 @@ from ..wire.ethernet import ETH_ARP, ETH_IPV4, Ethernet
 
 if TYPE_CHECKING:
     from ..net.interface import Interface
-    from .host import Host
+    from .services import NodeServices
 
 __all__ = ["ArpEntry", "ArpLayer"]
 
@@ -64,7 +64,7 @@ class ArpLayer:
     """ARP cache and resolver of one node.
 
     Args:
-        host: the owner; used for ``_xmit``, ``_ifaddr``, ``_arp_failed``, ``counters``, logging.
+        host: the owner, through its :class:`~netsim.stack.services.NodeServices`.
         timeout_ns: life of a cache entry (Linux keeps reachable entries for tens of seconds).
         retries: requests sent before giving up.
         retry_ns: time between requests.
@@ -73,7 +73,7 @@ class ArpLayer:
 
     __slots__ = ("host", "timeout_ns", "retries", "retry_ns", "queue_limit", "cache", "pending")
 
-    def __init__(self, host: Host, timeout_ns: int = 60 * NS_PER_S, retries: int = 3,
+    def __init__(self, host: NodeServices, timeout_ns: int = 60 * NS_PER_S, retries: int = 3,
                  retry_ns: int = NS_PER_S, queue_limit: int = 100):
         self.host = host
         self.timeout_ns = timeout_ns
@@ -107,7 +107,7 @@ class ArpLayer:
         """
         mac = self.lookup(iface, next_hop)
         if mac is not None:
-            self.host._xmit(iface, Ethernet(mac, iface.mac, ETH_IPV4, datagram).encode(), comment)
+            self.host.transmit(iface, Ethernet(mac, iface.mac, ETH_IPV4, datagram).encode(), comment)
             return None
         key = (iface.name, next_hop)
         pend = self.pending.get(key)
@@ -120,7 +120,7 @@ class ArpLayer:
         pend.queue.append((datagram, comment))
         n = len(pend.queue)
         note = f"ARP request queued {n} packet{'s' if n != 1 else ''} for {next_hop}"
-        self.host.net.log(self.host.name, "arp", note)
+        self.host.log("arp", note)
         if fresh:
             self._request(pend)
         return note
@@ -132,7 +132,7 @@ class ArpLayer:
             self._fail(pend)
             return
         pend.tries += 1
-        addr = self.host._ifaddr(pend.iface)
+        addr = self.host.interface_address(pend.iface)
         if addr is None:  # the address went away while resolving
             self._fail(pend)
             return
@@ -140,7 +140,7 @@ class ArpLayer:
         self.host.counters["arp_requests_sent"] += 1
         n = len(pend.queue)
         comment = f"ARP request {pend.tries}/{self.retries}: queued {n} packet{'s' if n != 1 else ''}"
-        self.host._xmit(pend.iface, Ethernet(BROADCAST_MAC, pend.iface.mac, ETH_ARP,
+        self.host.transmit(pend.iface, Ethernet(BROADCAST_MAC, pend.iface.mac, ETH_ARP,
                                              arp.encode()).encode(), comment)
         pend.timer = self.host.kernel.call_later(self.retry_ns, self._request, pend)
 
@@ -148,10 +148,10 @@ class ArpLayer:
         del self.pending[(pend.iface.name, pend.ip)]
         self.host.counters["arp_failures"] += 1
         n = len(pend.queue)
-        self.host.net.log(self.host.name, "arp", f"ARP for {pend.ip} failed after {pend.tries} "
-                          f"requests: {n} packet{'s' if n != 1 else ''} dropped")
+        self.host.log("arp", f"ARP for {pend.ip} failed after {pend.tries} "
+                      f"requests: {n} packet{'s' if n != 1 else ''} dropped")
         for datagram, _comment in pend.queue:
-            self.host._arp_failed(datagram, pend.iface)
+            self.host.next_hop_unreachable(datagram, pend.iface)
 
     # -- receiving ARP ---------------------------------------------------------------------
 
@@ -161,7 +161,7 @@ class ArpLayer:
         host.counters["arp_rx"] += 1
         if arp.sha == iface.mac:  # our own request echoed back by a hub
             return None
-        addr = host._ifaddr(iface)
+        addr = host.interface_address(iface)
         key = (iface.name, arp.spa)
         for_me = addr is not None and arp.tpa == addr.ip
         # RFC 826 merge: refresh an existing entry from any ARP packet (this is also how a
@@ -175,7 +175,7 @@ class ArpLayer:
         if arp.op == ARP_REQUEST:
             reply = ARP(ARP_REPLY, iface.mac, addr.ip, arp.sha, arp.spa)
             host.counters["arp_replies_sent"] += 1
-            host._xmit(iface, Ethernet(arp.sha, iface.mac, ETH_ARP, reply.encode()).encode())
+            host.transmit(iface, Ethernet(arp.sha, iface.mac, ETH_ARP, reply.encode()).encode())
             return f"ARP reply sent to {arp.spa}"
         return "ARP cache updated" if merged else None
 
@@ -186,11 +186,11 @@ class ArpLayer:
             return
         self.host.kernel.cancel(pend.timer)
         for datagram, comment in pend.queue:
-            self.host._xmit(iface, Ethernet(mac, iface.mac, ETH_IPV4, datagram).encode(), comment)
+            self.host.transmit(iface, Ethernet(mac, iface.mac, ETH_IPV4, datagram).encode(), comment)
         if pend.queue:
             n = len(pend.queue)
-            self.host.net.log(self.host.name, "arp", f"{ip} is at {mac}: sent {n} queued "
-                              f"packet{'s' if n != 1 else ''}")
+            self.host.log("arp", f"{ip} is at {mac}: sent {n} queued "
+                          f"packet{'s' if n != 1 else ''}")
 
     def flush(self, iface_name: str | None = None) -> None:
         """Forget cached entries (of one interface, or all)."""

@@ -3,8 +3,11 @@
 A router is a host with forwarding switched on, as in Linux (``net.ipv4.ip_forward = 1``).
 Frames come in through :meth:`Host.receive`, which decodes, validates and dispatches them and
 returns a note for the capture. Anything sent *because of* a received frame (an ARP reply, an
-echo reply, a forwarded packet) leaves through ``kernel.call_later`` so captures show the cause
-before the effect.
+echo reply, a forwarded packet) leaves after the node's processing latency, so captures show
+the cause before the effect.
+
+``Host`` implements :class:`~netsim.stack.services.IpServices`, the only thing its protocol
+layers (arp, icmp, udp, tcp_layer, the sockets, echo) know of it.
 """
 
 from __future__ import annotations
@@ -26,11 +29,16 @@ from ..wire.addr import BROADCAST_IP, BROADCAST_MAC, int_to_ip, ip_to_int
 from ..wire.arp import decode as arp_decode
 from ..wire.errors import DecodeError
 from ..wire.ipv4 import PROTO_ICMP, PROTO_UDP, IPv4
+from . import echo
 from .arp import ArpEntry, ArpLayer
 from .icmp import IcmpError, IcmpLayer
 from .ipv4 import Reassembler, decrement_ttl, fragment
 from .routing import IfAddr, Route, RouteTable, parse_cidr
-from .socket import UdpSocket, oserror
+from .sockbase import oserror
+from .socket import UdpSocket
+from .tasks import check_task_call
+from .tcp_layer import TcpLayer
+from .tcp_socket import TcpSocket
 from .udp import UdpLayer
 
 __all__ = ["Host", "Router"]
@@ -85,8 +93,7 @@ class Host(Node):
         self._next_fd = 3
         self._in_receive = False
         # Every host answers TCP, even with no socket open: a SYN to a closed port gets RST.
-        from .tcp_socket import TcpLayer
-        self.tcp = TcpLayer(self)
+        self.tcp = TcpLayer(self, net.tcp_tracer, trace_segments=net.tracing)
 
     # -- addresses and routes ---------------------------------------------------------------
 
@@ -184,8 +191,13 @@ class Host(Node):
         """The ARP cache (and neighbours being resolved)."""
         return self.arp.table()
 
-    def _ifaddr(self, iface: Interface) -> IfAddr | None:
+    def interface_address(self, iface: Interface) -> IfAddr | None:
+        """The address configured on ``iface``, or None."""
         return self._addrs.get(iface.name)
+
+    def name_of(self, ip: str) -> str | None:
+        """The name of the node owning ``ip`` (our stand-in for reverse DNS), or None."""
+        return self.net.owner_of(ip)
 
     def is_local(self, ip: str) -> bool:
         """True for one of this node's addresses or a loopback address."""
@@ -321,13 +333,13 @@ class Host(Node):
             raw = piece.encode()
             self.counters["ip_tx"] += 1
             if next_hop is None:
-                self._xmit(iface, weth.Ethernet(BROADCAST_MAC, iface.mac, weth.ETH_IPV4, raw).encode(),
-                           comment)
+                self.transmit(iface, weth.Ethernet(BROADCAST_MAC, iface.mac, weth.ETH_IPV4,
+                                                   raw).encode(), comment)
             else:
                 self.arp.send_ip(iface, next_hop, raw, comment)
             comment = None
 
-    def _xmit(self, iface: Interface, frame: bytes, comment: str | None = None) -> None:
+    def transmit(self, iface: Interface, frame: bytes, comment: str | None = None) -> None:
         """Put a frame on an interface; deferred by ``latency`` when caused by a received frame.
 
         Frames leave in the order the stack produced them: one a task sends right after a
@@ -345,7 +357,7 @@ class Host(Node):
         self._deferred_until[iface] = at
         self.kernel.call_at(at, iface.send, frame, comment)
 
-    def _arp_failed(self, datagram: bytes, iface: Interface) -> None:
+    def next_hop_unreachable(self, datagram: bytes, iface: Interface) -> None:
         """ARP gave up on a queued datagram: ICMP host unreachable to its sender (RFC 1812 4.3.3.1)."""
         try:
             ip = wip.decode(datagram)
@@ -398,7 +410,7 @@ class Host(Node):
             return f"malformed IPv4: {exc.message}"
         if not ip.checksum_ok:
             self.counters["bad_ip_checksum"] += 1
-            self.net.log(self.name, "drop", f"bad IPv4 checksum from {ip.src}: dropped")
+            self.log("drop", f"bad IPv4 checksum from {ip.src}: dropped")
             return "bad IPv4 checksum: dropped"
         self.counters["ip_rx"] += 1
         raw = data[:ip.total_length] if len(data) != ip.total_length else data
@@ -501,13 +513,36 @@ class Host(Node):
         """Virtual time in seconds: what ``time.time()`` would say in a program."""
         return self.kernel.now / NS_PER_S
 
-    def start(self, fn: Callable, *args: Any, at: str | float | None = None,
+    def spawn(self, fn: Callable, *args: Any, at: str | float | None = None,
               name: str | None = None, **kwargs: Any) -> Task:
-        """Run ``fn(host, *args, **kwargs)`` as a task on this host, now or at virtual time ``at``.
+        """Run ``fn(*args, **kwargs)`` as a task on this host, like
+        ``threading.Thread(target=fn, args=args).start()``: a threaded server needs one changed
+        line. Use :meth:`spawn_with_host` for a function that takes the host first.
+
+        Args:
+            at: virtual time to start at (``"10ms"``); now when None.
+            name: the task's name (in errors and ``net.blocked_tasks()``).
 
         Raises:
+            TypeError: ``fn`` cannot take ``args`` (the message says whether
+                ``spawn_with_host`` fits).
             ValueError: ``at`` is in the past.
         """
+        check_task_call(self, "spawn", fn, args, kwargs)
+        return self._spawn(fn, args, kwargs, at, name or getattr(fn, "__name__", "thread"))
+
+    def spawn_with_host(self, fn: Callable, *args: Any, at: str | float | None = None,
+                        name: str | None = None, **kwargs: Any) -> Task:
+        """Run ``fn(host, *args, **kwargs)`` as a task on this host: a program written as
+        ``def client(host): ...`` that reaches the network through ``host.socket``.
+
+        Args and Raises: as :meth:`spawn` (the TypeError says whether ``spawn`` fits).
+        """
+        check_task_call(self, "spawn_with_host", fn, args, kwargs)
+        return self._spawn(fn, (self, *args), kwargs, at, name or getattr(fn, "__name__", "task"))
+
+    def _spawn(self, fn: Callable, args: tuple, kwargs: dict, at: str | float | None,
+               name: str) -> Task:
         delay = 0
         if at is not None:
             delay = parse_time(at) - self.kernel.now
@@ -515,14 +550,7 @@ class Host(Node):
                 raise ValueError(f"cannot start {getattr(fn, '__name__', fn)!r} at {at!r}: "
                                  "that time has passed")
         target = functools.partial(fn, **kwargs) if kwargs else fn
-        return self.kernel.spawn(target, self, *args, name=name or getattr(fn, "__name__", "task"),
-                                 node=self, delay_ns=delay)
-
-    def spawn(self, fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> Task:
-        """Start ``fn(*args, **kwargs)`` as a thread-like task (like ``threading.Thread``)."""
-        target = functools.partial(fn, **kwargs) if kwargs else fn
-        return self.kernel.spawn(target, *args, name=name or getattr(fn, "__name__", "thread"),
-                                 node=self)
+        return self.kernel.spawn(target, *args, name=name, node=self, delay_ns=delay)
 
     def sleep(self, seconds: str | float) -> None:
         """Pause the current task for ``seconds`` of virtual time (``"10ms"`` works too)."""
@@ -534,10 +562,15 @@ class Host(Node):
 
     # -- sockets and tools ------------------------------------------------------------------
 
-    def _new_fd(self) -> int:
+    def allocate_fd(self) -> int:
+        """A new socket descriptor: 3, 4, 5, ... (0-2 are stdin, stdout and stderr)."""
         fd = self._next_fd
         self._next_fd += 1
         return fd
+
+    def log(self, kind: str, note: str) -> None:
+        """Record a protocol event of this node in the network's trace."""
+        self.net.log(self.name, kind, note)
 
     def socket(self, family: int = _pysocket.AF_INET, type: int = _pysocket.SOCK_DGRAM,
                proto: int = 0):
@@ -554,24 +587,21 @@ class Host(Node):
                 raise oserror(errno.EPROTONOSUPPORT)
             return UdpSocket(self, family, type, proto)
         if type == _pysocket.SOCK_STREAM:
-            from .tcp_socket import TcpSocket
             return TcpSocket(self, family, type, proto)
         raise oserror(errno.EPROTONOSUPPORT)
 
     def ping(self, ip: str, count: int = 4, interval: float = 1.0, timeout: float = 1.0,
              size: int = 56, ttl: int | None = None):
-        """Ping ``ip`` (ICMP echo) and return a :class:`netsim.apps.ping.PingResult`.
+        """Ping ``ip`` (ICMP echo) and return a :class:`netsim.stack.echo.PingResult`.
 
         Works inside a task or directly from a script (the simulation runs until it is done).
         """
-        from ..apps.ping import ping
-        return self.kernel.run_blocking(ping, self, ip, count, interval, timeout, size, ttl,
+        return self.kernel.run_blocking(echo.ping, self, ip, count, interval, timeout, size, ttl,
                                         name=f"ping {ip}", node=self)
 
     def traceroute(self, ip: str, max_hops: int = 30, probes: int = 1, timeout: float = 5.0):
         """Trace the route to ``ip`` with UDP probes; returns a ``TracerouteResult``."""
-        from ..apps.ping import traceroute
-        return self.kernel.run_blocking(traceroute, self, ip, max_hops, probes, timeout,
+        return self.kernel.run_blocking(echo.traceroute, self, ip, max_hops, probes, timeout,
                                         name=f"traceroute {ip}", node=self)
 
     def stats(self) -> dict[str, Any]:

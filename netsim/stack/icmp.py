@@ -17,7 +17,7 @@ from ..wire.errors import DecodeError
 from ..wire.ipv4 import PROTO_ICMP, IPv4
 
 if TYPE_CHECKING:
-    from .host import Host
+    from .services import IpServices
 
 __all__ = ["IcmpLayer", "IcmpError", "errno_for", "error_text"]
 
@@ -105,7 +105,7 @@ class IcmpLayer:
 
     __slots__ = ("host", "listeners", "error_handlers")
 
-    def __init__(self, host: Host):
+    def __init__(self, host: IpServices):
         self.host = host
         self.listeners: list[Callable[[IPv4, wicmp.ICMP], None]] = []
         self.error_handlers: dict[int, Callable[[IcmpError], None]] = {}
@@ -195,5 +195,5 @@ class IcmpLayer:
             host.counters["icmp_errors_unroutable"] += 1
             return False
         host.counters["icmp_errors_sent"] += 1
-        host.net.log(host.name, "icmp", f"sent {error_text(icmp_type, code)} to {ip.src}")
+        host.log("icmp", f"sent {error_text(icmp_type, code)} to {ip.src}")
         return True

@@ -1,357 +1,63 @@
-"""Stream sockets on a virtual host: the glue between the sans-I/O TCP core and the host stack.
+"""Stream sockets on a virtual host: ``socket.socket(AF_INET, SOCK_STREAM)`` over TCP.
 
-:class:`TcpLayer` is a host's TCP: it demultiplexes segments by 4-tuple to connections and by
-local address to listening sockets, answers strays with RST (RFC 9293 3.10.7.1), runs each
-connection's timers on the kernel, and reports every segment and state change to the
-network's :class:`~netsim.trace.tcptrace.TcpTracer`. State changes also become capture
-comments: on the received segment that caused them, or on the first segment a user call sent.
-
-:class:`TcpSocket` is ``socket.socket(AF_INET, SOCK_STREAM)`` for virtual hosts, with the
-same methods, exceptions and errno values as Python's.
+:class:`TcpSocket` has the methods, exceptions and errno values of Python's sockets; what it
+shares with UDP sockets is in :mod:`netsim.stack.sockbase`. Each socket drives one sans-I/O
+:class:`~netsim.stack.tcp.Connection` (or :class:`~netsim.stack.tcp.Listener`) registered with
+its host's :class:`~netsim.stack.tcp_layer.TcpLayer`, which carries segments and timers.
 """
 
 from __future__ import annotations
 
 import errno
 import socket as _pysocket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..sim.kernel import Waiters
-from ..sim.units import parse_time
-from ..trace.tcptrace import TcpTracer, state_name
-from ..wire import tcp as wtcp
-from ..wire.errors import DecodeError
-from .socket import oserror, parse_address
-from .tcp import (
-    Connected,
-    Connection,
-    Error,
-    Listener,
-    State,
-    StateChange,
-    TcpConfig,
-    Writable,
-    rst_for,
-)
+from ..trace.tcptrace import state_name
+from .ports import ANY, check_local_address
+from .sockbase import SocketBase, oserror, parse_address
+from .tcp import Connection, Listener, State, TcpConfig
 
 if TYPE_CHECKING:
-    from .host import Host
+    from .services import IpServices
+    from .tcp_layer import Endpoint
 
-__all__ = ["TcpLayer", "TcpSocket", "tcp_layer"]
+__all__ = ["TcpSocket"]
 
-ANY = "0.0.0.0"
-PROTO_TCP = 6
-EPHEMERAL_LOW, EPHEMERAL_HIGH = 32768, 60999  # Linux ip_local_port_range
 _HANDSHAKE = frozenset({State.SYN_SENT, State.SYN_RECEIVED})
 _SENDABLE = frozenset({State.ESTABLISHED, State.CLOSE_WAIT})
-_ICMP_UNREACH = 3
 
 
-def tcp_layer(host: Host) -> TcpLayer:
-    """The host's TCP layer, created (and registered with its IP layer) on first use."""
-    layer = host.__dict__.get("tcp")
-    if layer is None:
-        layer = TcpLayer(host)
-    return layer
+class TcpSocket(SocketBase):
+    """A SOCK_STREAM socket on a virtual host: ``host.socket(AF_INET, SOCK_STREAM)``.
 
+    Attributes:
+        local: the bound ``(ip, port)``, or None.
+        listener: the sans-I/O :class:`~netsim.stack.tcp.Listener` once listening, else None.
+    """
 
-def tracer_of(net: Any) -> TcpTracer:
-    """The network's TCP tracer (one per network, shared by all hosts)."""
-    tracer = getattr(net, "tcp_tracer", None)
-    if tracer is None:
-        tracer = TcpTracer()
-        net.tcp_tracer = tracer
-    return tracer
+    __slots__ = ("layer", "local", "listener", "nodelay", "_ep", "_shut_rd")
 
-
-class _Endpoint:
-    """A connection registered in the demultiplexer, with its timer and its waiting tasks."""
-
-    __slots__ = ("conn", "local", "remote", "sock", "listener_sock", "timer", "deadline",
-                 "waiters", "label", "peer_label", "error")
-
-    def __init__(self, layer: TcpLayer, conn: Connection, local: tuple[str, int],
-                 remote: tuple[str, int]):
-        self.conn = conn
-        self.local, self.remote = local, remote
-        self.sock: TcpSocket | None = None
-        self.listener_sock: TcpSocket | None = None
-        self.timer = None
-        self.deadline: int | None = None
-        self.waiters = Waiters(layer.kernel)
-        self.label = layer.label(*local)
-        self.peer_label = layer.label(*remote)
-        self.error = 0
-
-
-class TcpLayer:
-    """One host's TCP: demultiplexing, timers, RSTs for strays, tracing."""
-
-    def __init__(self, host: Host):
-        self.host = host
-        self.kernel = host.kernel
-        self.config = TcpConfig()
-        self.conns: dict[tuple[str, int, str, int], _Endpoint] = {}
-        self.listeners: dict[tuple[str, int], TcpSocket] = {}
-        self.bound: set[TcpSocket] = set()
-        self.by_conn: dict[int, _Endpoint] = {}
-        self.counters = {"segments_in": 0, "segments_out": 0, "rst_sent": 0, "bad_checksum": 0,
-                         "malformed": 0, "syn_dropped_backlog": 0}
-        self.tracer = tracer_of(host.net)
-        # Network(trace=False) is for speed: the tracer then keeps state changes only, not a
-        # ladder row per segment.
-        self.trace_segments = bool(getattr(host.net, "_tracing", True))
-        host.__dict__["tcp"] = self
-        host.register_protocol(PROTO_TCP, self.on_ip)
-        host.register_icmp_error_handler(PROTO_TCP, self.on_icmp_error)
-
-    # -- names -----------------------------------------------------------------------------
-
-    def label(self, ip: str, port: int) -> str:
-        """``h1:49152``: the node owning ``ip`` (or the address itself) and the port."""
-        owner = self.host.name if self.host.is_local(ip) else _owner_of(self.host.net, ip)
-        return f"{owner or ip}:{port}"
-
-    def isn(self, local: tuple | None = None, remote: tuple | None = None) -> int:
-        """An initial sequence number from the network's seeded RNG (RFC 6528 in spirit)."""
-        return self.kernel.rng.getrandbits(32)
-
-    # -- ports -----------------------------------------------------------------------------
-
-    def _port_users(self, port: int) -> list[tuple[str, Any]]:
-        users: list[tuple[str, Any]] = [(s.local[0], s) for s in self.bound if s.local[1] == port]
-        users += [(ep.local[0], ep) for ep in self.conns.values() if ep.local[1] == port]
-        return users
-
-    def port_free(self, ip: str, port: int, reuseaddr: bool, me: TcpSocket | None = None) -> bool:
-        """Linux's rule: a port is taken by a listener or a live connection on an overlapping
-        address; a connection in TIME-WAIT only blocks a socket without SO_REUSEADDR."""
-        for addr, user in self._port_users(port):
-            if user is me or (user is not None and getattr(user, "sock", None) is me and me):
-                continue
-            if not (addr == ip or ANY in (addr, ip)):
-                continue
-            if isinstance(user, _Endpoint) and user.conn.state is State.TIME_WAIT and reuseaddr:
-                continue
-            return False
-        return True
-
-    def ephemeral(self, ip: str) -> int:
-        span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1
-        start = self.kernel.rng.randrange(span)
-        for i in range(span):
-            port = EPHEMERAL_LOW + (start + i) % span
-            if self.port_free(ip, port, False):
-                return port
-        raise oserror(errno.EADDRNOTAVAIL)
-
-    # -- connections -----------------------------------------------------------------------
-
-    def register(self, conn: Connection, local: tuple[str, int], remote: tuple[str, int]) -> _Endpoint:
-        ep = _Endpoint(self, conn, local, remote)
-        self.conns[(local[0], local[1], remote[0], remote[1])] = ep
-        self.by_conn[id(conn)] = ep
-        return ep
-
-    def _forget(self, ep: _Endpoint) -> None:
-        key = (ep.local[0], ep.local[1], ep.remote[0], ep.remote[1])
-        if self.conns.get(key) is ep:
-            del self.conns[key]
-        self.by_conn.pop(id(ep.conn), None)
-        self.kernel.cancel(ep.timer)
-        ep.timer = ep.deadline = None
-
-    def flush(self, ep: _Endpoint, from_rx: bool = False) -> str | None:
-        """Send what the connection produced, report its events, re-arm its timer.
-
-        Returns the state-change note when called for a received segment (it becomes the
-        capture comment of that segment).
-        """
-        conn = ep.conn
-        segs = conn.pending_segments()
-        notes: list[str] = []
-        wake = False
-        for ev in conn.pop_events():
-            if isinstance(ev, StateChange):
-                old, new = state_name(ev.old), state_name(ev.new)
-                if ep.listener_sock is not None and old == "CLOSED" and new == "LISTEN":
-                    continue  # a listener's child starts in LISTEN: the socket was already there
-                self.tracer.state(ev.time, ep.label, ep.peer_label, old, new)
-                text = f"{self.host.name}: {old} -> {new}"
-                self.host.net.log(self.host.name, "state", text)
-                notes.append(text)
-            elif isinstance(ev, Writable):
-                # Like Linux (sk_stream_write_space), wake a blocked writer only once a third
-                # of the send buffer is free: sendall then queues big chunks, not one
-                # segment's worth per ACK.
-                wake = wake or conn.send_space * 3 >= conn.cfg.snd_buf
-            else:
-                wake = True
-                if isinstance(ev, Connected) and ep.listener_sock is not None:
-                    ep.listener_sock._waiters.notify_all()
-                elif isinstance(ev, Error):
-                    ep.error = ev.errno
-        comment = "; ".join(notes) if notes and not from_rx else None
-        for seg in segs:
-            self.send_segment(ep.local, ep.remote, seg, comment, (ep.label, ep.peer_label))
-            comment = None
-        if wake or notes:
-            ep.waiters.notify_all()
-            if ep.listener_sock is not None and conn.state is State.CLOSED:
-                ep.listener_sock._waiters.notify_all()
-        if conn.state is State.CLOSED:
-            self._forget(ep)
-        else:
-            self._arm(ep)
-        return "; ".join(notes) if notes and from_rx else None
-
-    def _arm(self, ep: _Endpoint) -> None:
-        deadline = ep.conn.next_deadline()
-        if deadline == ep.deadline:
-            return
-        self.kernel.cancel(ep.timer)
-        ep.deadline = deadline
-        ep.timer = None if deadline is None else self.kernel.call_at(
-            max(deadline, self.kernel.now), self._on_timer, ep)
-
-    def _on_timer(self, ep: _Endpoint) -> None:
-        ep.timer = ep.deadline = None
-        ep.conn.on_timer(self.kernel.now)
-        self.flush(ep)
-
-    def send_segment(self, local: tuple[str, int], remote: tuple[str, int], seg: wtcp.TCP,
-                     comment: str | None = None, labels: tuple[str, str] | None = None) -> None:
-        """Encode ``seg`` for ``local`` -> ``remote`` and hand it to IP (and to the tracer)."""
-        self.counters["segments_out"] += 1
-        if self.trace_segments:
-            src, dst = labels or (self.label(*local), self.label(*remote))
-            self.tracer.segment(self.kernel.now, src, dst, seg, "out")
-        raw = seg.encode(local[0], remote[0])
-        try:
-            self.host.ip_send(remote[0], PROTO_TCP, raw, src=local[0], comment=comment)
-        except OSError:
-            # No route: the segment is lost like any other; TCP's timers will retry or give up.
-            pass
-
-    # -- input -----------------------------------------------------------------------------
-
-    def on_ip(self, ip, iface) -> str | None:
-        """A datagram with protocol 6 arrived: find its connection or listener, or answer RST."""
-        try:
-            seg = wtcp.decode(ip.payload, ip.src, ip.dst)
-        except DecodeError as exc:
-            self.counters["malformed"] += 1
-            return f"malformed TCP segment dropped: {exc}"
-        if seg.checksum_ok is False:
-            self.counters["bad_checksum"] += 1
-            return "bad TCP checksum: dropped"
-        self.counters["segments_in"] += 1
-        now = self.kernel.now
-        ep = self.conns.get((ip.dst, seg.dport, ip.src, seg.sport))
-        if self.trace_segments:
-            src, dst = ((ep.peer_label, ep.label) if ep is not None else
-                        (self.label(ip.src, seg.sport), self.label(ip.dst, seg.dport)))
-            self.tracer.segment(now, src, dst, seg, "in")
-        if ep is not None:
-            ep.conn.receive(seg, now)
-            return self.flush(ep, from_rx=True)
-        lsock = self.listeners.get((ip.dst, seg.dport)) or self.listeners.get((ANY, seg.dport))
-        if lsock is not None:
-            return self._to_listener(lsock, ip, seg, now)
-        rst = rst_for(seg)
-        if rst is None:
-            return "no socket for this segment: dropped"
-        self.counters["rst_sent"] += 1
-        self.send_segment((ip.dst, seg.dport), (ip.src, seg.sport), rst)
-        return f"port {seg.dport} closed: RST sent"
-
-    def _to_listener(self, lsock: TcpSocket, ip, seg: wtcp.TCP, now: int) -> str | None:
-        lst = lsock._listener
-        dropped = lst.dropped_syns
-        child = lst.receive(seg, (ip.src, seg.sport), now)
-        for remote, reply in lst.pending_replies():
-            self.counters["rst_sent"] += 1
-            self.send_segment((ip.dst, seg.dport), remote, reply)
-        if child is not None:
-            ep = self.register(child, (ip.dst, seg.dport), (ip.src, seg.sport))
-            ep.listener_sock = lsock
-            return self.flush(ep, from_rx=True)
-        if lst.dropped_syns > dropped:
-            self.counters["syn_dropped_backlog"] += 1
-            return f"SYN dropped: listen backlog of {lst.backlog} is full"
-        return None
-
-    def on_icmp_error(self, err) -> None:
-        """ICMP destination unreachable for a connection still in SYN-SENT aborts it (as Linux
-        does); later errors are soft (RFC 1122 4.2.3.9) and only remembered."""
-        if err.type != _ICMP_UNREACH or err.sport is None:
-            return
-        ep = self.conns.get((err.quoted.src, err.sport, err.quoted.dst, err.dport))
-        if ep is None:
-            return
-        code = {2: errno.ENOPROTOOPT, 3: errno.ECONNREFUSED}.get(err.code, errno.EHOSTUNREACH)
-        if ep.conn.state is State.SYN_SENT:
-            ep.error = code
-            self._forget(ep)
-            ep.waiters.notify_all()
-
-
-def _owner_of(net: Any, ip: str) -> str | None:
-    return net.owner_of(ip)
-
-
-class TcpSocket:
-    """A SOCK_STREAM socket on a virtual host: ``host.socket(AF_INET, SOCK_STREAM)``."""
-
-    def __init__(self, host: Host, family: int = _pysocket.AF_INET,
-                 type: int = _pysocket.SOCK_STREAM, proto: int = 0, _ep: _Endpoint | None = None):
+    def __init__(self, host: IpServices, family: int = _pysocket.AF_INET,
+                 type: int = _pysocket.SOCK_STREAM, proto: int = 0, _ep: Endpoint | None = None):
         if proto not in (0, _pysocket.IPPROTO_TCP):
             raise oserror(errno.EPROTONOSUPPORT)
-        self.host = host
-        self.layer = tcp_layer(host)
-        self.family = _pysocket.AddressFamily(family)
-        self.type = _pysocket.SocketKind(type)
-        self.proto = proto
+        super().__init__(host, family, type, proto)
+        self.layer = host.tcp
         self.local: tuple[str, int] | None = _ep.local if _ep else None
-        self._ep = _ep
-        self._listener: Listener | None = None
-        self._waiters = Waiters(host.kernel)
-        self._timeout: float | None = _pysocket.getdefaulttimeout()
-        self.reuseaddr = False
+        self.listener: Listener | None = None
         self.nodelay = False
+        self._ep = _ep
         self._shut_rd = False
-        self._fd = host._new_fd()
         if _ep is not None:
             _ep.sock = self
 
     # -- helpers ---------------------------------------------------------------------------
-
-    def _check(self) -> None:
-        if self._fd < 0:
-            raise oserror(errno.EBADF)
 
     def _config(self) -> TcpConfig:
         base = self.layer.config
         cfg = TcpConfig(**{f: getattr(base, f) for f in base.__dataclass_fields__})
         cfg.nodelay = self.nodelay or base.nodelay
         return cfg
-
-    def _wait(self, waiters: Waiters, ready, what: str) -> None:
-        """Block until ``ready()``; honours the socket timeout like CPython (``TimeoutError``)."""
-        if ready():
-            return
-        if self._timeout == 0.0:
-            raise oserror(errno.EAGAIN)
-        kernel = self.host.kernel
-        deadline = None if self._timeout is None else kernel.now + parse_time(self._timeout)
-        what = f"{what} on {self.host.name}"
-        while not ready():
-            remaining = None if deadline is None else max(0, deadline - kernel.now)
-            if kernel.in_task:
-                waiters.wait(what, remaining)
-            else:
-                kernel.run_blocking(waiters.wait, what, remaining, name=what, node=self.host)
-            self._check()
 
     def _raise_error(self, code: int) -> None:
         if code == errno.ETIMEDOUT:
@@ -367,7 +73,7 @@ class TcpSocket:
     @property
     def state(self) -> str:
         """The RFC 9293 state of this socket's connection ("LISTEN" for a listening socket)."""
-        if self._listener is not None:
+        if self.listener is not None:
             return "LISTEN"
         return state_name(self._ep.conn.state) if self._ep else "CLOSED"
 
@@ -378,14 +84,13 @@ class TcpSocket:
 
         Raises:
             OSError: EINVAL if already bound, EADDRNOTAVAIL for a foreign address, EADDRINUSE
-                when the port is taken (a TIME-WAIT connection only without SO_REUSEADDR).
+                when the port is taken (a TIME_WAIT connection only without SO_REUSEADDR).
         """
         self._check()
         ip, port = parse_address(self.host, address, "bind")
         if self.local is not None:
             raise oserror(errno.EINVAL)
-        if ip != ANY and not self.host.is_local(ip):
-            raise oserror(errno.EADDRNOTAVAIL)
+        check_local_address(self.host, ip, broadcast_ok=False)
         if port == 0:
             port = self.layer.ephemeral(ip)
         elif not self.layer.port_free(ip, port, self.reuseaddr, self):
@@ -400,17 +105,17 @@ class TcpSocket:
             raise oserror(errno.EINVAL)
         if self.local is None:
             self.bind(("", 0))
-        if self._listener is None:
-            self._listener = Listener(self.local, max(1, backlog), self.layer.isn, self._config())
+        if self.listener is None:
+            self.listener = Listener(self.local, max(1, backlog), self.layer.isn, self._config())
             self.layer.listeners[self.local] = self
             self.layer.tracer.listen(f"{self.host.name}:{self.local[1]}")
         else:
-            self._listener.backlog = max(1, backlog)
+            self.listener.backlog = max(1, backlog)
 
     def accept(self) -> tuple[TcpSocket, tuple[str, int]]:
         """Wait for a connection that completed the handshake: ``(socket, (ip, port))``."""
         self._check()
-        lst = self._listener
+        lst = self.listener
         if lst is None:
             raise oserror(errno.EINVAL)
         got: list[Connection] = []
@@ -422,7 +127,7 @@ class TcpSocket:
                     got.append(conn)
             return bool(got)
 
-        self._wait(self._waiters, ready, f"accept on port {self.local[1]}")
+        self._wait(self._waiters, ready, f"accept on port {self.local[1]} on {self.host.name}")
         ep = self.layer.by_conn[id(got[0])]
         ep.listener_sock = None
         sock = TcpSocket(self.host, self.family, self.type, self.proto, _ep=ep)
@@ -442,7 +147,7 @@ class TcpSocket:
         if self._ep is not None:
             self._connect_again()
             return
-        if self._listener is not None:
+        if self.listener is not None:
             raise oserror(errno.EINVAL)
         ip, port = parse_address(self.host, address, "connect")
         src = self.host.source_for(ip)
@@ -463,7 +168,7 @@ class TcpSocket:
             raise oserror(errno.EINPROGRESS)
         try:
             self._wait(ep.waiters, lambda: ep.error or conn.state not in _HANDSHAKE,
-                       f"connect to {ip}:{port}")
+                       f"connect to {ip}:{port} on {self.host.name}")
         except TimeoutError:
             self._abandon()
             raise
@@ -487,17 +192,9 @@ class TcpSocket:
             self._raise_error(code)
         raise oserror(errno.EISCONN)
 
-    def connect_ex(self, address: tuple[str, int]) -> int:
-        """Like :meth:`connect` but returns an errno (0 on success) instead of raising."""
-        try:
-            self.connect(address)
-        except OSError as exc:
-            return exc.errno or errno.EIO
-        return 0
-
     def _abandon(self) -> None:
         if self._ep is not None:
-            self.layer._forget(self._ep)
+            self.layer.forget(self._ep)
             self._ep = None
 
     # -- data ------------------------------------------------------------------------------
@@ -515,7 +212,7 @@ class TcpSocket:
             return bool(ep.error or conn.error or conn.send_space > 0 or conn.state not in _SENDABLE
                         and conn.state not in _HANDSHAKE)
 
-        self._wait(ep.waiters, ready, "send")
+        self._wait(ep.waiters, ready, f"send on {self.host.name}")
         code = ep.error or conn.error
         if code:
             self._raise_error(code)
@@ -545,7 +242,8 @@ class TcpSocket:
         if self._shut_rd:
             return b""
         self._wait(ep.waiters, lambda: bool(conn.readable or conn.at_eof or ep.error or conn.error
-                                            or conn.state is State.CLOSED), "recv")
+                                            or conn.state is State.CLOSED),
+                   f"recv on {self.host.name}")
         if conn.readable:
             data = conn.recv(bufsize)
             self.layer.flush(ep)  # a window update if reading opened the window
@@ -554,12 +252,6 @@ class TcpSocket:
         if code and not conn.at_eof:
             self._raise_error(code)
         return b""
-
-    def recv_into(self, buffer, nbytes: int = 0, flags: int = 0) -> int:
-        view = memoryview(buffer)
-        data = self.recv(nbytes or len(view), flags)
-        view[:len(data)] = data
-        return len(data)
 
     def shutdown(self, how: int) -> None:
         """SHUT_WR sends FIN (half-close: we can still receive); SHUT_RD stops reading."""
@@ -573,22 +265,19 @@ class TcpSocket:
             conn.shutdown_write(self.host.kernel.now)
             self.layer.flush(self._ep)
 
-    def close(self) -> None:
+    def _release(self) -> None:
         """Close: FIN (or RST if unread data is left, as Linux does); the connection lingers
-        on without the socket through FIN-WAIT and TIME-WAIT."""
-        if self._fd < 0:
-            return
-        self._fd = -1
+        on without the socket through FIN_WAIT and TIME_WAIT."""
         self.layer.bound.discard(self)
-        if self._listener is not None:
+        if self.listener is not None:
             self.layer.listeners.pop(self.local, None)
             self.layer.tracer.listen(f"{self.host.name}:{self.local[1]}", active=False)
             now = self.host.kernel.now
             for ep in [e for e in self.layer.conns.values() if e.listener_sock is self]:
                 ep.conn.abort(now)
                 self.layer.flush(ep)
-            self._listener = None
-            self._waiters.notify_all()
+            self.listener = None
+            self.wake_all()
         ep = self._ep
         if ep is not None:
             ep.sock = None
@@ -597,40 +286,29 @@ class TcpSocket:
                 self.layer.flush(ep)
             ep.waiters.notify_all()
 
-    def detach(self) -> int:
-        fd, self._fd = self._fd, -1
-        return fd
-
     # -- options and names -----------------------------------------------------------------
 
-    def setsockopt(self, level: int, option: int, value: Any) -> None:
-        self._check()
-        if level == _pysocket.SOL_SOCKET and option == _pysocket.SO_REUSEADDR:
-            self.reuseaddr = bool(value)
-        elif level == _pysocket.IPPROTO_TCP and option == _pysocket.TCP_NODELAY:
+    def _setopt(self, level: int, option: int, value: int) -> bool:
+        """IPPROTO_TCP: TCP_NODELAY; SOL_SOCKET: SO_KEEPALIVE and SO_LINGER are accepted and
+        ignored (keepalive and linger are not modelled)."""
+        if level == _pysocket.IPPROTO_TCP and option == _pysocket.TCP_NODELAY:
             self.nodelay = bool(value)
             if self._ep is not None:
                 self._ep.conn.cfg.nodelay = self.nodelay
-        elif level == _pysocket.SOL_SOCKET and option in (_pysocket.SO_KEEPALIVE, _pysocket.SO_LINGER):
-            pass  # accepted and ignored: keepalive and linger are not modelled
-        else:
-            raise oserror(errno.ENOPROTOOPT)
+            return True
+        return level == _pysocket.SOL_SOCKET and option in (_pysocket.SO_KEEPALIVE,
+                                                             _pysocket.SO_LINGER)
 
-    def getsockopt(self, level: int, option: int, buflen: int = 0) -> int:
-        self._check()
-        if level == _pysocket.SOL_SOCKET and option == _pysocket.SO_REUSEADDR:
-            return int(self.reuseaddr)
+    def _getopt(self, level: int, option: int) -> int | None:
         if level == _pysocket.IPPROTO_TCP and option == _pysocket.TCP_NODELAY:
             return int(self.nodelay)
-        if level == _pysocket.SOL_SOCKET and option == _pysocket.SO_ERROR:
-            # Reading SO_ERROR clears the pending error (Linux sock_error()).
-            code = self._ep.error if self._ep else 0
-            if code:
-                self._ep.error = 0
-            return code
-        if level == _pysocket.SOL_SOCKET and option == _pysocket.SO_TYPE:
-            return int(self.type)
-        raise oserror(errno.ENOPROTOOPT)
+        return None
+
+    def _take_error(self) -> int:
+        code = self._ep.error if self._ep else 0
+        if code:
+            self._ep.error = 0
+        return code
 
     def getsockname(self) -> tuple[str, int]:
         self._check()
@@ -642,30 +320,8 @@ class TcpSocket:
             raise oserror(errno.ENOTCONN)
         return self._ep.remote
 
-    def settimeout(self, value: float | None) -> None:
-        if value is not None and value < 0:
-            raise ValueError("Timeout value out of range")
-        self._timeout = None if value is None else float(value)
+    def _names(self) -> tuple[tuple[str, int] | None, tuple[str, int] | None]:
+        return self.local, (self._ep.remote if self._ep else None)
 
-    def gettimeout(self) -> float | None:
-        return self._timeout
-
-    def setblocking(self, flag: bool) -> None:
-        self._timeout = None if flag else 0.0
-
-    def getblocking(self) -> bool:
-        return self._timeout != 0.0
-
-    def fileno(self) -> int:
-        return self._fd
-
-    def __enter__(self) -> TcpSocket:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        local = f"{self.local[0]}:{self.local[1]}" if self.local else "unbound"
-        peer = f" -> {self._ep.remote[0]}:{self._ep.remote[1]}" if self._ep else ""
-        return f"<TcpSocket {self.host.name} {local}{peer} {self.state}>"
+    def _repr_extra(self) -> str:
+        return f", state={self.state}"

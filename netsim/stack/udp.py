@@ -1,35 +1,29 @@
 """UDP demultiplexing (RFC 768): the port table, delivery to sockets, port unreachable.
 
-Binding follows Linux: two sockets may share a port only when their addresses cannot both
-match a packet (a specific address versus another specific one), unless both set
-``SO_REUSEADDR``. A unicast datagram goes to the single best match (connected beats bound
+Binding follows Linux (:mod:`netsim.stack.ports`): two sockets may share a port only when
+their addresses cannot both match a packet (a specific address versus another specific one),
+unless both set ``SO_REUSEADDR``. A unicast datagram goes to the single best match (connected beats bound
 beats wildcard; among equals, the socket bound last); a broadcast goes to every match.
 """
 
 from __future__ import annotations
 
 import errno
-import os
 from typing import TYPE_CHECKING
 
 from ..wire import icmp as wicmp
 from ..wire import udp as wudp
 from ..wire.errors import DecodeError
 from ..wire.ipv4 import IPv4
+from .ports import ANY, pick_ephemeral, port_taken
+from .sockbase import oserror
 
 if TYPE_CHECKING:
-    from .host import Host
     from .icmp import IcmpError
+    from .services import IpServices
     from .socket import UdpSocket
 
-__all__ = ["UdpLayer", "EPHEMERAL_LOW", "EPHEMERAL_HIGH"]
-
-EPHEMERAL_LOW, EPHEMERAL_HIGH = 32768, 60999  # Linux ip_local_port_range
-ANY = "0.0.0.0"
-
-
-def _oserror(code: int) -> OSError:
-    return OSError(code, os.strerror(code))
+__all__ = ["UdpLayer"]
 
 
 class UdpLayer:
@@ -37,20 +31,15 @@ class UdpLayer:
 
     __slots__ = ("host", "ports")
 
-    def __init__(self, host: Host):
+    def __init__(self, host: IpServices):
         self.host = host
         self.ports: dict[int, list[UdpSocket]] = {}
 
     # -- binding ---------------------------------------------------------------------------
 
     def _conflicts(self, sock: UdpSocket, ip: str, port: int) -> bool:
-        for other in self.ports.get(port, ()):
-            if other is sock:
-                continue
-            overlap = other.local_ip == ip or other.local_ip == ANY or ip == ANY
-            if overlap and not (other.reuseaddr and sock.reuseaddr):
-                return True
-        return False
+        users = [(other.local_ip, other) for other in self.ports.get(port, ()) if other is not sock]
+        return port_taken(users, ip, lambda other: other.reuseaddr and sock.reuseaddr)
 
     def bind(self, sock: UdpSocket, ip: str, port: int) -> int:
         """Register ``sock`` on (ip, port); port 0 picks a free ephemeral port at random.
@@ -62,21 +51,12 @@ class UdpLayer:
             OSError: EADDRINUSE when taken; EAGAIN when no ephemeral port is left.
         """
         if port == 0:
-            port = self._ephemeral(sock, ip)
+            port = pick_ephemeral(self.host.kernel.rng,
+                                  lambda p: not self._conflicts(sock, ip, p), errno.EAGAIN)
         elif self._conflicts(sock, ip, port):
-            raise _oserror(errno.EADDRINUSE)
+            raise oserror(errno.EADDRINUSE)
         self.ports.setdefault(port, []).append(sock)
         return port
-
-    def _ephemeral(self, sock: UdpSocket, ip: str) -> int:
-        # Linux starts at a random offset in the range and walks up (inet_csk_get_port).
-        span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1
-        start = self.host.kernel.rng.randrange(span)
-        for i in range(span):
-            port = EPHEMERAL_LOW + (start + i) % span
-            if port not in self.ports or not self._conflicts(sock, ip, port):
-                return port
-        raise _oserror(errno.EAGAIN)
 
     def unbind(self, sock: UdpSocket) -> None:
         socks = self.ports.get(sock.local_port)

@@ -79,8 +79,8 @@ def run_topology_file(path: str | Path, out_dir: str | Path = "captures",
         host = net.nodes[prog.host]
         out = _printer(net, prog.host, prog.run, output)
         fn = PROGRAMS[prog.run].fn
-        host.start(_program_task, fn, out, prog.params, at=f"{prog.at_ns}ns",
-                   name=f"{prog.run}#{prog.index}")
+        host.spawn_with_host(_program_task, fn, out, prog.params, at=f"{prog.at_ns}ns",
+                             name=f"{prog.run}#{prog.index}")
     with net.capture(capture) as cap:
         net.run(until=f"{net.now + duration_ns}ns")
         frames = cap.frames

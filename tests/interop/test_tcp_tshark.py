@@ -129,10 +129,10 @@ def session(tmp_path_factory):
                     direction=out)
     cable.drop_when(lambda f: is_tcp(f, lambda t: t.flags == wtcp.SYN and t.dport == 8),
                     count=2, direction=out)
-    h2.start(echo_once, 7)
-    h2.start(echo_once, 8)
-    h1.start(send_and_read_back, 7, 1000, at="1ms")
-    h1.start(send_and_read_back, 8, 1000, at="10s")
+    h2.spawn_with_host(echo_once, 7)
+    h2.spawn_with_host(echo_once, 8)
+    h1.spawn_with_host(send_and_read_back, 7, 1000, at="1ms")
+    h1.spawn_with_host(send_and_read_back, 8, 1000, at="10s")
     path = tmp_path_factory.mktemp("tcp") / "session.pcapng"
     with net.capture(path, interfaces=["h1-eth0"]):
         net.run()
@@ -195,8 +195,8 @@ def test_random_loss_wireshark_and_our_tracer_agree_on_every_retransmission(tmp_
     rng = random.Random(5)
     cable.drop_when(lambda f: is_tcp(f, lambda t: bool(t.payload)) and rng.random() < 0.05,
                     count=10**9, direction=h1.interfaces[0])
-    h2.start(count_then_answer, 7)
-    up = h1.start(upload, 7, 300_000, at="1ms")
+    h2.spawn_with_host(count_then_answer, 7)
+    up = h1.spawn_with_host(upload, 7, 300_000, at="1ms")
     path = tmp_path / "lossy.pcapng"
     with net.capture(path, interfaces=["h1-eth0"]):
         net.run()

@@ -144,8 +144,8 @@ def test_routed_ping_and_udp_capture_dissects_cleanly(tmp_path):
 
     path = tmp_path / "routed.pcapng"
     with net.capture(path, interfaces=["h1-eth0", "r1-eth0", "r1-eth1", "h2-eth0"]):
-        h2.start(echo)
-        h1.start(talk, at=0.001)
+        h2.spawn_with_host(echo)
+        h1.spawn_with_host(talk, at=0.001)
         net.run(until="3s")
     rows = _tshark(path)
     _assert_clean(rows)

@@ -16,7 +16,7 @@ def send_udp(host, dst, payloads, port=9000):
         s = h.socket(AF_INET, SOCK_DGRAM)
         for p in payloads:
             s.sendto(p, (dst, port))
-    host.start(prog)
+    host.spawn_with_host(prog)
 
 
 def test_arp_request_is_broadcast_and_the_reply_fills_both_caches():
@@ -54,7 +54,7 @@ def test_several_packets_wait_for_one_reply_and_leave_in_order():
         for _ in range(3):
             got.append(s.recv(100))
 
-    h2.start(server)
+    h2.spawn_with_host(server)
     send_udp(h1, "10.0.0.2", [b"one", b"two", b"three"])
     net.run()
     assert got == [b"one", b"two", b"three"]
@@ -80,7 +80,7 @@ def test_unanswered_arp_retries_three_times_then_reports_host_unreachable():
         seen["errno"] = info.value.errno
         seen["time"] = h.now
 
-    h1.start(prog)
+    h1.spawn_with_host(prog)
     net.run()
     assert seen["errno"] == errno.EHOSTUNREACH
     requests = [ev.time_ns for ev, f in frames(net, "tx", "h1") if f.arp is not None]
@@ -102,7 +102,7 @@ def test_unconnected_socket_is_not_told_of_arp_failure_like_linux():
         except TimeoutError:
             outcome.append("timeout")
 
-    h1.start(prog)
+    h1.spawn_with_host(prog)
     net.run()
     assert outcome == ["timeout"]
 

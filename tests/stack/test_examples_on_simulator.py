@@ -27,8 +27,8 @@ def quiet(*_):
 def test_udp_pair_runs_on_the_simulator_with_only_the_socket_factory_changed():
     ex = load("udp_sender_receiver")
     net, sw, (h1, h2) = lan(2)
-    rx = h2.start(lambda h: ex.receiver(h.socket, "", log=quiet))
-    tx = h1.start(lambda h: ex.sender(h.socket, "10.0.0.2", log=quiet), at="1ms")
+    rx = h2.spawn_with_host(lambda h: ex.receiver(h.socket, "", log=quiet))
+    tx = h1.spawn_with_host(lambda h: ex.sender(h.socket, "10.0.0.2", log=quiet), at="1ms")
     net.run()
     assert tx.result == [m.upper() for m in ex.MESSAGES]
     assert [d for d, _ in rx.result] == list(ex.MESSAGES)
@@ -38,8 +38,8 @@ def test_udp_pair_runs_on_the_simulator_with_only_the_socket_factory_changed():
 def test_udp_pair_crosses_two_routers_unchanged():
     ex = load("udp_sender_receiver")
     net, (h1, h2, h3), _ = three_subnets()
-    h2.start(lambda h: ex.receiver(h.socket, log=quiet))
-    tx = h1.start(lambda h: ex.sender(h.socket, "h2", log=quiet), at="1ms")
+    h2.spawn_with_host(lambda h: ex.receiver(h.socket, log=quiet))
+    tx = h1.spawn_with_host(lambda h: ex.sender(h.socket, "h2", log=quiet), at="1ms")
     net.run()
     assert tx.result == [m.upper() for m in ex.MESSAGES]
 
@@ -92,8 +92,9 @@ def test_udp_pair_runs_on_real_loopback_sockets():
 def test_broadcast_example_reaches_every_host_on_the_lan():
     ex = load("udp_broadcast")
     net, sw, hosts = lan(4)
-    listeners = [h.start(lambda h: ex.broadcast_listener(h.socket, log=quiet)) for h in hosts[1:]]
-    hosts[0].start(lambda h: ex.broadcast_sender(h.socket), at="1ms")
+    listeners = [h.spawn_with_host(lambda h: ex.broadcast_listener(h.socket, log=quiet))
+                 for h in hosts[1:]]
+    hosts[0].spawn_with_host(lambda h: ex.broadcast_sender(h.socket), at="1ms")
     net.run()
     assert [t.result[0] for t in listeners] == [b"anyone there?"] * 3
     assert {t.result[1][0] for t in listeners} == {"10.0.0.1"}
@@ -102,7 +103,7 @@ def test_broadcast_example_reaches_every_host_on_the_lan():
 def test_broadcast_example_without_so_broadcast_is_refused_like_linux():
     ex = load("udp_broadcast")
     net, sw, hosts = lan(2)
-    task = hosts[0].start(lambda h: ex.broadcast_sender(h.socket, use_so_broadcast=False))
+    task = hosts[0].spawn_with_host(lambda h: ex.broadcast_sender(h.socket, use_so_broadcast=False))
     with pytest.raises(PermissionError):
         net.run()
     assert task.done

@@ -19,7 +19,7 @@ def send_udp(host, dst, data=b"x", port=9000, broadcast=False):
         if broadcast:
             s.setsockopt(SOL_SOCKET, SO_BROADCAST, 1)
         s.sendto(data, (dst, port))
-    host.start(prog)
+    host.spawn_with_host(prog)
 
 
 def listen(host, port, out, timeout=2.0):
@@ -32,7 +32,7 @@ def listen(host, port, out, timeout=2.0):
                 out.append(s.recvfrom(65535))
         except TimeoutError:
             pass
-    host.start(prog)
+    host.spawn_with_host(prog)
 
 
 def test_ping_across_a_switch():

@@ -28,8 +28,8 @@ def scenario(seed):
             s.sendto(b"msg %d" % i, ("10.0.2.1", 7))
             s.recvfrom(100)
 
-    h2.start(server)
-    h1.start(client, at="1ms")
+    h2.spawn_with_host(server)
+    h1.spawn_with_host(client, at="1ms")
     net.run()
     h1.ping("h3", count=2)
     h3.traceroute("h1")

@@ -60,8 +60,8 @@ def both_ways(size: int, seed: int = 1, loss=0.1, duplicate=0.1, reorder=0.1):
         c.connect(("10.0.0.2", 5001))
         return exchange(h, c, to_h2)
 
-    srv = h2.start(server)
-    cli = h1.start(client, at="1ms")
+    srv = h2.spawn_with_host(server)
+    cli = h1.spawn_with_host(client, at="1ms")
     net.run()
     return net, bad, (srv.result, hashlib.sha256(to_h2).hexdigest()), \
         (cli.result, hashlib.sha256(to_h1).hexdigest())

@@ -64,7 +64,7 @@ def echo_server(host, port: int = 7, count: int = 1, results: list | None = None
 def test_established_echo_round_trip_and_recv_returns_empty_bytes_at_eof():
     net, h1, h2, _ = lan()
     served = []
-    h2.start(echo_server, 7, 1, served)
+    h2.spawn_with_host(echo_server, 7, 1, served)
 
     def client(h):
         c = h.socket(AF_INET, SOCK_STREAM)
@@ -77,7 +77,7 @@ def test_established_echo_round_trip_and_recv_returns_empty_bytes_at_eof():
         c.close()
         return got, eof
 
-    task = h1.start(client, at="1ms")
+    task = h1.spawn_with_host(client, at="1ms")
     net.run()
     got, eof = task.result
     assert got == b"hello, tcp"
@@ -110,8 +110,8 @@ def test_listen_accept_returns_a_connected_socket_with_the_peer_address():
         c.close()
         return names
 
-    srv = h2.start(server)
-    cli = h1.start(client, at="1ms")
+    srv = h2.spawn_with_host(server)
+    cli = h1.spawn_with_host(client, at="1ms")
     net.run()
     (c_local, c_peer) = cli.result
     s_local, s_peer, addr, listen_name = srv.result
@@ -143,8 +143,8 @@ def test_established_sendall_of_one_megabyte_arrives_intact():
         c.sendall(data)
         c.close()
 
-    srv = h2.start(server)
-    h1.start(client, at="1ms")
+    srv = h2.spawn_with_host(server)
+    h1.spawn_with_host(client, at="1ms")
     net.run()
     assert srv.result == (len(data), hashlib.sha256(data).hexdigest())
 
@@ -162,7 +162,7 @@ def test_syn_sent_receives_rst_raises_connection_refused():
         code = c2.connect_ex(("10.0.0.2", 81))
         return info.value.errno, info.value.strerror, code
 
-    task = h1.start(client)
+    task = h1.spawn_with_host(client)
     net.run()
     assert task.result == (errno.ECONNREFUSED, "Connection refused", errno.ECONNREFUSED)
     rsts = [s for s in tcp_segments(net, "h2") if s.flags & wtcp.RST]
@@ -181,7 +181,7 @@ def test_syn_sent_to_an_address_nobody_owns_raises_ehostunreach_when_arp_fails()
             c.connect(("10.0.0.99", 80))
         return info.value.errno, h.now - t0
 
-    task = h1.start(client)
+    task = h1.spawn_with_host(client)
     net.run()
     code, elapsed = task.result
     assert code == errno.EHOSTUNREACH
@@ -198,7 +198,7 @@ def test_syn_sent_over_a_dead_cable_raises_ehostunreach_since_arp_fails_first():
             h.socket(AF_INET, SOCK_STREAM).connect(("10.0.0.2", 80))
         return info.value.errno
 
-    task = h1.start(client)
+    task = h1.spawn_with_host(client)
     net.run()
     assert task.result == errno.EHOSTUNREACH
 
@@ -223,7 +223,7 @@ def test_syn_sent_to_a_peer_that_drops_tcp_raises_timeout_error_etimedout_after_
             c.connect(("10.0.0.2", 80))
         return info.value.errno, info.value.strerror, h.now - t0
 
-    task = h1.start(client)
+    task = h1.spawn_with_host(client)
     net.run()
     code, text, elapsed = task.result
     assert (code, text) == (errno.ETIMEDOUT, "Connection timed out")
@@ -269,8 +269,8 @@ def test_socket_timeout_expires_with_timeout_error_timed_out(call):
                 c.recv(10)
         return str(info.value), info.value.errno, h.now - t0
 
-    srv = h2.start(server)
-    cli = h1.start(client, at="1ms")
+    srv = h2.spawn_with_host(server)
+    cli = h1.spawn_with_host(client, at="1ms")
     net.run(until="10s")
     text, code, waited = (srv if call == "accept" else cli).result
     assert (text, code) == ("timed out", None)  # CPython's socket.timeout message
@@ -310,8 +310,8 @@ def test_fin_wait_half_close_peer_keeps_sending_after_our_shutdown_wr():
         c.close()
         return got, states
 
-    srv = h2.start(server)
-    cli = h1.start(client, at="1ms")
+    srv = h2.spawn_with_host(server)
+    cli = h1.spawn_with_host(client, at="1ms")
     net.run()
     assert srv.result == b"request"
     got, states = cli.result
@@ -341,8 +341,8 @@ def test_established_both_close_at_once_go_through_closing_to_time_wait():
         h.sleep((rendezvous - h.now) / S)
         c.close()
 
-    h2.start(server)
-    h1.start(client, at="1ms")
+    h2.spawn_with_host(server)
+    h1.spawn_with_host(client, at="1ms")
     net.run()
     conn = net.tcp_tracer.connections[0]
     paths = {}
@@ -368,8 +368,8 @@ def test_closed_simultaneous_open_of_two_bound_sockets_connects_with_one_connect
         s.close()
         return got, names
 
-    a = h1.start(peer, 5000, "10.0.0.2", 6000, at="1ms")
-    b = h2.start(peer, 6000, "10.0.0.1", 5000, at="1ms")
+    a = h1.spawn_with_host(peer, 5000, "10.0.0.2", 6000, at="1ms")
+    b = h2.spawn_with_host(peer, 6000, "10.0.0.1", 5000, at="1ms")
     net.run()
     assert a.result == (b"hi from h2", (("10.0.0.1", 5000), ("10.0.0.2", 6000)))
     assert b.result == (b"hi from h1", (("10.0.0.2", 6000), ("10.0.0.1", 5000)))
@@ -408,8 +408,8 @@ def test_established_close_with_unread_data_sends_rst_and_peer_recv_raises_conne
         c.close()
         return err
 
-    h2.start(server)
-    cli = h1.start(client, at="1ms")
+    h2.spawn_with_host(server)
+    cli = h1.spawn_with_host(client, at="1ms")
     net.run()
     assert cli.result == (errno.ECONNRESET, "Connection reset by peer")
     sent = tcp_segments(net, "h2")
@@ -460,8 +460,8 @@ def _time_wait_then_bind(reuse: bool):
             c.sendall(b"again")
             c.close()
 
-    srv = h2.start(server)
-    h1.start(client, at="1ms")
+    srv = h2.spawn_with_host(server)
+    h1.spawn_with_host(client, at="1ms")
     net.run()
     return srv.result
 
@@ -496,7 +496,7 @@ def test_listen_second_listener_on_the_same_port_raises_eaddrinuse():
         c.close()
         return codes
 
-    task = h1.start(prog)
+    task = h1.spawn_with_host(prog)
     net.run()
     assert task.result == [(errno.EADDRINUSE, "Address already in use")] * 2
 
@@ -535,8 +535,8 @@ def test_listen_backlog_full_drops_extra_syns_and_clients_are_served_after_retry
         c.close()
         return h.now
 
-    srv = server_host.start(server)
-    tasks = [h.start(client, at="1ms") for h in clients]
+    srv = server_host.spawn_with_host(server)
+    tasks = [h.spawn_with_host(client, at="1ms") for h in clients]
     net.run()
     assert sorted(d for _, d in srv.result) == [b"c0", b"c1", b"c2", b"c3", b"c4"]
     assert server_host.tcp.counters["syn_dropped_backlog"] >= 3
@@ -557,7 +557,7 @@ def test_bind_twice_raises_einval_and_to_a_foreign_address_eaddrnotavail():
             h.socket(AF_INET, SOCK_STREAM).bind(("10.0.0.2", 80))
         return port, twice.value.errno, foreign.value.errno
 
-    task = h1.start(prog)
+    task = h1.spawn_with_host(prog)
     net.run()
     port, twice, foreign = task.result
     assert 32768 <= port <= 60999
@@ -591,8 +591,8 @@ def test_established_small_writes_are_coalesced_by_nagle_unless_tcp_nodelay(node
             c.send(bytes([ch]))
         c.close()
 
-    srv = h2.start(server)
-    h1.start(client, at="1ms")
+    srv = h2.spawn_with_host(server)
+    h1.spawn_with_host(client, at="1ms")
     net.run()
     assert srv.result == b"abcdefghij"
     data_segments = [s for s in tcp_segments(net, "h1") if s.payload]
@@ -609,7 +609,7 @@ def test_setsockopt_unknown_option_raises_enoprotoopt_and_so_type_is_stream():
             s.setsockopt(SOL_SOCKET, 0x7777, 1)
         return info.value.errno, s.getsockopt(SOL_SOCKET, pysocket.SO_TYPE), s.type, s.family
 
-    task = h1.start(prog)
+    task = h1.spawn_with_host(prog)
     net.run()
     assert task.result == (errno.ENOPROTOOPT, SOCK_STREAM, SOCK_STREAM, AF_INET)
 
@@ -618,7 +618,7 @@ def test_setsockopt_unknown_option_raises_enoprotoopt_and_so_type_is_stream():
 
 def test_non_blocking_connect_raises_blocking_io_error_then_completes_in_the_background():
     net, h1, h2, _ = lan()
-    h2.start(echo_server, 7, 1)
+    h2.spawn_with_host(echo_server, 7, 1)
 
     def client(h):
         c = h.socket(AF_INET, SOCK_STREAM)
@@ -641,7 +641,7 @@ def test_non_blocking_connect_raises_blocking_io_error_then_completes_in_the_bac
         c.close()
         return first, in_progress, established, done.value.errno, data
 
-    task = h1.start(client, at="1ms")
+    task = h1.spawn_with_host(client, at="1ms")
     net.run()
     assert task.result == (errno.EINPROGRESS, errno.EALREADY, ("ESTABLISHED", 0),
                            errno.EISCONN, b"ping")
@@ -658,7 +658,7 @@ def test_non_blocking_connect_to_closed_port_reports_econnrefused_via_so_error()
         return c.getsockopt(SOL_SOCKET, pysocket.SO_ERROR), c.getsockopt(SOL_SOCKET,
                                                                          pysocket.SO_ERROR)
 
-    task = h1.start(client)
+    task = h1.spawn_with_host(client)
     net.run()
     assert task.result == (errno.ECONNREFUSED, 0)  # SO_ERROR is cleared once read
 
@@ -675,7 +675,7 @@ def test_non_blocking_accept_with_nothing_pending_raises_blocking_io_error():
             s.accept()
         return info.value.errno
 
-    task = h1.start(prog)
+    task = h1.spawn_with_host(prog)
     net.run()
     assert task.result == errno.EAGAIN
 
@@ -695,7 +695,7 @@ def test_closed_socket_operations_raise_ebadf():
             codes.append(info.value.errno)
         return codes, s.fileno()
 
-    task = h1.start(prog)
+    task = h1.spawn_with_host(prog)
     net.run()
     assert task.result == ([errno.EBADF] * 3, -1)
 
@@ -728,8 +728,8 @@ def test_established_both_windows_zero_probe_forever_without_an_ack_war_or_a_tim
         c.connect(("10.0.0.2", 7))
         writer(h, c)
 
-    h2.start(server)
-    h1.start(client, at="1ms")
+    h2.spawn_with_host(server)
+    h1.spawn_with_host(client, at="1ms")
     # an ACK war would never let virtual time advance: stop it after 20,000 trace events
     net.kernel.run(until_ns=600 * S, stop=lambda: len(net.trace) > 20_000)
     assert net.now == 600 * S

@@ -96,9 +96,9 @@ def test_echo_example_runs_on_real_loopback_sockets():
 def test_echo_example_runs_on_the_simulator_with_only_the_socket_factory_changed():
     ex = load("tcp_echo")
     net, srv, clients = star(2)
-    server = srv.start(lambda h: ex.echo_server(h.socket, clients=2, log=quiet))
-    tasks = [c.start(lambda h: ex.echo_client(h.socket, "10.0.0.100", log=quiet), at="1ms")
-             for c in clients]
+    server = srv.spawn_with_host(lambda h: ex.echo_server(h.socket, clients=2, log=quiet))
+    tasks = [c.spawn_with_host(lambda h: ex.echo_client(h.socket, "10.0.0.100", log=quiet),
+                               at="1ms") for c in clients]
     net.run()
     assert [t.result for t in tasks] == [list(ex.MESSAGES)] * 2
     assert sorted(a[0] for a, _ in server.result) == ["10.0.0.1", "10.0.0.2"]
@@ -132,9 +132,10 @@ def test_threaded_server_runs_on_real_loopback_with_threading():
 def test_threaded_server_serves_five_simulated_clients_concurrently_with_host_spawn():
     ex = load("tcp_threaded_server")
     net, srv, clients = star(5)
-    server = srv.start(lambda h: ex.threaded_server(h.socket, h.spawn, clients=5, log=quiet))
-    tasks = [c.start(lambda h: ex.upper_client(h.socket, "10.0.0.100", log=quiet), at="1ms")
-             for c in clients]
+    server = srv.spawn_with_host(lambda h: ex.threaded_server(h.socket, h.spawn, clients=5,
+                                                              log=quiet))
+    tasks = [c.spawn_with_host(lambda h: ex.upper_client(h.socket, "10.0.0.100", log=quiet),
+                               at="1ms") for c in clients]
     net.run()
     assert [t.result for t in tasks] == [[b"ONE", b"TWO", b"THREE"]] * 5
     assert sorted(a[0] for a, _ in server.result) == [f"10.0.0.{i}" for i in range(1, 6)]
@@ -149,9 +150,10 @@ def _makespan(threaded: bool) -> int:
     echo, thr = load("tcp_echo"), load("tcp_threaded_server")
     net, srv, clients = star(5)
     if threaded:
-        srv.start(lambda h: thr.threaded_server(h.socket, h.spawn, clients=5, log=quiet))
+        srv.spawn_with_host(lambda h: thr.threaded_server(h.socket, h.spawn, clients=5, log=quiet))
     else:
-        srv.start(lambda h: echo.echo_server(h.socket, port=thr.PORT, clients=5, log=quiet))
+        srv.spawn_with_host(lambda h: echo.echo_server(h.socket, port=thr.PORT, clients=5,
+                                                       log=quiet))
     finished = []
 
     def client(h):
@@ -159,7 +161,7 @@ def _makespan(threaded: bool) -> int:
         finished.append(h.now)
 
     for c in clients:
-        c.start(client, at="1ms")
+        c.spawn_with_host(client, at="1ms")
     net.run()
     assert len(finished) == 5
     return max(finished)

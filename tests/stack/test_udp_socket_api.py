@@ -8,7 +8,7 @@ import pytest
 from stackkit import pair, three_subnets
 
 from netsim import AF_INET, SO_BROADCAST, SO_REUSEADDR, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET
-from netsim.stack.udp import EPHEMERAL_HIGH, EPHEMERAL_LOW
+from netsim.stack.ports import EPHEMERAL_HIGH, EPHEMERAL_LOW
 
 
 def run(net, host, fn):
@@ -159,14 +159,14 @@ def test_recvfrom_truncates_to_bufsize_and_discards_the_rest():
         s.bind(("", 5000))
         return s.recvfrom(4), s.recvfrom(100)
 
-    task = h2.start(server)
+    task = h2.spawn_with_host(server)
 
     def client(h):
         s = h.socket(AF_INET, SOCK_DGRAM)
         s.sendto(b"abcdefgh", ("10.0.0.2", 5000))
         s.sendto(b"second", ("10.0.0.2", 5000))
 
-    h1.start(client)
+    h1.spawn_with_host(client)
     net.run()
     (first, addr), (second, _) = task.result
     assert (first, second) == (b"abcd", b"second")
@@ -203,15 +203,15 @@ def test_connected_socket_only_receives_from_its_peer_and_reports_addresses():
         s.settimeout(2)
         return s.recvfrom(100)
 
-    task = h2.start(server)
+    task = h2.spawn_with_host(server)
 
     def sender(h, data, port):
         s = h.socket(AF_INET, SOCK_DGRAM)
         s.bind(("", port))
         s.sendto(data, ("10.0.2.1", 5000))
 
-    h3.start(sender, b"from h3", 6000, at="1ms")
-    h1.start(sender, b"from h1", 6000, at="2ms")
+    h3.spawn_with_host(sender, b"from h3", 6000, at="1ms")
+    h1.spawn_with_host(sender, b"from h1", 6000, at="2ms")
     net.run()
     assert task.result == (b"from h1", ("10.0.0.1", 6000))
 
@@ -232,14 +232,14 @@ def test_full_receive_queue_drops_and_counts():
         except BlockingIOError:
             return got
 
-    task = h2.start(server)
+    task = h2.spawn_with_host(server)
 
     def client(h):
         s = h.socket(AF_INET, SOCK_DGRAM)
         for i in range(20):
             s.sendto(bytes([i]) * 500, ("10.0.0.2", 5000))
 
-    h1.start(client, at="1ms")
+    h1.spawn_with_host(client, at="1ms")
     net.run()
     assert len(task.result) < 20
     assert h2.stats()["udp_rcvbuf_drops"] == 20 - len(task.result)

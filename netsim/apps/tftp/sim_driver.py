@@ -4,7 +4,7 @@ Runs the same sans-I/O sessions and the same blocking loop (:mod:`netsim.apps.tf
 the OS client; only the socket factory and the clock (``host.kernel.now``, int ns) differ::
 
     files = {"boot.img": b"..."}
-    server.start(tftp_sim.serve, files)                       # a task on the server host
+    server.spawn_with_host(tftp_sim.serve, files)               # a task on the server host
     data, stats = tftp_sim.get(client, "10.0.0.1", "boot.img")   # inside a client task
 
 The server is the classic concurrent one: a loop on port 69 that spawns one task (with its own

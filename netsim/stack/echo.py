@@ -1,10 +1,14 @@
-"""ping and traceroute for virtual hosts, with results printed like the Linux tools.
+"""The echo engine of a host: ping and traceroute, with results that print like the Linux tools.
 
 ``ping`` sends ICMP echo requests (RFC 792) and matches replies by identifier and sequence;
 ``traceroute`` sends UDP probes to ports 33434 and up with TTL 1, 2, 3... and reads the ICMP
 time exceeded / port unreachable messages they cause (as Linux traceroute does by default).
 Both run as blocking code inside a task; ``host.ping()`` and ``host.traceroute()`` wrap them so
-that a script can call them directly.
+that a script can call them directly. They use only the node's public services
+(:class:`~netsim.stack.services.IpServices`) and a UDP socket.
+
+The results are values of this layer, and each one's ``str()`` is the tool's output: a value
+returned by ``host.ping()`` must print itself without the stack importing anything above it.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from ..sim.units import parse_time
 from ..wire import icmp as wicmp
 from ..wire.errors import DecodeError
 from ..wire.ipv4 import PROTO_ICMP, PROTO_UDP
+from .socket import UdpSocket
 
 if TYPE_CHECKING:
-    from ..stack.host import Host
+    from .services import IpServices
 
 __all__ = ["ping", "traceroute", "PingReply", "PingError", "PingResult", "TracerouteProbe",
            "TracerouteHop", "TracerouteResult", "TRACEROUTE_BASE_PORT"]
@@ -39,15 +44,6 @@ _TRACE_MARKS = {0: "!N", 1: "!H", 2: "!P", 4: "!F", 13: "!X"}
 
 def _ms(ns: int) -> float:
     return ns / 1e6
-
-
-def _name_of(host: Host, ip: str) -> str:
-    """The node name owning ``ip`` (our stand-in for reverse DNS), else the address."""
-    for node in getattr(host.net, "nodes", {}).values():
-        local = getattr(node, "_local", None)
-        if local and ip in local:
-            return node.name
-    return ip
 
 
 # -- ping -------------------------------------------------------------------------------------
@@ -130,7 +126,7 @@ class PingResult:
         return "\n".join(lines)
 
 
-def ping(host: Host, dst: str, count: int = 4, interval: float = 1.0, timeout: float = 1.0,
+def ping(host: IpServices, dst: str, count: int = 4, interval: float = 1.0, timeout: float = 1.0,
          size: int = 56, ttl: int | None = None) -> PingResult:
     """Send ``count`` echo requests, one per ``interval``, each waiting up to ``timeout``.
 
@@ -268,7 +264,7 @@ class TracerouteResult:
         return "\n".join([head, *(str(h) for h in self.hops)])
 
 
-def traceroute(host: Host, dst: str, max_hops: int = 30, probes: int = 1,
+def traceroute(host: IpServices, dst: str, max_hops: int = 30, probes: int = 1,
                timeout: float = 5.0) -> TracerouteResult:
     """Trace the path to ``dst`` with UDP probes of increasing TTL (must run in a task).
 
@@ -278,7 +274,7 @@ def traceroute(host: Host, dst: str, max_hops: int = 30, probes: int = 1,
     kernel = host.kernel
     ip_dst = host.resolve(dst)
     result = TracerouteResult(ip_dst, max_hops)
-    sock = host.socket(_pysocket.AF_INET, _pysocket.SOCK_DGRAM)
+    sock = UdpSocket(host)
     answers: dict[int, tuple] = {}
     waiters = Waiters(kernel)
 
@@ -325,7 +321,7 @@ def traceroute(host: Host, dst: str, max_hops: int = 30, probes: int = 1,
                     else:
                         mark = _TRACE_MARKS.get(code, f"!<{code}>")
                     stop = True
-                hop.probes.append(TracerouteProbe(src, _ms(t1 - t0), mark, _name_of(host, src)))
+                hop.probes.append(TracerouteProbe(src, _ms(t1 - t0), mark, host.name_of(src) or src))
             result.hops.append(hop)
             if stop:
                 break
