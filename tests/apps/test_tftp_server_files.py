@@ -13,7 +13,7 @@ import stat
 import pytest
 from click.testing import CliRunner
 
-from netsim.apps.tftp import server_files
+from netsim.apps.tftp import os_server, server_files
 from netsim.apps.tftp.cli import tftp as tftp_cli
 from netsim.apps.tftp.os_driver import TftpServer, put
 from netsim.wire import tftp
@@ -104,6 +104,38 @@ def test_unexpected_exception_in_a_transfer_is_contained(root, monkeypatch, capl
         assert isinstance(reply, Error) and reply.code == tftp.ERR_UNDEFINED
         healthy(srv)
     assert "internal error" in caplog.text and "RuntimeError: a bug" in caplog.text
+
+
+def test_read_error_mid_download_answers_error_and_frees_the_transfer(root, monkeypatch):
+    (root / "big.bin").write_bytes(b"b" * 5000)
+    real_open = server_files.open_for_read
+
+    class Failing:
+        def __init__(self, f):
+            self.f, self.reads = f, 0
+
+        def read(self, n):
+            self.reads += 1
+            if self.reads > 2:
+                raise OSError(errno.EIO, "Input/output error")
+            return self.f.read(n)
+
+        def close(self):
+            self.f.close()
+
+    def failing_open(path, who):
+        f, size = real_open(path, who)
+        return (Failing(f), size) if path.endswith("big.bin") else (f, size)
+    monkeypatch.setattr(os_server, "open_for_read", failing_open)
+    with serve(root) as srv:
+        with Raw(srv.address) as raw:
+            pkt = raw.ask(request(tftp.RRQ, b"big.bin"))
+            while isinstance(pkt, Data):
+                raw.send(Ack(pkt.block).encode(), raw.tid)
+                pkt = raw.reply()
+        assert isinstance(pkt, Error) and (pkt.code, pkt.message) == (0, "Input/output error")
+        assert wait_until(lambda: not srv._transfers)
+        healthy(srv)
 
 
 def test_name_too_long_is_refused_before_any_data(root):

@@ -143,7 +143,8 @@ class TftpServer:
         max_windowsize: largest window granted.
         timeout: base retransmission timeout in seconds.
         max_retries: retransmissions before a transfer is abandoned.
-        max_sessions: concurrent transfers in total.
+        max_sessions: concurrent transfers in total (each holds a socket, so uploads lingering
+            after their final ACK count here).
         max_per_client: concurrent transfers per client address (not counting uploads that
             linger after their final ACK).
         dally: seconds an upload lingers after its final ACK.

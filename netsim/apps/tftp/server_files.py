@@ -16,7 +16,11 @@ Uploads
       if the name appeared meanwhile (ERROR 6), so nothing is clobbered;
     * an existing file (``allow_overwrite``) is rewritten *in place* from the temporary file, so
       its inode, mode, owner and hard links stay what they were. A transfer that fails before
-      the commit leaves it untouched.
+      the commit leaves it untouched; only a failure during the copy itself (a disk that fills
+      as the file grows) leaves it partly rewritten, and the client is told so with ERROR 3.
+
+    Either way the directory must be writable by the serving user (the temporary file lives
+    there), as the kernel would require of that user.
 
 Permissions
     The mode bits are applied as the kernel applies them to an unprivileged user, for the
@@ -181,10 +185,15 @@ class Upload:
             raise _refused(exc) from None
         target_fd = None
         if st is not None:
-            target_fd = cls._open_target(path, st, who, allow_overwrite)
+            if not stat.S_ISREG(st.st_mode):
+                raise Refused(tftp.ERR_ACCESS, "not a regular file")
+            if not allow_overwrite:
+                raise Refused(tftp.ERR_EXISTS, "File already exists")
+        cls._check_directory(os.path.dirname(path), who)
+        if st is not None:
+            target_fd = cls._open_target(path, st, who)
             keys: tuple = (path, (st.st_dev, st.st_ino))
         else:
-            cls._check_directory(os.path.dirname(path), who)
             keys = (path,)
         try:
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=TMP_PREFIX,
@@ -197,11 +206,7 @@ class Upload:
         return cls(path, tmp, f, target_fd, fsync, 0o666 & ~umask, keys)
 
     @staticmethod
-    def _open_target(path: str, st: os.stat_result, who: Identity, allow_overwrite: bool) -> int:
-        if not stat.S_ISREG(st.st_mode):
-            raise Refused(tftp.ERR_ACCESS, "not a regular file")
-        if not allow_overwrite:
-            raise Refused(tftp.ERR_EXISTS, "File already exists")
+    def _open_target(path: str, st: os.stat_result, who: Identity) -> int:
         if not permitted(st, who, WRITE):
             raise Refused(tftp.ERR_ACCESS, "file is not writable by the server's user")
         try:
