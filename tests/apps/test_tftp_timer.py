@@ -23,7 +23,9 @@ from tests.apps.tftpkit import Raw, request
 
 SECOND = 1_000_000_000
 FILE = bytes(range(256)) * 10 + b"tail"            # blocks 1-5 of 512 and a short block 6
-SLACK = 0.1                                          # real sockets: scheduling, timer ticks
+# Real sockets: both ends share one process (and its GIL), so each arrival time is noted a
+# little late, by a varying amount; 1.0 s against 2.0 s is still told apart.
+EARLY, LATE = 0.05, 0.15
 
 
 def tftp_packet(frame: bytes):
@@ -163,7 +165,7 @@ def test_real_socket_client_retransmits_one_timeout_after_each_loss(tmp_path):
         seen = [b - a for a, b in zip(ack_times(server, block), ack_times(server, block)[1:])]
         assert len(seen) == len(expected), (block, seen)
         for got, want in zip(seen, expected):
-            assert want - 0.005 <= got <= want + SLACK, (block, seen)
+            assert want - EARLY <= got <= want + LATE, (block, seen)
 
 
 @pytest.mark.slow
@@ -187,7 +189,7 @@ def test_real_socket_server_retransmits_one_timeout_after_each_loss(tmp_path):
         seen = gaps(sent[block])
         assert len(seen) == len(expected), (block, seen)
         for got, want in zip(seen, expected):
-            assert want - 0.005 <= got <= want + scan + SLACK, (block, seen)
+            assert want - EARLY <= got <= want + scan + LATE, (block, seen)
 
 
 def test_real_socket_get_returns_before_its_dally_and_dallies_on_another_thread(tmp_path):
