@@ -7,6 +7,12 @@ mean fewer round trips; a window of several blocks per ACK (RFC 7440 windowsize)
 busy. The lab sweeps loss, block size and window size and checks every download arrived
 byte-identical (sha256), using netsim's own client and server on virtual hosts: the same
 sans-I/O sessions that ``netsim tftp`` runs on real sockets.
+
+Every datagram either end's TFTP code sends or receives is noted with the virtual time its
+session saw it (:class:`_Recorder`), and :func:`audit_resends` checks the RFC 1350 rule from
+that record: a packet goes out again only when the timer fires, exactly one timeout after the
+last progress (doubling only while the same packet stays unanswered), and never because a
+duplicate arrived (RFC 1123 4.2.3.1, the Sorcerer's Apprentice).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 
 from netsim import Network
 from netsim.apps.tftp import sim_driver as tftp_sim
+from netsim.wire import tftp as wtftp
 
 from .result import LabResult, Param
 from .sweep import run_points
@@ -39,6 +46,136 @@ PARAMS = {
 def _content(size: int, seed: int) -> bytes:
     import random
     return random.Random(seed).randbytes(size)
+
+
+TIMEOUT_NS = 1_000_000_000    # both ends' retransmission timeout (the sim driver's default)
+
+
+class _Recorder:
+    """A host's socket that notes each datagram the TFTP code sends or receives as
+    ``(time_ns, socket number, "tx" | "rx", opcode, block)``: the time is the one the session
+    saw; ``block`` is None for packets that have none."""
+
+    def __init__(self, sock: Any, number: int, kernel: Any, log: list):
+        self._sock, self._number, self._kernel, self._log = sock, number, kernel, log
+
+    def sendto(self, data: bytes, addr: Any) -> int:
+        self._log.append((self._kernel.now, self._number, "tx", *_header(data)))
+        return self._sock.sendto(data, addr)
+
+    def recvfrom(self, bufsize: int) -> tuple[bytes, Any]:
+        data, addr = self._sock.recvfrom(bufsize)
+        self._log.append((self._kernel.now, self._number, "rx", *_header(data)))
+        return data, addr
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _record_sockets(host: Any, kernel: Any, log: list, counter: list) -> None:
+    make = host.socket
+
+    def socket(*args: Any, **kwargs: Any) -> _Recorder:
+        counter[0] += 1
+        return _Recorder(make(*args, **kwargs), counter[0], kernel, log)
+    host.socket = socket
+
+
+def _header(payload: bytes) -> tuple[int | None, int | None]:
+    """(opcode, block) of a TFTP datagram; block only for DATA and ACK (RFC 1350 s5)."""
+    if len(payload) < 2:
+        return None, None
+    op = payload[0] << 8 | payload[1]
+    if op in (wtftp.DATA, wtftp.ACK) and len(payload) >= 4:
+        return op, payload[2] << 8 | payload[3]
+    return op, None
+
+
+def audit_resends(log: list, timeout_ns: int = TIMEOUT_NS) -> dict[str, Any]:
+    """Check every transmission that was not a first answer against RFC 1350's timer rule.
+
+    Per socket, a send at the instant a datagram arrived is a *reply*; any other send after
+    the first is the *timer's*. A timer send must come exactly ``timeout * 2**k`` after the
+    later of the last progress (a new ACK for a sender; the next DATA, or an OACK, for a
+    receiver) and the previous timer send, ``k`` counting the timeouts since that progress.
+    A DATA sent again in reply to an ACK that acknowledges nothing new was caused by a
+    duplicate. A DATA sent again in reply to a new ACK is RFC 7440's go-back (a gap in the
+    window), and an ACK sent again in reply to a DATA is RFC 1350's re-ACK: both legitimate.
+
+    Returns:
+        Counts (``timer``, ``goback``, ``reack``, ``early``, ``late``, ``duplicate``), the
+        timer gaps seen in ns (``gaps``) and the first few ``violations`` as text.
+    """
+    out: dict[str, Any] = {"timer": 0, "goback": 0, "reack": 0, "early": 0, "late": 0,
+                           "duplicate": 0, "gaps": set(), "violations": []}
+    for number in sorted({entry[1] for entry in log}):
+        _audit_socket([e for e in log if e[1] == number], timeout_ns, out)
+    out["gaps"] = sorted(out["gaps"])
+    return out
+
+
+def _audit_socket(events: list, timeout_ns: int, out: dict[str, Any]) -> None:
+    sent: set[tuple[int | None, int | None]] = set()
+    anchor: int | None = None          # last progress or timer send
+    k = 0                              # timeouts since the last progress
+    acked: int | None = None           # sender: the last block acknowledged
+    high = 0                           # sender: the last block sent
+    expect = 1                         # receiver: the next block wanted
+    oack_seen = False
+    last_rx: tuple[int, int | None, int | None, bool] | None = None  # time, op, block, progress
+    for time_ns, _, direction, op, block in events:
+        if direction == "rx":
+            progress = False
+            if op == wtftp.ACK and block is not None:
+                # New if it covers blocks sent and not yet acknowledged (16-bit arithmetic).
+                progress = acked is None or \
+                    0 < (block - acked) & 0xFFFF <= (high - acked) & 0xFFFF
+                if progress:
+                    acked = block
+            elif op == wtftp.DATA and block == expect & 0xFFFF:
+                progress, expect = True, expect + 1
+            elif op == wtftp.OACK and not oack_seen:
+                progress = oack_seen = True
+            if progress:
+                anchor, k = time_ns, 0
+            last_rx = (time_ns, op, block, progress)
+            continue
+        if op == wtftp.DATA and (acked is None or (block - acked) & 0xFFFF < 0x8000):
+            high = block
+        again = (op, block) in sent
+        sent.add((op, block))
+        if anchor is None:               # the session's first send (its start)
+            anchor = time_ns
+            continue
+        if last_rx is not None and last_rx[0] == time_ns:
+            if again and op == wtftp.DATA:
+                if last_rx[3]:
+                    out["goback"] += 1
+                else:
+                    out["duplicate"] += 1
+                    _note(out, f"DATA {block} resent at {time_ns / 1e9:.6f} s on a duplicate "
+                               f"{wtftp.OPCODE_NAMES.get(last_rx[1], last_rx[1])} {last_rx[2]}")
+            elif again:
+                out["reack"] += 1
+            continue
+        if time_ns == anchor:             # the rest of a window resent by the same timeout
+            continue
+        due = anchor + timeout_ns * 2 ** k
+        gap = time_ns - anchor
+        if op != wtftp.ERROR:            # an ERROR on the timer is giving up
+            out["timer"] += 1
+            out["gaps"].add(gap)
+        if time_ns != due:
+            out["early" if time_ns < due else "late"] += 1
+            _note(out, f"{wtftp.OPCODE_NAMES.get(op, op)} {block} at {time_ns / 1e9:.6f} s: "
+                       f"{gap / 1e9:.6f} s after the last progress or timeout, due after "
+                       f"{timeout_ns * 2 ** k / 1e9:g} s")
+        anchor, k = time_ns, k + 1
+
+
+def _note(out: dict[str, Any], text: str) -> None:
+    if len(out["violations"]) < 5:
+        out["violations"].append(text)
 
 
 def build(size: int = 100_000, loss: float = 0.1, bandwidth: str = "10Mbps", delay: str = "5ms",
@@ -68,6 +205,10 @@ def build(size: int = 100_000, loss: float = 0.1, bandwidth: str = "10Mbps", del
             info["error"] = exc
 
     info["served"] = []
+    info["log"] = []
+    counter = [0]
+    for host in (h1, srv):
+        _record_sockets(host, net.kernel, info["log"], counter)
     srv.spawn_with_host(tftp_sim.serve, files, completed=info["served"], name="tftpd")
     h1.spawn_with_host(download, at="10ms", name="tftp get")
     return net, info
@@ -88,6 +229,7 @@ def measure_point(size: int, loss: float, blksize: int, windowsize: int, bandwid
         hashlib.sha256(info["sent"]).digest()
     seconds = stats.seconds if stats else float("nan")
     wan = info["wan"].stats()
+    audit = audit_resends(info["log"])
     return {"loss": loss, "blksize": blksize, "windowsize": windowsize, "ok": ok,
             "error": str(info.get("error") or ""), "seconds": seconds,
             # timeouts on both sides: the server resends DATA, the client resends its ACK
@@ -95,7 +237,10 @@ def measure_point(size: int, loss: float, blksize: int, windowsize: int, bandwid
             + sum(st.retransmissions for _kind, _name, st, _err in info["served"]),
             "frames_lost": sum(d["lost"] for d in wan.values()),
             "throughput_kBps": (size / seconds / 1000) if stats and seconds else 0.0,
-            "sha256": hashlib.sha256(info["got"]).hexdigest()[:16] if info.get("got") else "-"}
+            "sha256": hashlib.sha256(info["got"]).hexdigest()[:16] if info.get("got") else "-",
+            "audit": {key: audit[key] for key in ("timer", "goback", "reack", "early", "late",
+                                                  "duplicate", "violations")}
+            | {"gaps": [g / 1e9 for g in audit["gaps"]]}}
 
 
 def _plot(rows: list[dict], path: Path) -> Path:
@@ -165,9 +310,10 @@ def run(size: int = 100_000, loss=None, blksize=None, windowsize=None, bandwidth
         result.check("no loss, no retransmission", all(r["retransmissions"] == 0 for r in clean),
                      "timeouts at 0% loss: " + ", ".join(str(r["retransmissions"]) for r in clean))
     if lossy:
-        result.check("lost frames are recovered by timeouts (RFC 1350: retransmit on timeout only)",
-                     all(r["retransmissions"] > 0 for r in lossy),
-                     "timeouts with loss: " + ", ".join(str(r["retransmissions"]) for r in lossy))
+        result.check("lost frames are recovered by timeouts",
+                     all(r["audit"]["timer"] > 0 for r in lossy),
+                     "timeouts with loss: " + ", ".join(str(r["audit"]["timer"]) for r in lossy))
+    _check_timer_rule(result, rows)
     for b in blksize:
         for w in windowsize:
             series = sorted((r["loss"], r["seconds"]) for r in rows
@@ -185,3 +331,22 @@ def run(size: int = 100_000, loss=None, blksize=None, windowsize=None, bandwidth
                      f"blksize {blksize[0]}: {by_w[lo]:.3f} s with window {lo}, "
                      f"{by_w[hi]:.3f} s with window {hi}")
     return result
+
+
+def _check_timer_rule(result: LabResult, rows: list[dict]) -> None:
+    audits = [r["audit"] for r in rows]
+    bad = sum(a["early"] + a["late"] + a["duplicate"] for a in audits)
+    gaps = sorted({g for a in audits for g in a["gaps"]})
+    detail = (f"{sum(a['timer'] for a in audits)} timer retransmissions, each "
+              + ("exactly " if not bad else "")
+              + "one timeout after the last progress or twice the previous wait (gaps seen: "
+              + ", ".join(f"{g:g} s" for g in gaps) + "); "
+              f"{sum(a['early'] for a in audits)} sooner, {sum(a['late'] for a in audits)} "
+              f"later than due, {sum(a['duplicate'] for a in audits)} on a duplicate ACK; "
+              f"{sum(a['goback'] for a in audits)} go-backs after a window gap (RFC 7440), "
+              f"{sum(a['reack'] for a in audits)} re-ACKs of a repeated DATA")
+    violations = [v for a in audits for v in a["violations"]][:3]
+    if violations:
+        detail += "; e.g. " + "; ".join(violations)
+    result.check("retransmit on timeout only (RFC 1350): never sooner than the timeout, never "
+                 "on a duplicate (RFC 1123 4.2.3.1)", bad == 0, detail)

@@ -281,7 +281,7 @@ def test_packet_from_an_unknown_tid_gets_error_5_and_the_transfer_goes_on(server
 
 
 def test_server_works_on_the_portable_selectors_path_too(root, monkeypatch):
-    import netsim.apps.tftp.os_driver as od
+    import netsim.apps.tftp.os_server as od
     if not hasattr(od, "_Poller"):
         pytest.skip("the server has no epoll fast path to switch off")
     monkeypatch.delattr(od.select, "epoll", raising=False)  # as on macOS or BSD

@@ -4,10 +4,17 @@ Used by the OS client (``socket.socket`` and ``time.monotonic_ns``) and by the s
 client (``host.socket(...)`` and ``host.kernel.now``): the socket needs ``sendto``,
 ``recvfrom``, ``settimeout`` (a receive that times out raises ``TimeoutError``, or
 ``BlockingIOError`` for an OS socket using ``SO_RCVTIMEO``), and the clock returns int ns.
+
+The socket is armed to wake at the session's next deadline and no later, so a retransmission
+goes out exactly one timeout after the last progress (1 s, then 1 s again after the next loss;
+the timeout doubles only across consecutive timeouts of the same packet). On a real socket the
+dally after the final ACK runs on a thread of its own, so a finished download returns at once.
 """
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +23,10 @@ from netsim.apps.tftp.session import SECOND, Session, State, Stats
 __all__ = ["TftpError", "run_session"]
 
 RECV_SIZE = 65536 + 4
-_MIN_WAIT = SECOND // 1000                 # never ask the socket for less than 1 ms
+# The shortest wait asked of a socket: SO_RCVTIMEO counts microseconds, and a timeout of 0
+# would mean "never" there and "do not wait" for Python. A longer floor would make a timer
+# that is due in less than it fire late.
+_MIN_WAIT = SECOND // 1_000_000
 _DONE, _FAILED, _DALLYING = State.DONE, State.FAILED, State.DALLYING
 
 
@@ -33,7 +43,8 @@ class TftpError(Exception):
 
 
 def run_session(session: Session, sock: Any, clock: Callable[[], int],
-                on_finished: Callable[[Session], None] | None = None) -> Stats:
+                on_finished: Callable[[Session], None] | None = None, *,
+                background_dally: bool | None = None) -> Stats:
     """Run ``session`` to its end over ``sock``.
 
     Args:
@@ -43,6 +54,11 @@ def run_session(session: Session, sock: Any, clock: Callable[[], int],
         clock: returns the current time in ns.
         on_finished: called once when all data has moved (before any dallying), e.g. to
             commit a downloaded file.
+        background_dally: return as soon as the final ACK is out and leave the dally (the
+            linger that re-ACKs a repeated final DATA, RFC 1350) to a daemon thread on a
+            duplicate of ``sock``, as a forking server leaves it to its child: the caller may
+            close ``sock`` at once. None (the default) does so for a real ``socket.socket``;
+            a simulated socket dallies here, in virtual time.
 
     Returns:
         The session's statistics.
@@ -50,30 +66,70 @@ def run_session(session: Session, sock: Any, clock: Callable[[], int],
     Raises:
         TftpError: the transfer failed (an ERROR was sent or received).
     """
-    sendto, recvfrom, receive = sock.sendto, sock.recvfrom, session.receive
+    if background_dally is None:
+        background_dally = isinstance(sock, socket.socket)
     now = clock()
     for payload, dest in session.start(now):
-        sendto(payload, dest)
+        sock.sendto(payload, dest)
+    finished = False
+
+    def on_dally() -> bool:
+        nonlocal finished
+        finished = True
+        if on_finished is not None:
+            on_finished(session)
+        if not background_dally:
+            return False
+        twin = sock.dup()
+        threading.Thread(target=_linger, args=(session, twin, clock), name="tftp-dally",
+                         daemon=True).start()
+        return True
+
+    _drive(session, sock, clock, now, on_dally)
+    if not finished and session.finished and on_finished is not None:
+        on_finished(session)
+    if session.error is not None:
+        raise TftpError(session.error.code, session.error.message, session.error_sent)
+    return session.stats
+
+
+def _linger(session: Session, sock: Any, clock: Callable[[], int]) -> None:
+    """The dally of a finished transfer, on its own thread and socket (closed at the end)."""
+    try:
+        _drive(session, sock, clock, clock(), None)
+    except OSError:
+        pass             # the socket went away: nobody is left to re-ACK for
+    finally:
+        sock.close()
+
+
+def _drive(session: Session, sock: Any, clock: Callable[[], int], now: int,
+           on_dally: Callable[[], bool] | None) -> None:
+    """Feed ``session`` from ``sock`` and its timer until it is DONE or FAILED, or until it
+    starts dallying and ``on_dally()`` (called once then) returns True."""
+    sendto, recvfrom, receive = sock.sendto, sock.recvfrom, session.receive
     wait = None
-    notified = False
     while True:
         state = session.state
         if state is _DONE or state is _FAILED:
-            break
-        if state is _DALLYING and not notified:
-            notified = True
-            if on_finished is not None:
-                on_finished(session)
+            return
+        if state is _DALLYING and on_dally is not None:
+            if on_dally():
+                return
+            on_dally = None
         # ``now`` is when the last datagram arrived: microseconds old, against deadlines of
         # milliseconds, so the per-packet path reads the clock once.
         deadline = session.next_deadline()
         if deadline is not None and now >= deadline:
             out = session.on_timer(now)
         else:
-            # A recv timeout of one base RTO is enough: progress pushes the deadline back, and
-            # a timeout with no packet always means the deadline has come (or nearly).
+            # Wait for a packet, but never past the deadline: a socket left armed for longer
+            # retransmits late (it kept waiting 2 s after a timeout, when the timer had dropped
+            # back to 1 s; issue 10). Re-arming costs a system call, so it is done only when
+            # the wait changes: in the steady state each packet pushes the deadline back by
+            # exactly one timeout, and the wait stays the same.
             want = session.rto_ns if deadline is None else min(session.rto_ns, deadline - now)
-            if wait is None or want < wait * 0.5 or want > wait:
+            if want != wait:
                 wait = want
                 sock.settimeout(max(want, _MIN_WAIT) / SECOND)
             try:
@@ -85,8 +141,3 @@ def run_session(session: Session, sock: Any, clock: Callable[[], int],
             out = receive(payload, addr, now)
         for payload, dest in out:
             sendto(payload, dest)
-    if not notified and session.finished and on_finished is not None:
-        on_finished(session)
-    if session.error is not None:
-        raise TftpError(session.error.code, session.error.message, session.error_sent)
-    return session.stats

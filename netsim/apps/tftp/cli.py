@@ -6,12 +6,15 @@ Attached to ``netsim`` as ``netsim tftp ...``; also runs alone: ``python -m nets
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
 
 from netsim.apps.tftp.blocking import TftpError
 from netsim.apps.tftp.os_driver import TftpServer, get, put, split_hostport
+from netsim.apps.tftp.os_server import drop_privileges, user_description
+from netsim.apps.tftp.paths import wire_name
 
 __all__ = ["tftp"]
 
@@ -45,28 +48,57 @@ def tftp() -> None:
 @click.option("--port", default=6969, show_default=True, type=click.IntRange(0, 65535),
               help="UDP port (69 needs privileges).")
 @click.option("--allow-write", is_flag=True, help="Accept uploads (WRQ).")
-@click.option("--allow-overwrite", is_flag=True, help="Let uploads replace existing files.")
+@click.option("--allow-overwrite", is_flag=True,
+              help="Let uploads rewrite existing files, in place (mode, owner and hard links "
+                   "stay), if the serving user may write them.")
 @click.option("--max-file-size", type=int, default=None, help="Largest upload, bytes.")
-@click.option("--max-sessions", type=int, default=64, show_default=True,
+@click.option("--max-sessions", type=click.IntRange(1), default=64, show_default=True,
               help="Concurrent transfers in total.")
+@click.option("--max-per-client", type=click.IntRange(1), default=8, show_default=True,
+              help="Concurrent transfers per client address (an upload lingering after its "
+                   "final ACK does not count).")
+@click.option("--user", default=None, metavar="NAME",
+              help="Drop root privileges to this user once the port is bound (like in.tftpd "
+                   "-u); files are then read and written as that user.")
+@click.option("--fsync/--no-fsync", default=True, show_default=True,
+              help="fsync an upload before acknowledging its last block.")
 @click.option("--quiet", is_flag=True, help="Do not log one line per transfer.")
 def serve(root: str, bind: str, port: int, allow_write: bool, allow_overwrite: bool,
-          max_file_size: int | None, max_sessions: int, quiet: bool) -> None:
+          max_file_size: int | None, max_sessions: int, max_per_client: int, user: str | None,
+          fsync: bool, quiet: bool) -> None:
     """Serve files from ROOT (read-only unless --allow-write).
+
+    File permissions are checked as for an ordinary user, even as root: a file is served
+    only if the serving user's mode bits allow reading it, and overwritten only if they
+    allow writing. Run as root only to bind port 69, with --user to drop privileges.
 
     \b
     Example:
       netsim tftp serve --root ./images --port 6969
       curl -o boot.img tftp://127.0.0.1:6969/boot.img
+      sudo netsim tftp serve --root /srv/tftp --bind 0.0.0.0 --port 69 --user nobody
     """
     if not quiet:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     server = TftpServer(root, bind, port, allow_write=allow_write,
                         allow_overwrite=allow_overwrite, max_file_size=max_file_size,
-                        max_sessions=max_sessions).bind()
+                        max_sessions=max_sessions, max_per_client=max_per_client,
+                        fsync=fsync).bind()
+    try:
+        if user is not None:
+            drop_privileges(user)
+            if not os.access(server.root, os.R_OK | os.X_OK):
+                raise PermissionError(f"{user} cannot read {server.root}")
+    except (KeyError, PermissionError) as exc:
+        server.stop()
+        raise click.ClickException(f"--user {user}: {exc}") from None
     host, bound = server.address
+    who = user_description(os.geteuid(), os.getegid())
     click.echo(f"serving {server.root} on {host}:{bound} "
-               f"({'read-write' if allow_write else 'read-only'}); Ctrl-C stops", err=True)
+               f"({'read-write' if allow_write else 'read-only'}) as {who}; Ctrl-C stops",
+               err=True)
+    if os.geteuid() == 0:
+        click.echo("warning: running as root; consider --user NAME (see --help)", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -95,10 +127,13 @@ def get_cmd(server: str, remote: str, local: str | None, blksize: int | None,
       netsim tftp get 127.0.0.1:6969 boot.img --blksize 1468 --windowsize 16
     """
     host, port = split_hostport(server)
+    if local is None:
+        local = os.path.basename(remote.replace("\\", "/")) or "download"
     target = sys.stdout.buffer if local == "-" else local
     try:
-        stats = get(host, port, remote, target, blksize=blksize, windowsize=windowsize,
-                    mode=mode, timeout=timeout)
+        # The name goes out as the bytes the local system spells it with (UTF-8 on Linux).
+        stats = get(host, port, wire_name(remote), target, blksize=blksize,
+                    windowsize=windowsize, mode=mode, timeout=timeout)
     except TftpError as exc:
         raise click.ClickException(str(exc)) from None
     if local != "-":
@@ -123,8 +158,8 @@ def put_cmd(server: str, local: str, remote: str | None, blksize: int | None,
     """
     host, port = split_hostport(server)
     try:
-        stats = put(host, port, local, remote, blksize=blksize, windowsize=windowsize,
-                    mode=mode, timeout=timeout)
+        stats = put(host, port, local, wire_name(remote or os.path.basename(local)),
+                    blksize=blksize, windowsize=windowsize, mode=mode, timeout=timeout)
     except TftpError as exc:
         raise click.ClickException(str(exc)) from None
     _report("put", remote or local, stats)

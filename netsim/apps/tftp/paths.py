@@ -1,14 +1,24 @@
 """Server-side file name policy: map a requested TFTP file name into the served root safely.
 
+Names are bytes. RFC 1350 says netascii, but real clients send the bytes of their locale (a
+Linux client sends UTF-8), so the name is used exactly as it arrived, as tftpd-hpa does: no
+re-encoding, no backslash rewriting (``a\\b.txt`` is one file name on Linux). The wire codec
+decodes strings as latin-1, one character per byte, so ``filename.encode("latin-1")`` gives the
+bytes back exactly; :func:`resolve` accepts either form.
+
 Rules (each refusal is ERROR 2, access violation):
 
 * no control characters (below 0x20, and DEL) and no NUL;
-* no ``..`` component anywhere, and no empty name;
+* no ``..`` component anywhere (split at ``/`` and, for clients that think in DOS paths, at
+  ``\\`` too), and no empty name;
 * an absolute name is accepted only when it already lies inside the root (``/srv/tftp/a`` with
   root ``/srv/tftp``); any other absolute name is refused rather than silently re-rooted;
 * the name is resolved with ``os.path.realpath`` and must stay inside the real root, compared by
   path components (``os.path.commonpath``), so a symlink that points outside is refused too,
   and ``/srv/tftp2`` is not mistaken for a child of ``/srv/tftp``.
+
+The resolved path is returned as ``os.fsdecode(bytes)``: a ``str`` that every ``os`` function
+encodes back to exactly those bytes (undecodable bytes travel as surrogate escapes).
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ import os
 from netsim.wire import tftp
 from netsim.wire.errors import DecodeError
 
-__all__ = ["Refused", "resolve", "parse_request", "MAX_REQUEST"]
+__all__ = ["Refused", "resolve", "wire_name", "display_name", "parse_request", "MAX_REQUEST"]
 
 
 class Refused(Exception):
@@ -30,42 +40,67 @@ class Refused(Exception):
         self.message = message
 
 
-def _inside(root: str, path: str) -> bool:
+def _inside(root: bytes, path: bytes) -> bool:
     try:
         return os.path.commonpath([root, path]) == root
     except ValueError:          # different drives, or a mix of absolute and relative
         return False
 
 
-def resolve(root: str, filename: str) -> str:
+def wire_name(name: str | bytes) -> str:
+    """Return the string the TFTP codec encodes to the bytes of the local name ``name``.
+
+    The codec maps characters to bytes as latin-1, so a local ``str`` is first turned into the
+    bytes the file system uses (``os.fsencode``: UTF-8 on Linux): ``wire_name("café")`` is
+    ``"cafÃ©"``, which goes on the wire as ``b"caf\\xc3\\xa9"``.
+    """
+    return (name if isinstance(name, bytes) else os.fsencode(name)).decode("latin-1")
+
+
+def display_name(name: str | bytes) -> str:
+    """A printable form of a wire name (``str`` in its latin-1 wire form, or bytes), for logs."""
+    raw = name.encode("latin-1") if isinstance(name, str) else name
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _name_bytes(filename: str | bytes) -> bytes:
+    if isinstance(filename, bytes):
+        return filename
+    try:
+        return filename.encode("latin-1")      # the wire form: one character per byte
+    except UnicodeEncodeError:
+        raise Refused(tftp.ERR_ACCESS, "illegal characters in file name") from None
+
+
+def resolve(root: str | os.PathLike[str], filename: str | bytes) -> str:
     """Return the real path that ``filename`` names inside ``root``.
 
     Args:
         root: the served directory (any form; it is resolved with realpath).
-        filename: the name from the RRQ/WRQ.
+        filename: the name from the RRQ/WRQ: bytes, or the codec's latin-1 ``str``.
 
     Returns:
-        An absolute, symlink-free path inside the real root.
+        An absolute, symlink-free path inside the real root (``os.fsdecode`` of its bytes).
 
     Raises:
         Refused: ERROR 2 for any name the rules above reject.
     """
-    real_root = os.path.realpath(root)
-    if not filename or any(ord(c) < 0x20 or ord(c) == 0x7F for c in filename):
+    real_root = os.fsencode(os.path.realpath(root))
+    name = _name_bytes(filename)
+    if not name or any(b < 0x20 or b == 0x7F for b in name):
         raise Refused(tftp.ERR_ACCESS, "illegal characters in file name")
-    parts = filename.replace("\\", "/").split("/")
-    if ".." in parts:
+    if b".." in name.replace(b"\\", b"/").split(b"/"):
         raise Refused(tftp.ERR_ACCESS, "'..' is not allowed in file names")
-    if filename.startswith("/"):
-        candidate = os.path.normpath(filename)
+    if name.startswith(b"/"):
+        candidate = os.path.normpath(name)
         if not _inside(real_root, os.path.realpath(candidate)):
             raise Refused(tftp.ERR_ACCESS, "absolute path outside the served directory")
     else:
-        candidate = os.path.join(real_root, *[p for p in parts if p not in ("", ".")])
+        candidate = os.path.join(real_root, *[p for p in name.split(b"/") if p not in (b"", b".")])
     real = os.path.realpath(candidate)
     if not _inside(real_root, real) or real == real_root:
         raise Refused(tftp.ERR_ACCESS, "path escapes the served directory")
-    return real
+    return os.fsdecode(real)
 
 
 MAX_REQUEST = 512          # RFC 2347: a request with its options must fit in 512 bytes
