@@ -28,6 +28,15 @@ __all__ = ["Kernel", "Task", "Timer", "Waiters", "TaskFailed"]
 Timer = list  # [time_ns, seq, fn | None, args]; cancel with Kernel.cancel(timer)
 
 _TIMEOUT = object()
+
+
+class _Thrown:
+    """The wake value that makes :meth:`Kernel.block` raise ``exc`` (see :meth:`Kernel.throw`)."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException):
+        self.exc = exc
 _FOREVER = 1 << 126  # later than any virtual time
 
 
@@ -119,6 +128,9 @@ class Kernel:
         self._current: Task | None = None
         self._sched_glet: greenlet.greenlet | None = None
         self._stop = False
+        # Called when run() finds no event left (the network went idle); a hook may raise,
+        # e.g. to report programs that wait on each other forever (netsim.userland).
+        self.idle_hooks: list[Callable[[], None]] = []
 
     # -- events --------------------------------------------------------------------------
 
@@ -187,6 +199,9 @@ class Kernel:
                 fn(*ev[3])
                 if self._stop or (stop is not None and stop()):
                     return
+            if not heap:
+                for hook in tuple(self.idle_hooks):
+                    hook()
             if until_ns is not None and until_ns > self.now:
                 self.now = until_ns
         finally:
@@ -226,6 +241,8 @@ class Kernel:
         value = self._sched_glet.switch()
         if value is _TIMEOUT:
             raise TimeoutError("timed out")
+        if type(value) is _Thrown:
+            raise value.exc
         return value
 
     def sleep(self, duration_ns: int) -> None:
@@ -243,6 +260,20 @@ class Kernel:
         task._timer = None
         task.waiting_on = None
         self.call_later(0, self._resume, task, value)
+
+    def throw(self, task: Task, exc: BaseException) -> None:
+        """Make the blocking call ``task`` is suspended in raise ``exc`` (to end a thread or a
+        process from outside). A task that is about to run, or has not started, gets it at
+        its next blocking call."""
+        if task.done:
+            return
+        if task.waiting_on is None or not task.glet:
+            self.call_later(0, self.throw, task, exc)
+            return
+        self.cancel(task._timer)
+        task._timer = None
+        task.waiting_on = None
+        self.call_later(0, self._resume, task, _Thrown(exc))
 
     def _resume(self, task: Task, value: Any) -> None:
         if task.done:
