@@ -257,5 +257,13 @@ def _add_tftp() -> None:
 
 _add_tftp()
 
+
+def _add_exec() -> None:
+    from .userland.cli import exec_cmd
+    main.add_command(exec_cmd)
+
+
+_add_exec()
+
 if __name__ == "__main__":  # pragma: no cover
     main()
