@@ -15,7 +15,7 @@ def writer(q, message):
     sleep(0.5)
     for i in range(4):
         q.put(f"{message} {i}")
-    print("writer done, queue full:", q.full())
+    print("writer done")
 
 
 def reader(q):
