@@ -19,7 +19,7 @@ def serve(conn, client):
         print(f"{threading.current_thread().name} from {client[0]}: {data.decode()}")
         if len(data) < 1024:
             break
-    conn.send("Hello Client".encode())
+    conn.send(b"Hello Client")
     conn.close()
 
 

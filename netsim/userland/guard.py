@@ -4,7 +4,7 @@ Two interpreter-wide hooks, installed the first time a program runs:
 
 * an audit hook (PEP 578) that refuses, while a program thread runs, the real operations a
   module netsim did not virtualise would perform: opening or using a real socket, starting a
-  real process, sleeping in wall-clock time. The program gets one
+  real process, sleeping in wall-clock time (Python 3.12 and later audit that). The program gets one
   :class:`~netsim.userland.errors.NotVirtualisedError` naming the call and the module that made
   it, never a silent fallback to the real network. Outside program threads the hook does
   nothing (netsim's real-socket TFTP driver and the tests are unaffected).
@@ -44,7 +44,7 @@ _WATCHED = {
     "os.spawn": "os.spawn* (a real program)",
     "os.fork": "os.fork",
     "os.forkpty": "os.forkpty",
-    "time.sleep": "the real time.sleep (wall-clock time)",
+    "time.sleep": "the real time.sleep (wall-clock time)",   # audited from Python 3.12
 }
 _OWN_DIR = str(Path(__file__).resolve().parent)
 _installed = False

@@ -63,6 +63,10 @@ class _Pickler(pickle.Pickler):
         if getattr(type(obj), "_netsim_shared", False):
             self.refs.append(("object", obj))
             return ("ref", len(self.refs) - 1)
+        builtins = self.proc.importer.builtins
+        for name in ("print", "input", "exit", "quit", "__import__"):
+            if obj is builtins[name]:   # this process's version of a builtin: by name
+                return ("builtin", name)
         if isinstance(obj, (types.FunctionType, type)):
             module = getattr(obj, "__module__", None)
             if module in self.proc.importer.owned and _lookup(
@@ -86,6 +90,8 @@ class _Unpickler(pickle.Unpickler):
                 sock._timeout = ref[2]
                 return sock
             return ref[1]
+        if pid[0] == "builtin":
+            return self.proc.importer.builtins[pid[1]]
         _, module, qualname = pid
         found = _lookup(self.proc.importer.load(module), qualname)
         if found is None:
