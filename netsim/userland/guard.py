@@ -75,7 +75,7 @@ def _culprit() -> str:
 
 def _audit(event: str, args: tuple) -> None:
     what = _WATCHED.get(event)
-    if what is None or _allowed or greenlet.getcurrent() not in sched._THREADS:
+    if what is None or _allowed or sched.current() is None:
         return
     module = _culprit()
     raise NotVirtualisedError(
@@ -113,7 +113,7 @@ def _on_switch(event: str, args: tuple) -> None:
     global _entered, _saved
     if _previous_trace is not None:
         _previous_trace(event, args)
-    vt = sched._THREADS.get(args[1])
+    vt = sched.thread_of(args[1])
     want = vt.proc.cwd if vt is not None else None
     if want == _entered:
         return

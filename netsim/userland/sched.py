@@ -1,7 +1,7 @@
 """Which virtual thread is running, and the one way program threads block and wake.
 
-Every thread of every program is a kernel task (a greenlet). ``_THREADS`` maps each task's
-greenlet to its :class:`VThread`, so ``threading.current_thread()``, ``os.getpid()`` and the
+Every thread of every program is a kernel task (a greenlet). Each task's greenlet carries its
+:class:`VThread` (an attribute, so nothing global keeps finished simulations alive), so ``threading.current_thread()``, ``os.getpid()`` and the
 guard against real system calls find the running program without any global "current" state.
 Synchronisation primitives block through :func:`sync_block`, which records what the thread
 waits on: that record is what the deadlock report prints.
@@ -23,7 +23,7 @@ __all__ = ["VThread", "Terminated", "TIMED_OUT", "current", "current_process", "
            "wake", "seconds_to_ns"]
 
 TIMED_OUT = object()
-_THREADS: dict[Any, VThread] = {}
+_ATTR = "_netsim_vthread"
 
 
 class Terminated(BaseException):
@@ -56,7 +56,12 @@ class VThread:
 
 def current() -> VThread | None:
     """The program thread running now, or None (netsim's own code, a test, the scheduler)."""
-    return _THREADS.get(greenlet.getcurrent())
+    return getattr(greenlet.getcurrent(), _ATTR, None)
+
+
+def thread_of(glet: Any) -> VThread | None:
+    """The program thread a greenlet runs, if any."""
+    return getattr(glet, _ATTR, None)
 
 
 def current_process(what: str = "this call") -> VProcess:
@@ -65,7 +70,7 @@ def current_process(what: str = "this call") -> VProcess:
     Raises:
         RuntimeError: called outside a program started with ``host.run_program``.
     """
-    vt = _THREADS.get(greenlet.getcurrent())
+    vt = getattr(greenlet.getcurrent(), _ATTR, None)
     if vt is None:
         raise RuntimeError(f"{what} belongs to a program on a virtual host: start the program "
                            "with host.run_program(path)")
@@ -73,11 +78,11 @@ def current_process(what: str = "this call") -> VProcess:
 
 
 def register(glet: Any, vt: VThread) -> None:
-    _THREADS[glet] = vt
+    setattr(glet, _ATTR, vt)
 
 
 def unregister(glet: Any) -> None:
-    _THREADS.pop(glet, None)
+    setattr(glet, _ATTR, None)
 
 
 def seconds_to_ns(seconds: float | None) -> int | None:
