@@ -48,7 +48,7 @@ class Task:
     """A blocking-style program running on the kernel (one greenlet)."""
 
     __slots__ = ("name", "node", "kernel", "glet", "done", "result", "exception",
-                 "waiting_on", "_timer", "_fn", "_args", "daemon")
+                 "waiting_on", "_timer", "_fn", "_args", "daemon", "_pending")
 
     def __init__(self, kernel: Kernel, fn: Callable, args: tuple, name: str, node: Any, daemon: bool):
         self.kernel = kernel
@@ -62,6 +62,7 @@ class Task:
         self._timer: Timer | None = None
         self._fn = fn
         self._args = args
+        self._pending: BaseException | None = None   # see Kernel.throw
         self.glet = greenlet.greenlet(self._main)
 
     def _main(self, _value: Any = None) -> None:
@@ -235,6 +236,9 @@ class Kernel:
     def block(self, what: str, timeout_ns: int | None = None) -> Any:
         """Suspend the current task until :meth:`wake`; ``TimeoutError`` after ``timeout_ns``."""
         task = self.current_task()
+        if task._pending is not None:
+            exc, task._pending = task._pending, None
+            raise exc
         task.waiting_on = what
         if timeout_ns is not None:
             task._timer = self.call_later(timeout_ns, self._resume, task, _TIMEOUT)
@@ -263,12 +267,12 @@ class Kernel:
 
     def throw(self, task: Task, exc: BaseException) -> None:
         """Make the blocking call ``task`` is suspended in raise ``exc`` (to end a thread or a
-        process from outside). A task that is about to run, or has not started, gets it at
-        its next blocking call."""
+        process from outside). A task that is running, about to run, or not started yet gets
+        it at its next blocking call."""
         if task.done:
             return
         if task.waiting_on is None or not task.glet:
-            self.call_later(0, self.throw, task, exc)
+            task._pending = exc
             return
         self.cancel(task._timer)
         task._timer = None

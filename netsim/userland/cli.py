@@ -40,11 +40,12 @@ def parse_program_arg(text: str) -> tuple[str, str, bool, list[str]]:
 @click.option("--until", default=None,
               help="Stop at this virtual time. Default: when every program has exited or "
                    f"nothing can happen any more, at most {DEFAULT_LIMIT}.")
-@click.option("--cwd", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
-              help="Working directory of the programs (default: the current one).")
+@click.option("--cwd", "cwds", multiple=True, metavar="[HOST=]DIR",
+              help="Working directory of the programs, or of one host's (repeatable; "
+                   "default: the current one).")
 @click.option("--capture", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also record every interface to this pcapng file.")
-def exec_cmd(topology: Path, programs: tuple[str, ...], until: str | None, cwd: Path | None,
+def exec_cmd(topology: Path, programs: tuple[str, ...], until: str | None, cwds: tuple[str, ...],
              capture: Path | None) -> None:
     """Run unmodified Python programs on the hosts of a topology file, in virtual time.
 
@@ -56,7 +57,8 @@ def exec_cmd(topology: Path, programs: tuple[str, ...], until: str | None, cwd: 
     Examples:
       netsim exec lan.yaml h2:udp_receiver.py "h1:udp_sender.py 10.0.0.2"
       netsim exec lan.yaml h1:tcp_server.py "h2:tcp_client.py 10.0.0.1" --until 10s
-      netsim exec routed.yaml "h2:-m http.server 8000" "h1:http_fetch.py http://10.0.2.20:8000/"
+      netsim exec routed.yaml "h2:-m http.server 8000" "h1:http_fetch.py http://10.0.2.20:8000/" \\
+          --cwd h2=www --until 5s
     """
     from ..sim.units import format_time, parse_time
     from ..topo.yamlfile import TopologyError, is_program_file, load_topology
@@ -67,6 +69,7 @@ def exec_cmd(topology: Path, programs: tuple[str, ...], until: str | None, cwd: 
         raise click.ClickException(str(exc)) from None
     started: list[Any] = []
     hosts = {n.name: n for n in net.nodes.values() if hasattr(n, "run_program")}
+    folders = _parse_cwds(cwds, hosts)
     for prog in net.topology.programs:
         host = net.nodes[prog.host]
         if is_program_file(prog.run):
@@ -80,7 +83,8 @@ def exec_cmd(topology: Path, programs: tuple[str, ...], until: str | None, cwd: 
             raise click.UsageError(f"{text!r}: no host {name!r} in {topology} "
                                    f"(hosts: {', '.join(hosts)})")
         try:
-            proc = hosts[name].run_program(target, args, module=module, cwd=cwd, on_output=_show)
+            proc = hosts[name].run_program(target, args, module=module, on_output=_show,
+                                           cwd=folders.get(name, folders.get(None)))
         except FileNotFoundError:
             raise click.ClickException(f"{text!r}: no such program file {target!r}") from None
         started.append((" ".join([target, *args]) if not module else
@@ -110,6 +114,21 @@ def exec_cmd(topology: Path, programs: tuple[str, ...], until: str | None, cwd: 
     if capture is not None:
         click.echo(f"capture: {capture}")
     sys.exit(1 if failed else 0)
+
+
+def _parse_cwds(cwds: tuple[str, ...], hosts: dict) -> dict[str | None, Path]:
+    """``("www",)`` -> every host in www; ``("h2=www",)`` -> only h2."""
+    out: dict[str | None, Path] = {}
+    for item in cwds:
+        host, sep, folder = item.partition("=")
+        key = host if sep else None
+        folder = folder if sep else item
+        if key is not None and key not in hosts:
+            raise click.UsageError(f"--cwd {item}: no host {key!r} (hosts: {', '.join(hosts)})")
+        if not Path(folder).is_dir():
+            raise click.UsageError(f"--cwd {item}: {folder!r} is not a folder")
+        out[key] = Path(folder)
+    return out
 
 
 def _run(net: Any, started: list, limit_ns: int, fixed: bool) -> None:

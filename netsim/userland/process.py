@@ -236,6 +236,9 @@ class VProcess:
         try:
             if not vt.killed:
                 fn(*args)
+            elif vt is self.main:   # terminated before it ever ran
+                self.finish(self.exitcode if self.exitcode is not None else -signal.SIGTERM,
+                            abort=True)
         except (Terminated, SystemExit):
             pass
         except BaseException:

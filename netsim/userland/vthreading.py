@@ -129,6 +129,10 @@ class Lock:
 
     acquire_lock, release_lock, locked_lock = acquire, release, locked
 
+    def _at_fork_reinit(self) -> None:
+        self._locked = False
+        self._waiters.clear()
+
     def __reduce__(self) -> Any:
         raise TypeError("cannot pickle '_thread.lock' object")
 

@@ -36,7 +36,7 @@ def test_exec_until_a_virtual_time_and_module_programs(tmp_path):
     (tmp_path / "page.txt").write_text("page\n")
     proc = netsim("exec", str(SEED / "routed.yaml"), "h2:-m http.server 8000",
                   f"h1:{SEED / 'http_fetch.py'} http://10.0.2.20:8000/page.txt",
-                  "--until", "2s", "--cwd", str(tmp_path), "--capture", str(tmp_path / "c.pcapng"))
+                  "--until", "2s", "--cwd", f"h2={tmp_path}", "--capture", str(tmp_path / "c.pcapng"))
     assert proc.returncode == 0, proc.stderr
     assert "[0.000 s h1] 200 OK" in proc.stdout and "[0.000 s h1] page" in proc.stdout
     assert "--- 2.000000s of virtual time" in proc.stdout
@@ -91,3 +91,9 @@ def test_yaml_module_program_parses():
     prog = spec.programs[0]
     assert prog.params == {"path": None, "module": "http.server", "args": ["8000"], "cwd": None}
     assert prog.at_ns == 1_000_000_000
+
+
+def test_exec_has_help_with_examples():
+    proc = netsim("exec", "--help")
+    assert proc.returncode == 0
+    assert "Usage: netsim exec" in proc.stdout and "Examples:" in proc.stdout

@@ -178,3 +178,22 @@ def test_a_socket_passed_to_a_child_closes_only_with_its_last_descriptor(tmp_pat
     net.run()
     assert server.stdout_text.startswith("parent closed at 0.0")
     assert client.stdout_text == "b'late answer' b'' 1.0\n"
+
+
+def test_terminating_a_process_before_it_ran(tmp_path):
+    p = run_alone(tmp_path, """
+        import multiprocessing
+        def f(): print("child ran")
+        if __name__ == "__main__":
+            p = multiprocessing.Process(target=f); p.start(); p.terminate(); p.join()
+            print("exit", p.exitcode)
+    """, until=None)
+    assert p.stdout_text == "exit -15\n"
+
+
+def test_terminating_a_program_that_starts_later(tmp_path):
+    net, (h1,) = lan(1)
+    prog = h1.run_program(program(tmp_path, "late.py", "print('ran')\n"), at="5s")
+    prog.terminate()
+    net.run()
+    assert prog.done and prog.exitcode == -15 and prog.stdout_text == "" and net.now == 5e9

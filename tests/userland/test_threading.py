@@ -239,3 +239,19 @@ def test_a_program_waiting_on_the_network_is_not_a_deadlock(tmp_path):
     """))
     net.run()          # the worker waits on the queue, but the main thread on the network
     assert [w[1].split(" on ")[0] for w in p.waiting()] == ["recvfrom", "Condition.wait()"]
+
+
+def test_concurrent_futures_thread_pool_and_importlib(tmp_path):
+    p = run_alone(tmp_path, """
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+        import importlib, time
+        def work(x):
+            time.sleep(x)
+            return x * 10
+        with ThreadPoolExecutor(max_workers=3) as ex:
+            futures = [ex.submit(work, d) for d in (3, 1, 2)]
+            print([f.result() for f in as_completed(futures)], time.monotonic())
+        print(importlib.import_module("socket").gethostname())
+    """, until=None)
+    assert p.stdout_text == "[10, 20, 30] 3.0\nh1\n"
+    assert p.exitcode == 0 and p.done
