@@ -100,8 +100,27 @@ class Stream(io.TextIOBase):
     def flush(self) -> None:
         """Lines stay buffered until their newline, as on a terminal; see :meth:`close_line`."""
 
+    @property
+    def buffer(self) -> _Bytes:
+        """``sys.stdout.buffer``: bytes written there are decoded as UTF-8."""
+        return _Bytes(self)
+
     def close_line(self) -> None:
         """Emit an unterminated last line (at process exit)."""
         if self._partial:
             line, self._partial = self._partial, ""
             self._sink(line, self._started)
+
+
+class _Bytes:
+    """The binary side of a :class:`Stream`."""
+
+    def __init__(self, text: Stream):
+        self._text = text
+
+    def write(self, b: bytes) -> int:
+        self._text.write(bytes(b).decode("utf-8", "replace"))
+        return len(b)
+
+    def flush(self) -> None:
+        pass

@@ -96,4 +96,5 @@ def test_yaml_module_program_parses():
 def test_exec_has_help_with_examples():
     proc = netsim("exec", "--help")
     assert proc.returncode == 0
-    assert "Usage: netsim exec" in proc.stdout and "Examples:" in proc.stdout
+    assert "Usage:" in proc.stdout and "exec [OPTIONS] TOPOLOGY" in proc.stdout
+    assert "Examples:" in proc.stdout
