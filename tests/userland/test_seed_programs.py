@@ -40,7 +40,8 @@ def test_udp_broadcast_reaches_every_receiver():
 def test_tftp_downloader_gets_the_bytes_into_its_working_directory(tmp_path):
     net, (h1, h2, _) = lan()
     data = bytes(range(256)) * 5 + b"tail"          # 1284 bytes: blocks of 512, 512, 260
-    h2.start(tftp_sim.serve, {"hello.bin": data})
+    # netsim's own TFTP server as the peer (a kernel task: independent of host.start's name)
+    h2.kernel.spawn(tftp_sim.serve, h2, {"hello.bin": data}, node=h2)
     client = h1.run_program(SEED / "tftp_download.py", ["10.0.0.2", "hello.bin"], cwd=tmp_path,
                             at="1ms")
     net.run(until="10s")
@@ -55,7 +56,7 @@ def test_tftp_downloader_gets_the_bytes_into_its_working_directory(tmp_path):
 
 def test_tftp_downloader_reports_the_servers_error(tmp_path):
     net, (h1, h2, _) = lan()
-    h2.start(tftp_sim.serve, {})
+    h2.kernel.spawn(tftp_sim.serve, h2, {}, node=h2)
     client = h1.run_program(SEED / "tftp_download.py", ["10.0.0.2", "missing.txt"], cwd=tmp_path)
     net.run(until="10s")
     assert client.stdout_text.startswith("server error 1: ")
