@@ -252,5 +252,13 @@ def step(target: str, script) -> None:
 
 main.add_command(tftp)
 
+
+def _add_exec() -> None:
+    from .cli_exec import exec_cmd
+    main.add_command(exec_cmd)
+
+
+_add_exec()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -29,12 +29,13 @@ LAYERS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("trace", ("netsim.trace",), ("wire", "sim", "capture", "stack.tcp")),
     ("net", ("netsim.net",), ("wire", "sim", "capture", "trace")),
     ("devices", ("netsim.devices",), ("net",)),
-    ("stack", ("netsim.stack",), ("devices",)),
+    ("userland", ("netsim.userland",), ("sim",)),  # per-program virtual modules (duck-typed host)
+    ("stack", ("netsim.stack",), ("devices", "userland")),
     ("apps", ("netsim.apps", "netsim.apps.tftp.blocking", "netsim.apps.tftp.os_driver",
               "netsim.apps.tftp.sim_driver", "netsim.apps.tftp.cli"), ("stack", "tftp core")),
     ("topo", ("netsim.topo",), ("stack", "devices", "net")),
     ("network", ("netsim.network",), ("apps", "topo")),
-    ("top", ("netsim", "netsim.cli", "netsim.cli_step", "labs"), ("network",)),
+    ("top", ("netsim", "netsim.cli", "netsim.cli_step", "netsim.cli_exec", "labs"), ("network",)),
 ]
 
 # Upward imports that other work in progress removes; each must still exist (so the list can

@@ -28,6 +28,15 @@ __all__ = ["Kernel", "Task", "Timer", "Waiters", "TaskFailed"]
 Timer = list  # [time_ns, seq, fn | None, args]; cancel with Kernel.cancel(timer)
 
 _TIMEOUT = object()
+
+
+class _Thrown:
+    """The wake value that makes :meth:`Kernel.block` raise ``exc`` (see :meth:`Kernel.throw`)."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException):
+        self.exc = exc
 _FOREVER = 1 << 126  # later than any virtual time
 
 
@@ -39,7 +48,7 @@ class Task:
     """A blocking-style program running on the kernel (one greenlet)."""
 
     __slots__ = ("name", "node", "kernel", "glet", "done", "result", "exception",
-                 "waiting_on", "_timer", "_fn", "_args", "daemon")
+                 "waiting_on", "_timer", "_fn", "_args", "daemon", "_pending")
 
     def __init__(self, kernel: Kernel, fn: Callable, args: tuple, name: str, node: Any, daemon: bool):
         self.kernel = kernel
@@ -53,6 +62,7 @@ class Task:
         self._timer: Timer | None = None
         self._fn = fn
         self._args = args
+        self._pending: BaseException | None = None   # see Kernel.throw
         self.glet = greenlet.greenlet(self._main)
 
     def _main(self, _value: Any = None) -> None:
@@ -119,6 +129,9 @@ class Kernel:
         self._current: Task | None = None
         self._sched_glet: greenlet.greenlet | None = None
         self._stop = False
+        # Called when run() finds no event left (the network went idle); a hook may raise,
+        # e.g. to report programs that wait on each other forever (netsim.userland).
+        self.idle_hooks: list[Callable[[], None]] = []
 
     # -- events --------------------------------------------------------------------------
 
@@ -187,6 +200,9 @@ class Kernel:
                 fn(*ev[3])
                 if self._stop or (stop is not None and stop()):
                     return
+            if not heap:
+                for hook in tuple(self.idle_hooks):
+                    hook()
             if until_ns is not None and until_ns > self.now:
                 self.now = until_ns
         finally:
@@ -220,12 +236,17 @@ class Kernel:
     def block(self, what: str, timeout_ns: int | None = None) -> Any:
         """Suspend the current task until :meth:`wake`; ``TimeoutError`` after ``timeout_ns``."""
         task = self.current_task()
+        if task._pending is not None:
+            exc, task._pending = task._pending, None
+            raise exc
         task.waiting_on = what
         if timeout_ns is not None:
             task._timer = self.call_later(timeout_ns, self._resume, task, _TIMEOUT)
         value = self._sched_glet.switch()
         if value is _TIMEOUT:
             raise TimeoutError("timed out")
+        if type(value) is _Thrown:
+            raise value.exc
         return value
 
     def sleep(self, duration_ns: int) -> None:
@@ -243,6 +264,20 @@ class Kernel:
         task._timer = None
         task.waiting_on = None
         self.call_later(0, self._resume, task, value)
+
+    def throw(self, task: Task, exc: BaseException) -> None:
+        """Make the blocking call ``task`` is suspended in raise ``exc`` (to end a thread or a
+        process from outside). A task that is running, about to run, or not started yet gets
+        it at its next blocking call."""
+        if task.done:
+            return
+        if task.waiting_on is None or not task.glet:
+            task._pending = exc
+            return
+        self.cancel(task._timer)
+        task._timer = None
+        task.waiting_on = None
+        self.call_later(0, self._resume, task, _Thrown(exc))
 
     def _resume(self, task: Task, value: Any) -> None:
         if task.done:

@@ -552,6 +552,13 @@ class Host(Node):
         target = functools.partial(fn, **kwargs) if kwargs else fn
         return self.kernel.spawn(target, *args, name=name, node=self, delay_ns=delay)
 
+    def run_program(self, path: str, argv: list | None = None, **options: Any):
+        """Run an unmodified Python program on this host (``python path argv...``), its
+        ``socket``, ``time``, ``threading``, ``multiprocessing``... bound to this host and to
+        virtual time. Options and the returned process: :func:`netsim.userland.run_program`."""
+        from ..userland import run_program
+        return run_program(self, path, argv, **options)
+
     def sleep(self, seconds: str | float) -> None:
         """Pause the current task for ``seconds`` of virtual time (``"10ms"`` works too)."""
         ns = parse_time(seconds)

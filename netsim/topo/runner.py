@@ -13,7 +13,7 @@ from typing import Any
 
 from ..sim.units import format_time, parse_time
 from .programs import PROGRAMS
-from .yamlfile import NetworkFactory, load_topology
+from .yamlfile import NetworkFactory, is_program_file, load_topology
 
 __all__ = ["RunSummary", "run_topology_file", "DEFAULT_DURATION"]
 
@@ -78,6 +78,9 @@ def run_topology_file(path: str | Path, out_dir: str | Path = "captures",
     for prog in spec.programs:
         host = net.nodes[prog.host]
         out = _printer(net, prog.host, prog.run, output)
+        if is_program_file(prog.run):
+            start_program_file(host, prog, lambda line, out=out: out(line.text))
+            continue
         fn = PROGRAMS[prog.run].fn
         host.spawn_with_host(_program_task, fn, out, prog.params, at=f"{prog.at_ns}ns",
                              name=f"{prog.run}#{prog.index}")
@@ -87,6 +90,13 @@ def run_topology_file(path: str | Path, out_dir: str | Path = "captures",
     waiting = [getattr(t, "name", repr(t)) for t in net.blocked_tasks()]
     return RunSummary(str(path), duration_ns, capture, frames, len(net.nodes),
                       len(spec.links), output, waiting)
+
+
+def start_program_file(host: Any, prog: Any, on_output=None):
+    """Start a ``run: file.py`` / ``run: -m module`` program (unmodified, netsim.userland)."""
+    p = prog.params
+    return host.run_program(p["module"] or p["path"], p["args"], module=p["module"] is not None,
+                            cwd=p["cwd"], at=f"{prog.at_ns}ns", on_output=on_output)
 
 
 def _program_task(host: Any, fn, out, params: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@
     allow_loops: false
     programs:
       - {host: h1, run: ping, target: 10.0.1.1, count: 3, at: 10ms}
+      - {host: h2, run: server.py, args: [9999], cwd: files}   # an unmodified Python program
 
 Loading happens in two steps. :func:`parse_topology` turns the text into a checked
 :class:`TopologySpec` without touching the simulator, so every mistake is reported with its
@@ -336,6 +337,9 @@ def _parse_programs(spec: TopologySpec, programs: YList, top: Where) -> None:
             if key not in body:
                 raise where.error(f"missing key {key!r}", line)
         run = body["run"]
+        if is_program_file(run):
+            spec.programs.append(_program_file(spec, body, index, line, where, ip_nodes))
+            continue
         if run not in PROGRAMS:
             raise where.error(f"unknown program {run!r}{suggest(str(run), PROGRAMS)}",
                               body.lines["run"])
@@ -355,6 +359,48 @@ def _parse_programs(spec: TopologySpec, programs: YList, top: Where) -> None:
                 continue
             params[pname] = _program_param(spec, body, pname, param.kind, where)
         spec.programs.append(ProgramSpec(index, host, run, params, at_ns, line))
+
+
+def is_program_file(run: Any) -> bool:
+    """``run: server.py`` (a Python file) or ``run: -m http.server`` (a module), not a named
+    program of netsim.topo.programs."""
+    return isinstance(run, str) and (run.endswith(".py") or run.startswith("-m "))
+
+
+def _program_file(spec: TopologySpec, body: YMap, index: int, line: int, where: Where,
+                  ip_nodes: list[str]) -> ProgramSpec:
+    """A program file run unmodified (netsim.userland): params path/module, args, cwd.
+    Relative paths are relative to the topology file's folder."""
+    where.keys(body, ("host", "run", "args", "at", "cwd"), noun="key for a program file")
+    host = body["host"]
+    if host not in ip_nodes:
+        raise where.error(f"host {host!r} is not a host or router (those are "
+                          f"{', '.join(ip_nodes)})", body.lines["host"])
+    base = Path(spec.path).parent if spec.path else Path.cwd()
+    run = body["run"]
+    params: dict[str, Any] = {"path": None, "module": None, "args": [], "cwd": None}
+    if run.startswith("-m "):
+        params["module"] = run[3:].strip()
+    else:
+        path = base / run
+        if not path.is_file():
+            raise where.error(f"program file {run!r} not found (looked in {base})",
+                              body.lines["run"])
+        params["path"] = str(path)
+    if "args" in body:
+        args = body["args"]
+        if not isinstance(args, list) or any(isinstance(a, (dict, list)) for a in args):
+            raise where.error("args must be a list of words, e.g. [10.0.0.2, 9999]",
+                              body.lines["args"])
+        params["args"] = [str(a) for a in args]
+    if "cwd" in body:
+        cwd = base / str(body["cwd"])
+        if not cwd.is_dir():
+            raise where.error(f"cwd {body['cwd']!r} is not a folder (looked in {base})",
+                              body.lines["cwd"])
+        params["cwd"] = str(cwd)
+    at_ns = where.time_ns(body, "at") if "at" in body else 0
+    return ProgramSpec(index, host, run, params, at_ns, line)
 
 
 def _program_param(spec: TopologySpec, body: YMap, key: str, kind: str, where: Where) -> Any:
