@@ -115,7 +115,8 @@ def run_command(topology: Path, out: Path, duration: str | None, *, realtime: bo
             stream.close()
     if summary.stopped == "KeyboardInterrupt":
         summary.stopped = "interrupted (Ctrl-C)"
-    summary.stopped = summary.stopped.removeprefix("netsim: ")
+    elif "broken pipe" in summary.stopped:      # its one line was printed when it happened
+        summary.stopped = "the live capture's reader went away"
     say(str(summary))
     if nets and nets[0].realworld is not None and nets[0].realworld.lag.samples:
         say(str(nets[0].realworld.lag))

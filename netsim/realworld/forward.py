@@ -319,7 +319,8 @@ class _TcpPipe:
         self.kernel = self.owner.net.kernel
         self.up: deque[bytes] = deque()
         self.up_bytes = 0
-        self.real_eof = False
+        self.real_eof = False          # the EOF has reached the uplink task
+        self.eof_read = False          # the EOF has been read from the real socket
         self.watching = False
         self.vsock: Any = None
         self.waiters = Waiters(self.kernel)
@@ -345,7 +346,7 @@ class _TcpPipe:
     # real -> virtual ------------------------------------------------------------------------
 
     def _watch(self) -> None:
-        if not self.watching and not self.real_eof and not self.closed:
+        if not self.watching and not self.eof_read and not self.closed:
             self.watching = True
             self.owner.watch(self.real, self._readable)
 
@@ -365,7 +366,7 @@ class _TcpPipe:
             except OSError:       # reset by the real peer
                 data = b""
             if not data:
-                eof = True
+                eof = self.eof_read = True     # never watched again (see _watch)
                 self.watching = False
                 self.owner.unwatch(self.real)
                 break

@@ -128,6 +128,7 @@ class RealtimePacer:
         self._watches: dict[int, _Watch] = {}
         self._anchor: tuple[int, int] | None = None       # (wall ns, virtual ns) of the run start
         self._last_poll = 0
+        self._last_arrival = 0
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -232,7 +233,10 @@ class RealtimePacer:
         if not ready:
             return False
         wall0, virt0 = self._anchor
-        arrival = max(kernel.now, virt0 + self.clock() - wall0)
+        # Outside events keep their order: a later run re-anchors virtual time (after a lagging
+        # run it maps the same wall time to an earlier virtual time), so never go back.
+        arrival = self._last_arrival = max(kernel.now, virt0 + self.clock() - wall0,
+                                           self._last_arrival)
         for key, _mask in ready:
             watch = key.data
             if self._watches.get(key.fd) is watch:   # an earlier callback may have unwatched it
