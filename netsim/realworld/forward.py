@@ -112,7 +112,8 @@ class Forwarder:
         used = _used_addresses(net)
         from ..stack.host import Host
         gw = world.add_node(Host(net, name))
-        net.link(gw, via)
+        segment = getattr(via, "segment", None)   # a hub: one bit rate per collision domain
+        net.link(gw, via, **({"bandwidth": segment.bandwidth_bps} if segment else {}))
         if via.kind == "router":
             subnet = _free_subnet(used)
             hosts = subnet.hosts()
@@ -153,6 +154,7 @@ class Forwarder:
                                      f"{exc.strerror}") from None
         sock.setblocking(False)
         fwd.sock = sock
+        fwd.listen = sock.getsockname()        # the real port when 0 asked for any
         relay = _UdpRelay(self, fwd) if proto == "udp" else _TcpRelay(self, fwd)
         self.world.pacer.watch(sock, relay.on_readable)
         self._closers.append(relay)
