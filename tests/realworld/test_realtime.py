@@ -172,14 +172,14 @@ def test_an_outside_event_enters_at_the_current_virtual_time():
         return 1
     net.kernel.pacer.watch(a, readable)
     threading.Timer(0.1, b.send, (b"hello",)).start()
-    net.run(until="0.3s")
+    net.run(until="1s")
     net.kernel.pacer.unwatch(a)
     a.close()
     b.close()
     assert len(got) == 1
     now, arrival, data = got[0]
     assert data == b"hello" and now == arrival
-    assert 90_000_000 <= arrival <= 250_000_000
+    assert 90_000_000 <= arrival <= 900_000_000    # wide: a loaded machine wakes late
     assert net.lag.external_events == 1
 
 
