@@ -89,9 +89,16 @@ def _parse_lab_args(mod, args: list[str]) -> dict:
 @click.option("--jobs", type=int, default=None, help="Worker processes for sweeps (default: cores).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("-h", "--help", "show_help", is_flag=True, help="Show the lab's parameters.")
+@click.option("--realtime", is_flag=True, help="Pace virtual time to the wall clock.")
+@click.option("--max-lag", default=None, help="With real time: abort past this lag (e.g. 10ms).")
+@click.option("--live", default=None, metavar="-|FIFO",
+              help="Stream the lab's captures live as pcapng to stdout (-) or a FIFO.")
+@click.option("--on-broken-pipe", type=click.Choice(["stop", "continue"]), default="stop",
+              show_default=True, help="When the --live reader goes away.")
 @click.pass_context
 def lab(ctx: click.Context, name: str | None, out: Path | None, jobs: int | None, as_json: bool,
-        show_help: bool) -> None:
+        show_help: bool, realtime: bool, max_lag: str | None, live: str | None,
+        on_broken_pipe: str) -> None:
     """Run a lab: `netsim lab list`, `netsim lab NAME [--param value ...]`.
 
     \b
@@ -100,6 +107,7 @@ def lab(ctx: click.Context, name: str | None, out: Path | None, jobs: int | None
       netsim lab hub-vs-switch --hosts 2,4,8 --out /tmp/hvs
       netsim lab tftp-transfer --loss 0.05
       netsim lab hub-vs-switch --help       the lab's own parameters
+      netsim lab hub-vs-switch --live - | tshark -i -     watch its captures live
     """
     from rich.console import Console
 
@@ -130,14 +138,27 @@ def lab(ctx: click.Context, name: str | None, out: Path | None, jobs: int | None
             console.print(f"  --{pname.replace('_', '-'):<18} {p.help} (default: {p.default})",
                           markup=False, highlight=False)
         console.print("  --out DIR            folder for captures and plots\n"
-                      "  --jobs N             worker processes for sweeps", markup=False)
+                      "  --jobs N             worker processes for sweeps\n"
+                      "  --realtime           pace virtual time to the wall clock (--max-lag 10ms: "
+                      "a hard limit)\n"
+                      "  --live -|FIFO        stream the captures live (pcapng) to a reader",
+                      markup=False)
         return
     params = _parse_lab_args(mod, ctx.args)
     if out is not None:
         params["out"] = out
     if jobs is not None:
         params["jobs"] = jobs
-    result = mod.run(**params)
+    if realtime or max_lag is not None or live is not None:
+        if live == "-" and as_json:
+            raise click.UsageError("--json and --live - both want stdout; use a FIFO for --live")
+        from .cli_realworld import run_lab
+        result, console, code = run_lab(mod, params, realtime=realtime, max_lag=max_lag,
+                                        live=live, on_broken_pipe=on_broken_pipe)
+        if result is None:
+            sys.exit(code)
+    else:
+        result = mod.run(**params)
     if as_json:
         import json
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))
@@ -153,22 +174,30 @@ def lab(ctx: click.Context, name: str | None, out: Path | None, jobs: int | None
 @click.option("--duration", default="10s", show_default=True, help="Virtual time to run.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the capture and the topology picture (default: captures/<file>).")
-def run_cmd(topology: Path, duration: str, out: Path | None) -> None:
+@click.option("--realtime", is_flag=True,
+              help="Pace virtual time to the wall clock (on anyway with --forward or attach:).")
+@click.option("--max-lag", default=None, help="With real time: abort past this lag (e.g. 10ms).")
+@click.option("--forward", "forwards", multiple=True, metavar="[udp|tcp:][ADDR:]PORT=HOST:PORT[@VIA]",
+              help="Relay a real port on this machine to a virtual host (no root needed).")
+@click.option("--live", default=None, metavar="-|FIFO",
+              help="Also stream the capture live as pcapng to stdout (-) or a FIFO.")
+@click.option("--on-broken-pipe", type=click.Choice(["stop", "continue"]), default="stop",
+              show_default=True, help="When the --live reader goes away.")
+def run_cmd(topology: Path, duration: str, out: Path | None, realtime: bool,
+            max_lag: str | None, forwards: tuple[str, ...], live: str | None,
+            on_broken_pipe: str) -> None:
     """Build a network from a YAML topology file, run its programs, capture everything.
 
     \b
-    Example:
+    Examples:
       netsim run examples/topologies/two-subnets.yaml --duration 5s
+      netsim run examples/topologies/tftp-behind-routers.yaml --forward udp:6969=h2:69
+      netsim run examples/topologies/two-subnets.yaml --realtime --live - | wireshark -k -i -
     """
-    from .network import Network
-    from .topo.runner import run_topology_file
-    from .topo.yamlfile import TopologyError
+    from .cli_realworld import run_command
     out = out or Path("captures") / topology.stem
-    try:
-        summary = run_topology_file(topology, out, duration, factory=Network)
-    except TopologyError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(str(summary))
+    sys.exit(run_command(topology, out, duration, realtime=realtime, max_lag=max_lag,
+                         forwards=forwards, live=live, on_broken_pipe=on_broken_pipe))
 
 
 # -- captures ---------------------------------------------------------------------------------

@@ -35,8 +35,9 @@ class Network:
             to bound it to that many events, False to switch it off (fastest).
     """
 
-    # Called with each new Network while a ``with Network.observe(...)`` block is open.
-    _observers: ClassVar[list[Callable[[Network], None]]] = []
+    # Told about every Network made and every capture opened while a ``with
+    # Network.observe(...)`` block is open: the stepper, ``netsim lab --realtime/--live``.
+    _observers: ClassVar[list[Any]] = []
 
     def __init__(self, seed: int = 0, trace: bool | int = True):
         self.seed = seed
@@ -56,8 +57,9 @@ class Network:
         self._captures: list[NetworkCapture] = []
         self._l2: dict[str, set[str]] = {}  # switch/hub adjacency, to refuse loops
         self._owners: dict[str, str] = {}   # ip -> node name, checked on use (owner_of)
-        for observer in Network._observers:
-            observer(self)
+        self.realworld: Any = None  # netsim.realworld.world.RealWorld, made on first use
+        for observer in list(Network._observers):
+            observer.network_created(self)
 
     # -- time ------------------------------------------------------------------------------
 
@@ -249,21 +251,32 @@ class Network:
     # -- running ---------------------------------------------------------------------------
 
     def run(self, until: str | float | Callable[[TraceEvent], bool] | None = None,
-            duration: str | float | None = None) -> None:
+            duration: str | float | None = None, *, realtime: bool | None = None,
+            max_lag: Any = None) -> None:
         """Run the simulation.
 
         Args:
             until: an absolute virtual time ("5s", 0.2) or a predicate on each new trace event
                 (``lambda ev: ev.kind == "rx" and ev.node == "h2"``); None runs until idle.
             duration: alternatively, how long to run from now.
+            realtime: pace this run to the wall clock (see :meth:`realtime`); None keeps the
+                network's setting (on once anything real is attached).
+            max_lag: with real time, abort when virtual time falls this far behind ("10ms");
+                None is best effort.
 
         Does nothing while the network is ``driven`` by a tool (see :meth:`observe`).
 
         Raises:
             Exception: whatever a task raised, with a note naming the task and the time.
+            netsim.realworld.RealtimeLagError: the hard real-time limit was passed.
         """
         if self.driven:
             return
+        if realtime is not None or max_lag is not None:
+            from .realworld.world import UNSET, paced_run
+            paced = True if realtime is None else realtime   # a limit asks for real time
+            with paced_run(self, paced, UNSET if max_lag is None else max_lag):
+                return self.run(until, duration)
         kernel = self.kernel
         if duration is not None:
             kernel.run(until_ns=kernel.now + parse_time(duration))
@@ -302,8 +315,11 @@ class Network:
 
     @classmethod
     @contextmanager
-    def observe(cls, callback: Callable[[Network], None]) -> Iterator[None]:
-        """Call ``callback(net)`` with every Network created inside the ``with`` block.
+    def observe(cls, observer: Any) -> Iterator[None]:
+        """Tell ``observer`` about every Network created inside the ``with`` block.
+
+        ``observer`` is a callable, called as ``observer(net)``, or an object with
+        ``network_created(net)`` and optionally ``capture_opened(net, capture)``.
 
         This is the hook for tools that run someone else's script: ``netsim step`` loads a
         script inside ``observe`` and sets ``net.driven = True`` on each network it creates, so
@@ -311,30 +327,46 @@ class Network:
         nothing while the stepper advances time with :meth:`step` (and re-runs the script to
         step back).
         """
-        cls._observers.append(callback)
+        if not hasattr(observer, "network_created"):
+            observer = _CallbackObserver(observer)
+        cls._observers.append(observer)
         try:
             yield
         finally:
-            cls._observers.remove(callback)
+            cls._observers.remove(observer)
 
     # -- observing -------------------------------------------------------------------------
 
-    def capture(self, path: str | Path, interfaces: Iterable[Interface | str] | None = None,
-                format: str | None = None) -> NetworkCapture:
+    def capture(self, path: Any, interfaces: Iterable[Interface | str] | None = None,
+                format: str | None = None, *, on_broken_pipe: str = "stop") -> NetworkCapture:
         """Record frames to a pcapng (default) or pcap file; use as a context manager.
 
         Args:
             path: output file; parent folders are created. ``.pcap`` selects classic pcap.
+                A binary stream (a pipe, FIFO, ``sys.stdout.buffer``) gets a live pcapng
+                capture instead: every block written whole and flushed as its frame happens.
             interfaces: interfaces or nodes (objects, or names like "h1-eth0" / "h1"); all
                 interfaces, including ones created later, when None.
+            on_broken_pipe: for a stream whose reader goes away: "stop" raises
+                ``netsim.realworld.LiveReaderGone``, "continue" goes on without it (both say
+                so in one line on stderr).
 
         While the network is ``driven`` (see :meth:`observe`) nothing is recorded and no file
         is written.
         """
         if self.driven:
             return _IdleCapture(Path(path))
+        if hasattr(path, "write"):
+            if format not in (None, "pcapng"):
+                raise ValueError("a live capture is pcapng (interface names and comments)")
+            from .realworld.live import LiveCapture
+            return LiveCapture(self, path, interfaces, on_broken_pipe=on_broken_pipe)
         cap = NetworkCapture(self, Path(path), interfaces, format)
         self._captures.append(cap)
+        for observer in Network._observers:
+            opened = getattr(observer, "capture_opened", None)
+            if opened is not None:
+                opened(self, cap)
         return cap
 
     def stats(self):
@@ -365,6 +397,70 @@ class Network:
         """Build a network from a YAML topology file (errors name the line)."""
         from .topo.yamlfile import load_topology
         return load_topology(path, cls, **kwargs)
+
+    # -- the real world (netsim.realworld) -------------------------------------------------
+
+    def realtime(self, enabled: bool = True, max_lag: Any = None) -> None:
+        """Pace every later run to the wall clock, as ns-3's real-time scheduler does.
+
+        Virtual time then passes no faster than wall time; a run that cannot keep up reports
+        its lag (``net.lag``). Nothing else changes: with nothing external attached, a
+        real-time run gives the same results and captures as a normal one.
+
+        Args:
+            enabled: False goes back to as-fast-as-possible runs (refused while something
+                real is attached).
+            max_lag: a hard limit ("10ms"): the run aborts with
+                ``netsim.realworld.RealtimeLagError`` past it; None is best effort.
+        """
+        from .realworld.world import realworld_of
+        realworld_of(self).set_realtime(enabled, max_lag)
+
+    @property
+    def lag(self):
+        """The real-time lag so far (``netsim.realworld.LagReport``: max, mean), or None."""
+        return self.realworld.lag if self.realworld is not None else None
+
+    def attach(self, node: Node | str, ifname: str, **options: Any):
+        """Plug the existing Linux interface ``ifname`` into ``node`` (a switch or hub port,
+        or a new NIC of a host or router) by a simulated cable. Needs CAP_NET_RAW.
+
+        Frames read there enter the simulation as from a cable; frames sent to it are written
+        out there. Runs become real time. Options: ``ip`` (the new NIC's address), ``name``,
+        ``check_offloads``, and cable parameters as for :meth:`link`.
+
+        Returns:
+            The ``netsim.realworld.RealPort`` (``.sim_iface`` is the simulated end).
+
+        Raises:
+            netsim.realworld.MissingCapability: one line naming the capability.
+        """
+        from .realworld.port import attach
+        return attach(self, node, ifname, **options)
+
+    def add_tap(self, tapname: str, node: Node | str, **options: Any):
+        """Create TAP device ``tapname`` (``/dev/net/tun``, needs CAP_NET_ADMIN) and plug it
+        into ``node`` as :meth:`attach` does; ``linux_ip`` addresses the Linux side."""
+        from .realworld.port import add_tap
+        return add_tap(self, tapname, node, **options)
+
+    def forward(self, listen: tuple[str, int] | int, host: Node | str, port: int,
+                proto: str = "udp", via: Node | str | None = None):
+        """Relay a real UDP/TCP socket on this machine (``("127.0.0.1", 6969)``) to ``host``'s
+        ``port`` through a virtual gateway host (``gw``, cabled to ``via``, by default next to
+        the target). No privileges needed; the relayed packets are real in the simulation and
+        its captures. Runs become real time.
+
+        Returns:
+            A ``netsim.realworld.forward.Forward``.
+        """
+        from .realworld.forward import forward
+        return forward(self, listen, host, port, proto=proto, via=via)
+
+    def detach(self) -> None:
+        """Close every real interface, TAP and forwarded port; runs are ordinary again."""
+        if self.realworld is not None:
+            self.realworld.close()
 
 
 def _has_address(node: Node | None, ip: str) -> bool:
@@ -452,6 +548,15 @@ class NetworkCapture:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class _CallbackObserver:
+    """A plain callable used as a :meth:`Network.observe` observer."""
+
+    __slots__ = ("network_created",)
+
+    def __init__(self, callback: Callable[[Network], None]) -> None:
+        self.network_created = callback
 
 
 class _IdleCapture:

@@ -33,9 +33,11 @@ LAYERS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("stack", ("netsim.stack",), ("devices", "userland")),
     ("apps", ("netsim.apps", "netsim.apps.tftp.blocking", "netsim.apps.tftp.os_driver",
               "netsim.apps.tftp.sim_driver", "netsim.apps.tftp.cli"), ("stack", "tftp core")),
-    ("topo", ("netsim.topo",), ("stack", "devices", "net")),
-    ("network", ("netsim.network",), ("apps", "topo")),
-    ("top", ("netsim", "netsim.cli", "netsim.cli_step", "netsim.cli_exec", "labs"), ("network",)),
+    ("topo", ("netsim.topo",), ("apps", "stack", "devices", "net")),
+    ("realworld", ("netsim.realworld",), ("apps", "topo")),  # real time, OS links, forwarding
+    ("network", ("netsim.network",), ("realworld",)),
+    ("top", ("netsim", "netsim.cli", "netsim.cli_step", "netsim.cli_exec", "netsim.cli_realworld",
+             "labs"), ("network",)),
 ]
 
 # Upward imports that other work in progress removes; each must still exist (so the list can

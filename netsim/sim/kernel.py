@@ -132,6 +132,10 @@ class Kernel:
         # Called when run() finds no event left (the network went idle); a hook may raise,
         # e.g. to report programs that wait on each other forever (netsim.userland).
         self.idle_hooks: list[Callable[[], None]] = []
+        # Real-time mode (netsim.realworld.realtime): an object with ``wait(kernel, due_ns)``
+        # that holds the clock back to the wall clock and lets outside events in. None (the
+        # default) runs as fast as possible, and only then is a run fully deterministic.
+        self.pacer: Any = None
 
     # -- events --------------------------------------------------------------------------
 
@@ -180,6 +184,8 @@ class Kernel:
 
         With ``until_ns`` the clock ends exactly at ``until_ns`` even if the network went idle.
         """
+        if self.pacer is not None:
+            return self._run_paced(until_ns, stop)
         heap = self._heap
         pop = heapq.heappop
         limit = until_ns if until_ns is not None else _FOREVER
@@ -211,6 +217,41 @@ class Kernel:
     def stop(self) -> None:
         """Make the running :meth:`run` return after the current event."""
         self._stop = True
+
+    def _run_paced(self, until_ns: int | None, stop: Callable[[], bool] | None) -> None:
+        """:meth:`run` with a pacer: before the clock moves on, ``pacer.wait`` lets wall time
+        catch up, as ns-3's RealtimeSimulatorImpl does before each event.
+
+        ``pacer.start(kernel)`` anchors virtual to wall time; ``pacer.wait(kernel, due)``
+        (``due`` None: the network is idle) returns True when it
+        scheduled events from outside (a frame from a real interface) at or after ``now``, so
+        the heap is looked at again; False when wall time reached ``due``, or, idle, when
+        nothing outside can ever add an event. Events still run one by one from the same heap
+        in (time, seq) order, so pacing alone changes no result.
+        """
+        pacer = self.pacer
+        heap = self._heap
+        self._stop = False
+        pacer.start(self)
+        while True:
+            t = self.peek()
+            pending = t is not None and (until_ns is None or t <= until_ns)
+            due = t if pending else until_ns
+            if due is None or due > self.now:
+                if pacer.wait(self, due):
+                    continue
+                if due is None:
+                    return
+            if not pending:
+                if until_ns is not None and until_ns > self.now:
+                    self.now = until_ns
+                return
+            ev = heapq.heappop(heap)
+            self.now = ev[0]
+            self.events_run += 1
+            ev[2](*ev[3])
+            if self._stop or (stop is not None and stop()):
+                return
 
     # -- tasks ---------------------------------------------------------------------------
 

@@ -118,6 +118,13 @@ def _tcp_client(host: Any, out: Out, target: str, port: int, message: str) -> No
     sock.close()
 
 
+def _tftp_server(host: Any, out: Out, root: str, port: int) -> None:
+    # A directory on the real file system, names checked by netsim.apps.tftp.paths.
+    from ..apps.tftp import sim_driver
+    out(f"tftp server on port {port}, serving {root}")
+    sim_driver.serve(host, root, port=port)
+
+
 _TARGET, _PORT = Param("target"), Param("port")
 PROGRAMS: dict[str, Program] = {p.name: p for p in (
     Program("ping", _ping, "ICMP echo to a target", {"target": _TARGET, "count": Param("count", 3)}),
@@ -131,4 +138,6 @@ PROGRAMS: dict[str, Program] = {p.name: p for p in (
             {"port": Param("port", 7)}),
     Program("tcp_client", _tcp_client, "connect, send a message, read the echo, close",
             {"target": _TARGET, "port": _PORT, "message": Param("text", "hello")}),
+    Program("tftp_server", _tftp_server, "serve the files of a directory over TFTP (read only)",
+            {"root": Param("text"), "port": Param("port", 69)}),
 )}

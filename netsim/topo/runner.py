@@ -7,6 +7,7 @@ the network runs for ``duration`` of virtual time while every interface is captu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ class RunSummary:
     links: int
     output: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
+    stopped: str = ""     # why the run ended early (Ctrl-C, a live capture's reader gone)
 
     def __str__(self) -> str:
         lines = [f"{self.path}: {self.nodes} nodes, {self.links} links, ran "
@@ -43,12 +45,16 @@ class RunSummary:
             lines.append("no programs declared (add a 'programs:' list to the file)")
         if self.waiting:
             lines.append("still running at the end (servers wait forever): " + ", ".join(self.waiting))
+        if self.stopped:
+            lines.append(f"stopped early: {self.stopped}")
         lines.append(f"capture: {self.capture} ({self.frames} frames)")
         return "\n".join(lines)
 
 
 def run_topology_file(path: str | Path, out_dir: str | Path = "captures",
                       duration: str | float | None = None, *, factory: NetworkFactory,
+                      prepare: Callable[[Any], None] | None = None,
+                      stop_on: tuple[type[BaseException], ...] = (),
                       **network_kwargs: Any) -> RunSummary:
     """Build the topology in ``path``, run its programs and capture every interface.
 
@@ -57,6 +63,9 @@ def run_topology_file(path: str | Path, out_dir: str | Path = "captures",
         factory: makes the empty network (``netsim.Network``; ``netsim run`` passes it).
         out_dir: folder for the capture (created if missing).
         duration: virtual time to run ("5s"); by default the file's ``duration:`` or 10 s.
+        prepare: called with the built network before anything runs (the CLI's real-time,
+            forwarding and live-capture options).
+        stop_on: exceptions that end the run early but still give a summary (Ctrl-C).
         network_kwargs: extra arguments for the Network (e.g. ``trace=False``).
 
     Returns:
@@ -67,6 +76,8 @@ def run_topology_file(path: str | Path, out_dir: str | Path = "captures",
         Exception: a program failed in an unexpected way (named by the kernel).
     """
     net = load_topology(path, factory, **network_kwargs)
+    if prepare is not None:
+        prepare(net)
     spec = net.topology
     if duration is not None:
         duration_ns = parse_time(duration)
@@ -84,12 +95,17 @@ def run_topology_file(path: str | Path, out_dir: str | Path = "captures",
         fn = PROGRAMS[prog.run].fn
         host.spawn_with_host(_program_task, fn, out, prog.params, at=f"{prog.at_ns}ns",
                              name=f"{prog.run}#{prog.index}")
+    start, stopped = net.now, ""
     with net.capture(capture) as cap:
-        net.run(until=f"{net.now + duration_ns}ns")
+        try:
+            net.run(until=f"{start + duration_ns}ns")
+        except stop_on as exc:
+            stopped = str(exc) or type(exc).__name__
+            duration_ns = net.now - start
         frames = cap.frames
     waiting = [getattr(t, "name", repr(t)) for t in net.blocked_tasks()]
     return RunSummary(str(path), duration_ns, capture, frames, len(net.nodes),
-                      len(spec.links), output, waiting)
+                      len(spec.links), output, waiting, stopped)
 
 
 def start_program_file(host: Any, prog: Any, on_output=None):

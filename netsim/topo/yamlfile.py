@@ -43,7 +43,7 @@ __all__ = ["TopologyError", "TopologySpec", "NodeSpec", "LinkSpec", "RouteSpec",
            "load_topology"]
 
 TOP_KEYS = ("seed", "description", "nodes", "links", "routes", "auto_routes", "allow_loops",
-            "programs", "duration")
+            "programs", "duration", "attach")
 NODE_KEYS = {"host": ("kind", "ip", "gateway"), "router": ("kind", "ip"),
              "switch": ("kind", "aging"), "hub": ("kind",)}
 LINK_KEYS = ("a", "b", "bandwidth", "delay", "loss", "mtu", "queue", "duplicate", "reorder",
@@ -114,6 +114,7 @@ class TopologySpec:
     allow_loops: bool = False
     programs: list[ProgramSpec] = field(default_factory=list)
     duration_ns: int | None = None
+    attach: list[Any] = field(default_factory=list)   # topo.attachyaml.AttachSpec
 
 
 # -- parsing -------------------------------------------------------------------------------
@@ -151,6 +152,10 @@ def parse_topology(text: str, path: str | None = None) -> TopologySpec:
     _parse_nodes(spec, top.mapping(doc["nodes"], doc.lines["nodes"], "nodes"), top)
     links = top.sequence(doc["links"], doc.lines["links"], "links") if "links" in doc else YList(0)
     _parse_links(spec, links, top)
+    if "attach" in doc:   # real interfaces and TAPs (netsim.topo.attachyaml)
+        from .attachyaml import parse_attach
+        spec.attach = parse_attach(spec, top.sequence(doc["attach"], doc.lines["attach"],
+                                                      "attach"), top)
     _check_loops(spec, top)
     _collect_addresses(spec, top)
     if "routes" in doc:
@@ -470,6 +475,9 @@ def build_network(spec: TopologySpec, factory: NetworkFactory, **network_kwargs:
     for link in spec.links:
         with _at(top.sub(f"link {link.index}"), link.line):
             net.link(link.a, link.b, allow_loop=spec.allow_loops, **link.params)
+    if spec.attach:
+        from .attachyaml import build_attach
+        build_attach(net, spec, top)
     gateway_set: set[str] = set()
     for a in spec.addresses:
         node = spec.nodes[a.node]
