@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
 from ..capture.reader import read_capture
+from ..sim.units import NS_PER_S
 from ..wire import ipv4 as _ipv4
 from ..wire import tcp as _tcp
 from ..wire.errors import DecodeError
@@ -594,7 +595,7 @@ def _split_connections(copies: list[_Copy]) -> list[list[_Copy]]:
     return conns
 
 
-def ladders_from_capture(path, dedup_window_ns: int = 1_000_000_000, names: bool = True
+def ladders_from_capture(path, dedup_window_ns: int = NS_PER_S, names: bool = True
                          ) -> list[Ladder]:
     """Build one ladder per TCP connection found in a capture.
 
