@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from netsim.apps.tftp.session import SECOND, Session, State, Stats
+from netsim.apps.tftp.session import Session, State, Stats
+from netsim.sim.units import NS_PER_S
 
 __all__ = ["TftpError", "run_session"]
 
 RECV_SIZE = 65536 + 4
-_MIN_WAIT = SECOND // 1000                 # never ask the socket for less than 1 ms
+_MIN_WAIT = NS_PER_S // 1000                # never ask the socket for less than 1 ms
 _DONE, _FAILED, _DALLYING = State.DONE, State.FAILED, State.DALLYING
 
 
@@ -75,7 +76,7 @@ def run_session(session: Session, sock: Any, clock: Callable[[], int],
             want = session.rto_ns if deadline is None else min(session.rto_ns, deadline - now)
             if wait is None or want < wait * 0.5 or want > wait:
                 wait = want
-                sock.settimeout(max(want, _MIN_WAIT) / SECOND)
+                sock.settimeout(max(want, _MIN_WAIT) / NS_PER_S)
             try:
                 payload, addr = recvfrom(RECV_SIZE)
             except (TimeoutError, BlockingIOError):

@@ -6,12 +6,14 @@ Attached to ``netsim`` as ``netsim tftp ...``; also runs alone: ``python -m nets
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
 
 from netsim.apps.tftp.blocking import TftpError
 from netsim.apps.tftp.os_driver import TftpServer, get, put, split_hostport
+from netsim.sim.units import parse_time
 
 __all__ = ["tftp"]
 
@@ -21,8 +23,16 @@ _WIN = click.option("--windowsize", type=click.IntRange(1, 65535), default=None,
                     help="Ask for this many blocks per ACK (RFC 7440).")
 _MODE = click.option("--mode", type=click.Choice(["octet", "netascii"]), default="octet",
                      show_default=True, help="Transfer mode.")
-_TIMEOUT = click.option("--timeout", type=click.FloatRange(0.01, 255), default=1.0,
-                        show_default=True, help="First retransmission timeout, seconds.")
+def _time(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+_TIMEOUT = click.option("--timeout", default="1s", show_default=True, callback=_time,
+                        help='First retransmission timeout: "500ms", "2s" (a number is seconds).')
 
 
 def _report(verb: str, name: str, stats) -> None:
@@ -84,7 +94,7 @@ def serve(root: str, bind: str, port: int, allow_write: bool, allow_overwrite: b
 @_MODE
 @_TIMEOUT
 def get_cmd(server: str, remote: str, local: str | None, blksize: int | None,
-            windowsize: int | None, mode: str, timeout: float) -> None:
+            windowsize: int | None, mode: str, timeout: str) -> None:
     """Download REMOTE from SERVER (HOST or HOST:PORT, default port 69) to LOCAL.
 
     LOCAL defaults to the last part of REMOTE; "-" writes to standard output. A failed
@@ -94,11 +104,12 @@ def get_cmd(server: str, remote: str, local: str | None, blksize: int | None,
     Example:
       netsim tftp get 127.0.0.1:6969 boot.img --blksize 1468 --windowsize 16
     """
-    host, port = split_hostport(server)
+    if local is None:
+        local = os.path.basename(remote.replace("\\", "/")) or "download"
     target = sys.stdout.buffer if local == "-" else local
     try:
-        stats = get(host, port, remote, target, blksize=blksize, windowsize=windowsize,
-                    mode=mode, timeout=timeout)
+        stats = get(split_hostport(server), remote, target, blksize=blksize,
+                    windowsize=windowsize, mode=mode, timeout=timeout).stats
     except TftpError as exc:
         raise click.ClickException(str(exc)) from None
     if local != "-":
@@ -114,17 +125,16 @@ def get_cmd(server: str, remote: str, local: str | None, blksize: int | None,
 @_MODE
 @_TIMEOUT
 def put_cmd(server: str, local: str, remote: str | None, blksize: int | None,
-            windowsize: int | None, mode: str, timeout: float) -> None:
+            windowsize: int | None, mode: str, timeout: str) -> None:
     """Upload LOCAL to SERVER (HOST or HOST:PORT) as REMOTE (default: LOCAL's name).
 
     \b
     Example:
       netsim tftp put 127.0.0.1:6969 config.txt --mode netascii
     """
-    host, port = split_hostport(server)
     try:
-        stats = put(host, port, local, remote, blksize=blksize, windowsize=windowsize,
-                    mode=mode, timeout=timeout)
+        stats = put(split_hostport(server), local, remote, blksize=blksize,
+                    windowsize=windowsize, mode=mode, timeout=timeout).stats
     except TftpError as exc:
         raise click.ClickException(str(exc)) from None
     _report("put", remote or local, stats)
