@@ -16,7 +16,7 @@ import time
 import pytest
 
 from netsim.apps.tftp.os_driver import TftpServer, get, put
-from tests.tools import require_tool
+from tests.kits.tools import require_tool
 
 pytestmark = pytest.mark.tools
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tcp_harness import transfer_both_ways
 
 from netsim.stack.tcp import State
+from tests.kits.tcp import transfer_both_ways
 
 
 def test_one_megabyte_each_way_at_ten_percent_loss_dup_reorder_arrives_intact() -> None:

@@ -1,4 +1,4 @@
-"""Every packetdrill-style script in tests/tcp/scripts runs; the expect-failure ones fail
+"""Every packetdrill-style script in tests/stack/tcp/scripts runs; the expect-failure ones fail
 exactly where they say, naming the line, the expected and the actual segment."""
 
 from __future__ import annotations
