@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from .addr import _ip_int_get, ip_to_bytes, ip_to_int
 
-__all__ = ["ones_sum", "internet_checksum", "pseudo_header_sum", "pseudo_sum", "segment_ok"]
+__all__ = ["ones_sum", "internet_checksum", "verify", "pseudo_header_sum", "pseudo_sum",
+           "segment_ok"]
 
 _from_bytes = int.from_bytes
 
@@ -44,6 +45,16 @@ def internet_checksum(data: bytes, start: int = 0) -> int:
         start: pseudo-header sum for TCP/UDP.
     """
     return ~ones_sum(data, start) & 0xFFFF
+
+
+def verify(data: bytes, start: int = 0) -> bool:
+    """True when ``data`` (its checksum field included) plus ``start`` sums to ones'-complement
+    zero: the receiver's check of RFC 1071 section 1 (the IPv4 header's and ICMP's lazy
+    ``checksum_ok``). Same arithmetic as :func:`ones_sum`, one call less on that path."""
+    if len(data) & 1:
+        data = bytes(data) + b"\0"
+    total = _from_bytes(data, "big") + start
+    return total % 0xFFFF == 0 and total != 0
 
 
 def pseudo_header_sum(src_ip: str | bytes, dst_ip: str | bytes, proto: int, length: int) -> int:
@@ -87,4 +98,5 @@ def segment_ok(buf: bytes, start: int, end: int, src_ip: str | None, dst_ip: str
         pseudo = proto + n
     else:
         pseudo = pseudo_sum(src_ip, dst_ip, proto, n)  # type: ignore[arg-type]
-    return ones_sum(buf, pseudo) == 0xFFFF
+    total = _from_bytes(buf if not n & 1 else buf + b"\0", "big") + pseudo
+    return total % 0xFFFF == 0  # never 0: the protocol number is in the pseudo-header

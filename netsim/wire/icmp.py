@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 
 from ._base import OpenEnum, WireValue, blank, lookup, open_enum, pack_error
-from .checksum import internet_checksum, ones_sum
+from .checksum import internet_checksum, verify
 from .errors import DecodeError
 
 __all__ = ["ICMP", "ICMPType", "decode", "from_fields", "ECHO_REPLY", "DEST_UNREACHABLE",
@@ -246,7 +246,7 @@ class ICMP(WireValue):
 
 
 def _verify(buf: bytes, start: int, end: int) -> bool:
-    return ones_sum(buf[start:end] if start or end != len(buf) else buf) == 0xFFFF
+    return verify(buf[start:end] if start or end != len(buf) else buf)
 
 
 def _quote(datagram: bytes) -> bytes:

@@ -22,7 +22,8 @@ import struct
 
 from ._base import OpenEnum, WireValue, blank, lookup, open_enum, pack_error
 from .addr import _ip_pair, _ip_pair_get, ip_to_bytes
-from .checksum import internet_checksum, ones_sum
+from .checksum import internet_checksum
+from .checksum import verify as _verify
 from .errors import DecodeError
 
 __all__ = ["IPv4", "IPProto", "decode", "from_fields", "PROTO_ICMP", "PROTO_TCP", "PROTO_UDP",
@@ -37,10 +38,6 @@ IPV4_HEADER_LEN = 20
 _HDR = struct.Struct("!BBHHHBBH4s4s")
 _unpack = struct.Struct("!BBHHHBBH8s").unpack_from  # both addresses as one key for the pair cache
 _RF, _DF, _MF = 0x8000, 0x4000, 0x2000
-
-
-def _verify(header: bytes) -> bool:
-    return ones_sum(header) == 0xFFFF
 
 
 class IPProto(OpenEnum):
