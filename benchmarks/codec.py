@@ -8,7 +8,9 @@ lazily (on first access of ``checksum_ok``), so a second "decode+verify" row als
 layer's ``checksum_ok``. "Encode" builds the frame from field values, computing lengths and
 checksums. Last, writing N frames to pcapng: netsim.capture.PcapngWriter vs scapy's wrpcap.
 
-Run: ``python benchmarks/codec.py [--seconds 1.0]``
+Run: ``python benchmarks/codec.py [--seconds 1.0]``; ``--quick`` (0.2 s a cell) for a rough look.
+On a shared machine compare the "x dpkt" columns of two runs: dpkt runs interleaved with
+netsim, so load from elsewhere slows both alike.
 """
 
 from __future__ import annotations
@@ -189,8 +191,9 @@ def pcapng_rates(frames: list[bytes], seconds: float) -> tuple[float | None, flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
+    parser.add_argument("--quick", action="store_true", help="0.2 s per measurement")
     args = parser.parse_args()
-    sec = args.seconds
+    sec = 0.2 if args.quick else args.seconds
 
     tcp_frame, tftp_frame = ours_tcp_encode(), ours_tftp_encode()
     d_tcp_enc, d_tftp_enc, d_tcp_dec, d_tftp_dec = dpkt_funcs()

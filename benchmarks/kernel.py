@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from netsim import Network  # noqa: E402
 from netsim.devices.node import Node  # noqa: E402
 from netsim.net.link import WIRE_OVERHEAD  # noqa: E402
+from netsim.sim.units import NS_PER_S  # noqa: E402
 
 BANDWIDTH = 100_000_000
 DELAY_NS = 1_000
@@ -61,7 +62,7 @@ def netsim_run(n_hosts: int, n_frames: int, seed: int = 1) -> dict:
     sw = net.add_switch("s1", latency=f"{LATENCY_NS}ns")
     hosts = [net.add_node(Sink(net, f"h{i}")) for i in range(n_hosts)]
     for h in hosts:
-        net.link(h, sw, bandwidth=BANDWIDTH, delay=DELAY_NS / 1e9, queue=1000)
+        net.link(h, sw, bandwidth=BANDWIDTH, delay=DELAY_NS / NS_PER_S, queue=1000)
     # Teach the switch every address first (one broadcast each), then start the clock.
     for h in hosts:
         h.interfaces[0].send(make_frame(b"\xff" * 6, h.interfaces[0].mac_bytes, 0))
@@ -78,7 +79,7 @@ def netsim_run(n_hosts: int, n_frames: int, seed: int = 1) -> dict:
     delivered = sum(h.count for h in hosts)
     assert delivered == frames == sw.forwarded, (delivered, frames, sw.forwarded)
     return {"frames": delivered, "wall": wall, "events": kernel.events_run - ev0,
-            "virtual_s": kernel.now / 1e9}
+            "virtual_s": kernel.now / NS_PER_S}
 
 
 def _plan(n_hosts: int, n_frames: int, seed: int) -> list[tuple[int, int, int]]:
@@ -110,7 +111,7 @@ def simpy_run(n_hosts: int, n_frames: int, seed: int = 1) -> dict:
     import simpy
 
     env = simpy.Environment()
-    tx_ns = ((FRAME_LEN + WIRE_OVERHEAD) * 8 * 1_000_000_000) // BANDWIDTH
+    tx_ns = ((FRAME_LEN + WIRE_OVERHEAD) * 8 * NS_PER_S) // BANDWIDTH
     macs = [struct.pack("!HI", 0x0200, i + 1) for i in range(n_hosts)]
     table = {mac: i for i, mac in enumerate(macs)}
     counts = [0] * n_hosts
@@ -152,7 +153,7 @@ def simpy_run(n_hosts: int, n_frames: int, seed: int = 1) -> dict:
     env.run()
     wall = time.perf_counter() - t0
     assert sum(counts) == len(plan)
-    return {"frames": sum(counts), "wall": wall, "virtual_s": env.now / 1e9}
+    return {"frames": sum(counts), "wall": wall, "virtual_s": env.now / NS_PER_S}
 
 
 def host_udp_run(n_hosts: int, n_frames: int) -> dict | str:
@@ -163,7 +164,7 @@ def host_udp_run(n_hosts: int, n_frames: int) -> dict | str:
         sw = net.add_switch("s1", latency=f"{LATENCY_NS}ns")
         hosts = [net.add_host(f"h{i}") for i in range(n_hosts)]
         for h in hosts:
-            net.link(h, sw, bandwidth=BANDWIDTH, delay=DELAY_NS / 1e9, queue=1000)
+            net.link(h, sw, bandwidth=BANDWIDTH, delay=DELAY_NS / NS_PER_S, queue=1000)
         net.auto_ip("10.0.0.0/16")
         per_host = max(1, n_frames // n_hosts)
         received = [0]

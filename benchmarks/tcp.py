@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from netsim import AF_INET, SOCK_DGRAM, SOCK_STREAM, Network  # noqa: E402
+from netsim.sim.units import NS_PER_S  # noqa: E402
 
 MB = 1 << 20
 DGRAM = 1472                      # fills a 1500-byte MTU
@@ -85,7 +86,7 @@ def tcp_bulk(size: int, check: bool = True) -> dict:
     if check:
         assert digest == hashlib.sha256(payload).hexdigest()
     frames = wire_frames(h1, h2)
-    virtual = (done_ns - 1_000_000) / 1e9  # from connect() to the last byte read
+    virtual = (done_ns - 1_000_000) / NS_PER_S  # from connect() to the last byte read
     return {"wall": wall, "virtual": virtual, "frames": frames, "fps": frames / wall,
             "goodput_mbps": size * 8 / virtual / 1e6, "events": net.kernel.events_run}
 
@@ -116,7 +117,7 @@ def udp_blast(count: int) -> dict:
             for _ in range(min(burst, count - sent)):
                 s.sendto(data, ("10.0.0.2", 9000))
                 sent += 1
-            h.sleep(burst * FRAME_WIRE_NS / 1e9)
+            h.sleep(burst * FRAME_WIRE_NS / NS_PER_S)
 
     rx = h2.spawn_with_host(receiver)
     h1.spawn_with_host(sender, at="1ms")

@@ -125,7 +125,7 @@ def main() -> None:
                                        f"tftp://127.0.0.1:{port}/bench.bin"], check=True)
 
     def ours_get(port: int, blk: int | None, windowsize: int | None = None):
-        return lambda: get("127.0.0.1", port, "bench.bin", out, blksize=blk,
+        return lambda: get(("127.0.0.1", port), "bench.bin", out, blksize=blk,
                            windowsize=windowsize, dally=None)
 
     def tftpy_get(blk: int):

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from netsim import AF_INET, SOCK_STREAM, Network
+from netsim.sim.units import NS_PER_S
 
 from .result import LabResult, Param
 from .sweep import run_points
@@ -117,7 +118,7 @@ def measure(model: str, clients: int, workers: int, service: str, seed: int,
         answer), "mean_ms", "max_ms"}``; a client that never finished has time ``nan``.
     """
     from netsim.sim.units import parse_time
-    service_s = parse_time(service) / 1e9
+    service_s = parse_time(service) / NS_PER_S
     net = Network(seed=seed, trace=False)
     sw = net.add_switch("s1")
     server = net.add_host("server")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from netsim import AF_INET, SOCK_DGRAM, Network
+from netsim.sim.units import NS_PER_S
 
 from .result import LabResult, Param
 from .sweep import run_points
@@ -112,7 +113,7 @@ def measure_point(kind: str, hosts: int, load: float, bandwidth: str, payload: i
         "collisions": collisions // 1,
         "drops": drops,
         # UDP payload delivered per second of the run (senders start at 1 ms).
-        "goodput_mbps": stats["bytes"] * 8 / ((end_ns - 1_000_000) / 1e9) / 1e6,
+        "goodput_mbps": stats["bytes"] * 8 / ((end_ns - 1_000_000) / NS_PER_S) / 1e6,
         "latency_ms": (stats["latency_ns"] / stats["received"] / 1e6) if stats["received"] else float("nan"),
     }
 
@@ -150,7 +151,7 @@ def build(kind: str = "switch", seed: int = 1, bandwidth: str = "10Mbps") -> tup
 
     box.iface("eth2").taps.append(port_to_h3)
     if kind == "switch":
-        net.kernel.call_at(round(FLUSH_AT * 1e9), box.flush)
+        net.kernel.call_at(round(FLUSH_AT * NS_PER_S), box.flush)
 
     def talker(host) -> None:
         s = host.socket(AF_INET, SOCK_DGRAM)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from netsim import AF_INET, SOCK_DGRAM, Network
+from netsim.sim.units import NS_PER_S
 
 from .result import LabResult, Param
 
@@ -32,7 +33,7 @@ PORT = 7000
 def _sender(host, plan: list[tuple[float, str]]) -> None:
     s = host.socket(AF_INET, SOCK_DGRAM)
     for at, dst_ip in plan:
-        host.sleep(max(0.0, at - host.now / 1e9))
+        host.sleep(max(0.0, at - host.now / NS_PER_S))
         s.sendto(f"hello from {host.name}".encode(), (dst_ip, PORT))
 
 
@@ -79,7 +80,7 @@ def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | Non
     names["ff:ff:ff:ff:ff:ff"] = "broadcast"
     port_host = {sw.iface(i).name: hs[i].name for i in range(hosts)}
 
-    later = parse_time(aging) / 1e9 + 5.0  # after the entries aged out
+    later = parse_time(aging) / NS_PER_S + 5.0  # after the entries aged out
     plans: dict[str, list[tuple[float, str]]] = {h.name: [] for h in hs}
     plans["h1"].append((0.010, hs[1].ip))            # h1 -> h2: ARP broadcast, then unicast
     plans["h3"].append((0.020, hs[0].ip))            # h3 -> h1

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from netsim import AF_INET, SO_REUSEADDR, SOCK_STREAM, SOL_SOCKET, Network
-from netsim.sim.units import parse_time
+from netsim.sim.units import NS_PER_S, parse_time
 from netsim.wire import tcp as wtcp
 
 from .result import LabResult, Param
@@ -156,7 +156,7 @@ def build(variant: str = "normal", msl: str = "5s", seed: int = 1) -> tuple[Netw
                 c.connect((h2.ip, PORT))
             c.sendall(b"x")
             c.recv(1)
-            host.sleep(max(0.0, 0.5 - host.now / 1e9))  # both close at t = 0.5 s exactly
+            host.sleep(max(0.0, 0.5 - host.now / NS_PER_S))  # both close at t = 0.5 s exactly
             c.close()
         h2.spawn_with_host(both, "server", name="server")
         h1.spawn_with_host(both, "client", at="10ms", name="client")
@@ -185,7 +185,7 @@ def run_variant(variant: str, out: Path, msl: str = "5s", seed: int = 1) -> dict
     net, info = build(variant, msl, seed)
     cap = out / f"{variant}.pcapng"
     with net.capture(cap, interfaces=["h1-eth0"]):
-        net.run(until=parse_time(msl) * 2 / 1e9 + 30)
+        net.run(until=parse_time(msl) * 2 / NS_PER_S + 30)
     conns = net.tcp_tracer.connections
     conn = conns[0]
     ladder = conn.ladder()
@@ -219,9 +219,9 @@ def _check_variant(result: LabResult, r: dict[str, Any], msl_ns: int) -> None:
               and i.endpoint.startswith("h1:") and i.new in ("TIME_WAIT",)]
         end = [i.time_ns for i in conn.items if isinstance(i, StateChange)
                and i.endpoint.startswith("h1:") and i.old == "TIME_WAIT"]
-        held = (end[0] - tw[0]) / 1e9 if tw and end else None
-        result.check("normal: TIME_WAIT lasts 2*MSL", held is not None and abs(held - 2 * msl_ns / 1e9) < 1e-6,
-                     f"h1 stayed in TIME_WAIT for {held} s; 2*MSL = {2 * msl_ns / 1e9} s")
+        held = (end[0] - tw[0]) / NS_PER_S if tw and end else None
+        result.check("normal: TIME_WAIT lasts 2*MSL", held is not None and abs(held - 2 * msl_ns / NS_PER_S) < 1e-6,
+                     f"h1 stayed in TIME_WAIT for {held} s; 2*MSL = {2 * msl_ns / NS_PER_S} s")
     elif v == "closed-port":
         rst = _segments(conn, "h2", "RST")
         result.check("closed-port: the SYN is answered with RST and connect() raises "
@@ -233,10 +233,10 @@ def _check_variant(result: LabResult, r: dict[str, Any], msl_ns: int) -> None:
                      f"h1: {' -> '.join(h1)}; h2: {' -> '.join(h2)}")
     elif v == "lost-syn":
         syns = _segments(conn, "h1", "SYN")
-        gap = (syns[1].time_ns - syns[0].time_ns) / 1e9 if len(syns) >= 2 else None
+        gap = (syns[1].time_ns - syns[0].time_ns) / NS_PER_S if len(syns) >= 2 else None
         result.check("lost-syn: the SYN is sent again after the initial RTO of 1 s (RFC 6298 2.1)",
                      gap is not None and abs(gap - 1.0) < 0.01 and syns[0].lost,
-                     f"SYNs at {[round(s.time_ns / 1e9, 3) for s in syns]} s, first lost: "
+                     f"SYNs at {[round(s.time_ns / NS_PER_S, 3) for s in syns]} s, first lost: "
                      f"{bool(syns) and syns[0].lost}")
     elif v == "lost-fin":
         fins = _segments(conn, "h1", "FIN")

@@ -17,7 +17,7 @@ from .devices.node import Node
 from .net.interface import Interface
 from .net.link import Link
 from .sim.kernel import Kernel, Task
-from .sim.units import parse_rate, parse_time
+from .sim.units import NS_PER_S, parse_rate, parse_time
 from .trace.events import TraceEvent, TraceLog
 from .trace.tcptrace import TcpTracer
 
@@ -71,7 +71,7 @@ class Network:
     @property
     def time(self) -> float:
         """Virtual time in seconds."""
-        return self.kernel.now / 1e9
+        return self.kernel.now / NS_PER_S
 
     @property
     def rng(self):

@@ -21,7 +21,8 @@ ROOT = ("netsim", "netsim._lazy")
 # target -> the modules it may load besides ROOT (fnmatch patterns).
 ALLOWED = {
     "netsim.wire": ("netsim.wire", "netsim.wire.*"),
-    "netsim.capture": ("netsim.capture", "netsim.capture.*", "netsim.wire", "netsim.wire.*"),
+    "netsim.capture": ("netsim.capture", "netsim.capture.*", "netsim.wire", "netsim.wire.*",
+                       "netsim.sim", "netsim.sim.units"),   # NS_PER_S, never the kernel
     # the TCP core may use the units (parse_time, NS_PER_S), never the kernel
     "netsim.stack.tcp.connection": ("netsim.stack", "netsim.stack.tcp", "netsim.stack.tcp.*",
                                     "netsim.wire", "netsim.wire.*", "netsim.sim",

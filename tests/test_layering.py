@@ -32,7 +32,9 @@ LAYERS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("userland", ("netsim.userland",), ("sim",)),  # per-program virtual modules (duck-typed host)
     ("stack", ("netsim.stack",), ("devices", "userland")),
     ("apps", ("netsim.apps", "netsim.apps.tftp.blocking", "netsim.apps.tftp.os_driver",
-              "netsim.apps.tftp.sim_driver", "netsim.apps.tftp.cli"), ("stack", "tftp core")),
+              "netsim.apps.tftp.sim_driver", "netsim.apps.tftp.cli",
+              "netsim.apps.tftp.client", "netsim.apps.tftp.os_server",
+              "netsim.apps.tftp.server_files"), ("stack", "tftp core")),
     ("topo", ("netsim.topo",), ("apps", "stack", "devices", "net")),
     ("realworld", ("netsim.realworld",), ("apps", "topo")),  # real time, OS links, forwarding
     ("network", ("netsim.network",), ("realworld",)),

@@ -9,7 +9,7 @@ import pytest
 
 from netsim import Network
 from netsim.devices.node import Node
-from tests.stack.stackkit import lan
+from tests.kits.stack import lan
 
 
 def test_a_network_with_only_a_switch_has_its_tracer_and_topology():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO
 
+from ..sim.units import NS_PER_S
 from ._blockfile import FLUSH_THRESHOLD, BlockFile
 
 __all__ = ["PcapWriter", "MAGIC_USEC", "MAGIC_NSEC"]
@@ -53,7 +54,7 @@ class PcapWriter(BlockFile):
         """
         if self._closed:
             raise ValueError("I/O operation on a closed PcapWriter")
-        seconds, frac = divmod(time_ns, 1_000_000_000)
+        seconds, frac = divmod(time_ns, NS_PER_S)
         if not 0 <= seconds <= 0xFFFFFFFF:
             raise ValueError(f"timestamp {time_ns} ns does not fit a pcap record")
         orig_len = len(frame)

@@ -24,6 +24,7 @@ import struct
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
+from ..sim.units import NS_PER_S
 from ..wire.errors import DecodeError
 
 __all__ = ["CapturedFrame", "read_capture"]
@@ -73,7 +74,7 @@ class _Interface:
         # MSB clear: units of 10^-n s; MSB set: units of 2^-n s (pcapng section 4.2).
         exp = value & 0x7F
         if value & 0x80:
-            self.mul, self.div = 1_000_000_000, 1 << exp
+            self.mul, self.div = NS_PER_S, 1 << exp
         elif exp <= 9:
             self.mul, self.div = 10 ** (9 - exp), 1
         else:
@@ -247,7 +248,7 @@ def _idb(body: bytes, order: str, pos: int) -> _Interface:
             iface.set_tsresol(value[0])
         elif code == _IF_TSOFFSET and len(value) == 8:
             (seconds,) = struct.unpack(order + "q", value)
-            iface.offset_ns = seconds * 1_000_000_000
+            iface.offset_ns = seconds * NS_PER_S
     return iface
 
 
@@ -345,6 +346,6 @@ def _read_pcap(f: BinaryIO, order: str, magic: int) -> Iterator[CapturedFrame]:
         if len(data) < caplen:
             raise DecodeError("pcap", "record", pos, f"truncated record: the file ends after "
                               f"{len(data)} of its {caplen} captured bytes")
-        yield CapturedFrame(seconds * 1_000_000_000 + frac * scale, data, 0, None, (), linktype,
+        yield CapturedFrame(seconds * NS_PER_S + frac * scale, data, 0, None, (), linktype,
                             orig_len, None)
         pos += record_size + caplen

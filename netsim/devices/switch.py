@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..net.interface import Interface
-from ..sim.units import parse_time
+from ..sim.units import NS_PER_S, parse_time
 from .node import Node
 
 __all__ = ["Switch", "MacTable", "MacEntry"]
@@ -162,7 +162,7 @@ class Switch(Node):
     def mac_table(self) -> MacTable:
         """The live entries, oldest port first in learning order: (mac, port name, age seconds)."""
         now = self.kernel.now
-        rows = [MacEntry(_mac_str(mac), port.name, (now - seen) / 1e9)
+        rows = [MacEntry(_mac_str(mac), port.name, (now - seen) / NS_PER_S)
                 for mac, (port, seen) in self._table.items() if now - seen <= self.aging_ns]
         return MacTable(self.name, rows)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import networkx as nx
 
-from ..sim.units import format_rate
+from ..sim.units import NS_PER_S, format_rate
 from .graph import to_graph
 
 __all__ = ["draw", "STYLES"]
@@ -93,7 +93,7 @@ def _label_offset(g: nx.Graph, pos: dict[Any, Any], n: Any, radius: float):
 def _format_delay(ns: int | None) -> str:
     if ns is None:
         return ""
-    for unit, scale in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+    for unit, scale in (("s", NS_PER_S), ("ms", 10**6), ("us", 10**3)):
         if ns >= scale:
             return f"{ns / scale:g}{unit}"
     return f"{ns}ns"

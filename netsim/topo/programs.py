@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from socket import AF_INET, SOCK_DGRAM, SOCK_STREAM
 from typing import Any
 
-from ..sim.units import format_time
+from ..sim.units import NS_PER_S, format_time
 
 __all__ = ["Param", "Program", "PROGRAMS", "REQUIRED"]
 
@@ -64,10 +64,10 @@ def _udp_echo_server(host: Any, out: Out, port: int) -> None:
 def _udp_send(host: Any, out: Out, target: str, port: int, message: str, count: int,
               interval: int, timeout: int) -> None:
     sock = host.socket(AF_INET, SOCK_DGRAM)
-    sock.settimeout(timeout / 1e9)
+    sock.settimeout(timeout / NS_PER_S)
     for i in range(count):
         if i:
-            host.sleep(interval / 1e9)
+            host.sleep(interval / NS_PER_S)
         sock.sendto(message.encode(), (target, port))
         out(f"sent {len(message)} bytes to {target}:{port}")
         try:
@@ -132,8 +132,8 @@ PROGRAMS: dict[str, Program] = {p.name: p for p in (
             {"port": Param("port", 7)}),
     Program("udp_send", _udp_send, "send UDP datagrams and wait for each reply",
             {"target": _TARGET, "port": _PORT, "message": Param("text", "hello"),
-             "count": Param("count", 1), "interval": Param("time", 1_000_000_000),
-             "timeout": Param("time", 1_000_000_000)}),
+             "count": Param("count", 1), "interval": Param("time", NS_PER_S),
+             "timeout": Param("time", NS_PER_S)}),
     Program("tcp_echo_server", _tcp_echo_server, "echo every TCP connection's bytes back",
             {"port": Param("port", 7)}),
     Program("tcp_client", _tcp_client, "connect, send a message, read the echo, close",

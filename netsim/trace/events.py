@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator
 
-from ..sim.units import format_time
+from ..sim.units import NS_PER_S, format_time
 
 __all__ = ["TraceEvent", "TraceLog"]
 
@@ -33,7 +33,7 @@ class TraceEvent:
     @property
     def time(self) -> float:
         """Virtual time in seconds."""
-        return self.time_ns / 1e9
+        return self.time_ns / NS_PER_S
 
     @property
     def decoded(self):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..capture.reader import CapturedFrame, read_capture
+from ..sim.units import NS_PER_S
 from ..wire.errors import DecodeError
 from ..wire.frame import decode_frame
 
@@ -45,7 +46,7 @@ def frame_line(number: int, frame: CapturedFrame, start_ns: int,
         summary = f"[{name} frame, {len(frame.data)} bytes: not decoded]"
     if frame.orig_len > len(frame.data):
         summary += f" [cut to {len(frame.data)} of {frame.orig_len} bytes]"
-    seconds = (frame.time_ns - start_ns) / 1e9
+    seconds = (frame.time_ns - start_ns) / NS_PER_S
     iface = frame.if_name if frame.if_name is not None else f"if{frame.if_id}"
     line = f"{number:>5} {seconds:>10.6f} {iface:<9} {summary}"
     for comment in frame.comments:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..sim.units import NS_PER_S
+
 __all__ = ["NetworkStats"]
 
 _IFACE_COLUMNS = ("tx_frames", "tx_bytes", "rx_frames", "rx_bytes", "drops", "collisions")
@@ -106,7 +108,7 @@ class NetworkStats:
             rest = {k: v for k, v in counters.items() if k != "kind"}
             if rest:
                 by_kind.setdefault(str(counters.get("kind", "node")), {})[name] = rest
-        parts = [f"network statistics at t={self.time_ns / 1e9:.6f}s",
+        parts = [f"network statistics at t={self.time_ns / NS_PER_S:.6f}s",
                  _render("interfaces", self.interfaces, list(_IFACE_COLUMNS))]
         for kind, rows in by_kind.items():
             # Hosts and routers keep dozens of counters; show the ones that moved (to_dict()

@@ -7,7 +7,7 @@ strings; lengths and checksums are computed on encode when left None. Bad input 
 
 from __future__ import annotations
 
-from . import addr, arp, checksum, ethernet, icmp, ipv4, tcp, udp
+from . import addr, arp, checksum, ethernet, icmp, ipv4, tcp, tftp, udp
 from .addr import (
     BROADCAST_IP,
     BROADCAST_MAC,
@@ -29,11 +29,6 @@ from .icmp import ICMP, ICMPType
 from .ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPProto, IPv4
 from .tcp import ACK, CWR, ECE, FIN, NS, PSH, RST, SYN, TCP, URG, flags_str, tcp_option
 from .udp import UDP
-
-try:  # the TFTP codec is written in parallel; frame.py also imports it lazily
-    from . import tftp
-except ImportError:  # pragma: no cover - only while tftp.py does not exist yet
-    tftp = None  # type: ignore[assignment]
 
 __all__ = [
     "DecodeError", "decode_frame", "Frame",

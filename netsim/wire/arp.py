@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import struct
 
-from ._base import OpenEnum, WireValue, lookup, open_enum, pack_error
+from ._base import OpenEnum, WireValue, blank, lookup, open_enum, pack_error
 from .addr import ZERO_MAC, ip_str, ip_to_bytes, mac_str, mac_to_bytes
 from .errors import DecodeError
 
-__all__ = ["ARP", "ArpOp", "decode", "ARP_REQUEST", "ARP_REPLY", "ARP_LEN", "HTYPE_ETHERNET"]
+__all__ = ["ARP", "ArpOp", "decode", "from_fields", "ARP_REQUEST", "ARP_REPLY", "ARP_LEN",
+           "HTYPE_ETHERNET"]
 
 ARP_REQUEST = 1
 ARP_REPLY = 2
@@ -110,7 +111,7 @@ class ARP(WireValue):
                 f"Target MAC address: {self.tha}", f"Target IP address: {self.tpa}"]
 
 
-_new = object.__new__
+_blank = blank(ARP)
 
 
 def decode(buf: bytes) -> ARP:
@@ -132,7 +133,20 @@ def decode(buf: bytes) -> ARP:
     if plen != 4:
         raise DecodeError("ARP", "plen", 5, f"protocol address length {plen} is not 4 "
                           "(only IPv4 ARP is supported)")
-    value = _new(ARP)
+    return from_fields(op, sha, spa, tha, tpa, htype, ptype)
+
+
+def from_fields(op: int, sha: bytes, spa: bytes, tha: bytes, tpa: bytes, htype: int,
+                ptype: int) -> ARP:
+    """Build a decoded value from fields already unpacked and checked (hlen 6, plen 4).
+
+    The one place a received packet's value is assembled (:func:`decode` calls it).
+
+    Args:
+        op, htype, ptype: the header fields as on the wire.
+        sha, tha: the 6-byte hardware addresses; spa, tpa: the 4-byte protocol addresses.
+    """
+    value = _blank()
     o = _OPS.get(op)
     value.op = o if o is not None else lookup(_OPS, ArpOp, op)
     value.sha = mac_str(sha)

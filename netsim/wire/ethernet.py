@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import struct
 
-from ._base import OpenEnum, WireValue, lookup, open_enum, pack_error
-from .addr import _MAC_PAIRS, _mac_pair, mac_to_bytes
+from ._base import OpenEnum, WireValue, blank, lookup, open_enum, pack_error
+from .addr import _mac_pair, _mac_pair_get, mac_to_bytes
 from .errors import DecodeError
 
-__all__ = ["Ethernet", "EtherType", "decode", "ETH_IPV4", "ETH_ARP", "ETH_VLAN", "ETH_IPV6",
-           "ETH_HEADER_LEN", "MIN_FRAME_LEN", "ethertype_name"]
+__all__ = ["Ethernet", "EtherType", "decode", "from_fields", "ETH_IPV4", "ETH_ARP", "ETH_VLAN",
+           "ETH_IPV6", "ETH_HEADER_LEN", "MIN_FRAME_LEN", "ethertype_name"]
 
 ETH_IPV4 = 0x0800
 ETH_ARP = 0x0806
@@ -33,7 +33,7 @@ MIN_FRAME_LEN = 60  # 64 bytes on the wire minus the 4-byte FCS (802.3 clause 4.
 _HDR = struct.Struct("!6s6sH")
 _TAG = struct.Struct("!HH")
 _HDR_TAGGED = struct.Struct("!6s6sHHH")
-_unpack_hdr = struct.Struct("!12sH").unpack_from  # both MACs as one key for _MAC_PAIRS
+_unpack_hdr = struct.Struct("!12sH").unpack_from  # both MACs as one key for the pair cache
 _unpack_tag = _TAG.unpack_from
 
 
@@ -118,7 +118,7 @@ class Ethernet(WireValue):
                 f"Type: {ethertype_name(self.ethertype)} (0x{self.ethertype:04x})"]
 
 
-_new = object.__new__
+_blank = blank(Ethernet)
 
 
 def decode(buf: bytes) -> Ethernet:
@@ -140,21 +140,40 @@ def decode(buf: bytes) -> Ethernet:
         raise DecodeError("Ethernet", "header", 0,
                           f"frame is {n} bytes, shorter than the {ETH_HEADER_LEN}-byte header")
     macs, ethertype = _unpack_hdr(buf)
-    value = _new(Ethernet)
-    if ethertype == ETH_VLAN:
-        if n < VLAN_HEADER_LEN:
-            raise DecodeError("802.1Q", "tci", 14, f"tagged frame is {n} bytes, shorter than "
-                              f"the {VLAN_HEADER_LEN}-byte tagged header")
-        tci, ethertype = _unpack_tag(buf, 14)
-        value.vlan = tci & 0xFFF
-        value.pcp = tci >> 13
-        value.dei = (tci >> 12) & 1
-        value.payload = buf[VLAN_HEADER_LEN:]
-    else:
-        value.vlan = None
-        value.pcp = 0
-        value.dei = 0
-        value.payload = buf[ETH_HEADER_LEN:]
-    value.dst, value.src = _MAC_PAIRS.get(macs) or _mac_pair(macs)
-    value.ethertype = _ETHERTYPES.get(ethertype) or lookup(_ETHERTYPES, EtherType, ethertype)
+    if ethertype != ETH_VLAN:
+        return from_fields(macs, _ethertype(ethertype), buf[ETH_HEADER_LEN:])
+    if n < VLAN_HEADER_LEN:
+        raise DecodeError("802.1Q", "tci", 14, f"tagged frame is {n} bytes, shorter than "
+                          f"the {VLAN_HEADER_LEN}-byte tagged header")
+    tci, ethertype = _unpack_tag(buf, 14)
+    return from_fields(macs, _ethertype(ethertype), buf[VLAN_HEADER_LEN:], tci & 0xFFF,
+                       tci >> 13, (tci >> 12) & 1)
+
+
+def _ethertype(number: int) -> EtherType:
+    member = _ETHERTYPES.get(number)
+    return member if member is not None else lookup(_ETHERTYPES, EtherType, number)
+
+
+def from_fields(macs: bytes, ethertype: int, payload: bytes, vlan: int | None = None,
+                pcp: int = 0, dei: int = 0) -> Ethernet:
+    """Build a decoded value from header fields already unpacked and checked.
+
+    The one place a received frame's value is assembled: :func:`decode` calls it after its
+    length checks, ``decode_frame``'s fast path with the fields of its single unpack.
+
+    Args:
+        macs: the 12 address bytes as on the wire, destination then source.
+        ethertype: the :class:`EtherType` member (the inner one when tagged).
+        payload: the bytes after the header.
+        vlan, pcp, dei: the 802.1Q tag's fields, vlan None when untagged.
+    """
+    value = _blank()
+    pair = _mac_pair_get(macs)
+    value.dst, value.src = pair if pair is not None else _mac_pair(macs)
+    value.ethertype = ethertype
+    value.payload = payload
+    value.vlan = vlan
+    value.pcp = pcp
+    value.dei = dei
     return value

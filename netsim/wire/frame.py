@@ -18,9 +18,7 @@ from . import ipv4 as _ipv4
 from . import tcp as _tcp
 from . import tftp as _tftp
 from . import udp as _udp
-from ._base import lookup as _lookup
-from .addr import ip_str as _ip_str
-from .addr import mac_str as _mac_str
+from ._base import blank
 from .errors import DecodeError
 
 __all__ = ["Frame", "decode_frame"]
@@ -34,25 +32,21 @@ _decode_tcp = _tcp.decode
 _decode_udp = _udp.decode
 _decode_icmp = _icmp.decode
 _decode_tftp = _tftp.decode
+_eth_from_fields = _eth.from_fields
+_ip_from_fields = _ipv4.from_fields
+_tcp_from_fields = _tcp.from_fields
+_udp_from_fields = _udp.from_fields
+_icmp_from_fields = _icmp.from_fields
+_tftp_data = _tftp.data_from_fields
+_tftp_ack = _tftp.ack_from_fields
 
 # Fast path (see decode_frame): Ethernet dst+src | EtherType | IPv4 header with src+dst as one
 # 8-byte field | the 20 bytes after it, read as a TCP header.
 _unpack_fast = struct.Struct("!12sHBBHHHBBH8sHHIIBBHHH").unpack_from
 _unpack_ts = struct.Struct("!II").unpack_from
-_new = object.__new__
-_Ethernet = _eth.Ethernet
-_IPv4 = _ipv4.IPv4
-_TCP = _tcp.TCP
-_UDP = _udp.UDP
-_IPProto = _ipv4.IPProto
-_PROTOS = _ipv4._PROTOS
 _ETYPE_IPV4 = _eth.EtherType.IPv4
 _NOP = _tcp._NOP
 _NOP_NOP_TS = _tcp._NOP_NOP_TS
-_PAIR_LIMIT = 4096  # own pair caches: measured cheaper here than addr._MAC_PAIRS/_IP_PAIRS
-_MAC_PAIRS: dict[bytes, tuple[str, str]] = {}
-_IP_PAIRS: dict[bytes, tuple[str, str]] = {}
-
 
 class Frame:
     """A decoded frame: one attribute per layer, None when absent.
@@ -69,6 +63,7 @@ class Frame:
 
     # No __slots__ here on purpose: class-level None defaults mean decode_frame only stores the
     # layers a frame has (measured: cheaper than initialising eleven slots).
+    vlan: int | None = None
     arp: _arp.ARP | None = None
     ip: _ipv4.IPv4 | None = None
     icmp: _icmp.ICMP | None = None
@@ -168,6 +163,9 @@ def _describe(value: Any) -> list[str]:
     return [f"{f}: {getattr(value, f)!r}" for f in fields]
 
 
+_blank_frame = blank(Frame)
+
+
 def decode_frame(data: bytes, tftp_ports: tuple[int, ...] = (69,)) -> Frame:
     """Decode every layer of an Ethernet frame.
 
@@ -186,174 +184,103 @@ def decode_frame(data: bytes, tftp_ports: tuple[int, ...] = (69,)) -> Frame:
     # Fast path for the frames a simulation is made of: untagged Ethernet, IPv4 without options
     # and not fragmented, whole. One unpack reads every header field up to byte 54 (a TCP
     # header without options; for UDP the same words are length|checksum and the TFTP
-    # opcode|block), values are filled slot by slot, and each payload is sliced once from the
-    # frame. Anything else (or anything the layer decoders would reject) takes the general
-    # path below, which raises the same errors; tests check both paths build equal values.
+    # opcode|block; for ICMP type|code, checksum and the rest word), and each layer's
+    # ``from_fields`` builds its value from them. Anything else, or anything a layer decoder
+    # would reject, goes to the layer decoders, which raise the same errors; tests check that
+    # both paths build equal values.
     n = len(data)
-    if n >= 54 and data.__class__ is bytes:
-        (macs, ethertype, vihl, tos, total, ident, frag, ttl, proto, ipck, ips,
-         sport, dport, seq, ack, b12, b13, window, tck, urgent) = _unpack_fast(data)
-        end = 14 + total
-        if ethertype == 0x0800 and vihl == 0x45 and not frag & 0x3FFF and 20 <= total \
-                and end <= n:
-            eth = _new(_Ethernet)
-            pair = _MAC_PAIRS.get(macs)
-            if pair is None:
-                pair = _mac_pair(macs)
-            eth.dst, eth.src = pair
-            eth.ethertype = _ETYPE_IPV4
-            eth.payload = data[14:]
-            eth.vlan = None
-            eth.pcp = 0
-            eth.dei = 0
-            ip = _new(_IPv4)
-            pair = _IP_PAIRS.get(ips)
-            if pair is None:
-                pair = _ip_pair(ips)
-            ip.src, ip.dst = src, dst = pair
-            p = _PROTOS.get(proto)
-            ip.proto = p if p is not None else _lookup(_PROTOS, _IPProto, proto)
-            ip.payload = data[34:end]
-            ip._ck = data[14:34]
-            ip.options = b""
-            ip.ttl = ttl
-            ip.ident = ident
-            ip.tos = tos
-            ip.df = frag & 0x4000 != 0
-            ip.mf = False
-            ip.reserved = frag & 0x8000 != 0
-            ip.frag_offset = 0
-            ip.total_length = total
-            ip.ihl = 5
-            ip.checksum = ipck
-            frame = _new(Frame)
-            frame.data = data
-            frame.eth = eth
-            frame.vlan = None
-            frame.ip = ip
-            if proto == 6:
-                hl = (b12 >> 4) << 2
-                if hl == 20 and total >= 40:
-                    options: tuple[Any, ...] = ()
-                elif hl == 32 and total >= 52 and data[54:58] == _NOP_NOP_TS:
-                    options = (_NOP, _NOP, ("Timestamp", _unpack_ts(data, 58)))
-                else:  # other options or a bad header: the TCP decoder parses or rejects
-                    try:
-                        frame.tcp = seg = _decode_tcp(ip.payload, src, dst)
-                    except DecodeError as err:
-                        frame.error = err
-                    else:
-                        frame.payload = seg.payload
-                    return frame
-                frame.tcp = seg = _new(_TCP)
-                seg.options = options
-                seg.sport = sport
-                seg.dport = dport
-                seg.seq = seq
-                seg.ack = ack
-                seg.flags = ((b12 & 1) << 8) | b13
-                seg.reserved = (b12 >> 1) & 7
-                seg.window = window
-                frame.payload = seg.payload = data[34 + hl:end]
-                seg.urgent = urgent
-                seg.data_offset = hl >> 2
-                seg.checksum = tck
-                seg._ck = (data, 26, end, None, None)  # see tcp._verify
-                return frame
-            if proto == 17:
-                ulen = seq >> 16  # the UDP length and checksum are the 32 bits at offset 38
-                if total < 28 or ulen < 8 or ulen > total - 20:  # the UDP decoder rejects it
-                    try:
-                        frame.udp = _decode_udp(ip.payload, src, dst)
-                    except DecodeError as err:
-                        frame.error = err
-                    return frame
-                uend = 34 + ulen
-                frame.udp = dgram = _new(_UDP)
-                dgram.sport = sport
-                dgram.dport = dport
-                dgram.length = ulen
-                dgram.checksum = uck = seq & 0xFFFF
-                dgram.payload = body = data[42:uend]
-                dgram._ck = (data, 26, uend, None, None) if uck else None  # see udp._verify
-                if sport in tftp_ports or dport in tftp_ports:
-                    op = ack >> 16  # TFTP opcode and block number: the 32 bits at offset 42
-                    if ulen >= 12 and op == 3:
-                        frame.tftp = tftp = _new(_tftp.Data)
-                        tftp.block = ack & 0xFFFF
-                        tftp.data = data[46:uend]
-                    elif ulen >= 12 and op == 4:
-                        frame.tftp = tftp = _new(_tftp.Ack)
-                        tftp.block = ack & 0xFFFF
-                    else:
-                        try:
-                            frame.tftp = _decode_tftp(body)
-                        except DecodeError as err:
-                            frame.error = err
-                    return frame
-                frame.payload = body
-                return frame
-            if proto == 1:
-                try:
-                    frame.icmp = _decode_icmp(ip.payload)
-                except DecodeError as err:
-                    frame.error = err
-                return frame
-            frame.payload = ip.payload
+    if n < 54 or data.__class__ is not bytes:
+        return _decode_general(data, tftp_ports)
+    (macs, ethertype, vihl, tos, total, ident, frag, ttl, proto, ipck, ips,
+     sport, dport, seq, ack, b12, b13, window, tck, urgent) = _unpack_fast(data)
+    end = 14 + total
+    if ethertype != 0x0800 or vihl != 0x45 or frag & 0x3FFF or total < 20 or end > n:
+        return _decode_general(data, tftp_ports)
+    frame = _blank_frame()
+    frame.data = data
+    frame.eth = _eth_from_fields(macs, _ETYPE_IPV4, data[14:], None, 0, 0)
+    frame.ip = ip = _ip_from_fields(data, 14, 20, tos, total, ident, frag, ttl, proto, ipck, ips)
+    if proto == 6:
+        hl = (b12 >> 4) << 2
+        if hl == 20 and total >= 40:
+            options: tuple[Any, ...] = ()
+        elif hl == 32 and total >= 52 and data[54:58] == _NOP_NOP_TS:
+            options = (_NOP, _NOP, ("Timestamp", _unpack_ts(data, 58)))
+        else:  # other options or a bad header: the TCP decoder parses or rejects them
+            return _decode_transport(frame, ip, tftp_ports)
+        frame.tcp = seg = _tcp_from_fields(data, 34, end, sport, dport, seq, ack, b12, b13,
+                                           window, tck, urgent, options, None, None, True)
+        frame.payload = seg.payload
+        return frame
+    ulen = seq >> 16  # for UDP, the length and checksum are the 32 bits at offset 38
+    if proto == 17 and total >= 28 and 8 <= ulen <= total - 20:
+        frame.udp = dgram = _udp_from_fields(data, 34, sport, dport, ulen, seq & 0xFFFF,
+                                             None, None, True)
+        if sport not in tftp_ports and dport not in tftp_ports:
+            frame.payload = dgram.payload
             return frame
-    return _decode_general(data, tftp_ports)
+        op = ack >> 16  # TFTP opcode and block number: the 32 bits at offset 42
+        if ulen >= 12 and op == 3:
+            frame.tftp = _tftp_data(ack & 0xFFFF, data[46:34 + ulen])
+        elif ulen >= 12 and op == 4:
+            frame.tftp = _tftp_ack(ack & 0xFFFF)
+        else:
+            try:
+                frame.tftp = _decode_tftp(dgram.payload)
+            except DecodeError as err:
+                frame.error = err
+        return frame
+    if proto == 1 and total >= 28:
+        frame.icmp = _icmp_from_fields(data, 34, end, sport >> 8, sport & 0xFF, dport,
+                                       data[38:42])
+        return frame
+    return _decode_transport(frame, ip, tftp_ports)  # other protocols, and what they reject
 
 
 def _decode_general(data: bytes, tftp_ports: tuple[int, ...]) -> Frame:
     """Layer-by-layer decoding for every frame the fast path does not take."""
     eth = _decode_eth(data)
-    frame = _new(Frame)
+    frame = _blank_frame()
     frame.data = data
     frame.eth = eth
     frame.vlan = eth.vlan
     ethertype = eth.ethertype
     try:
         if ethertype == _ETH_IPV4:
-            frame.ip = ip = _decode_ip(eth.payload)
-            if ip.mf or ip.frag_offset:
-                frame.payload = ip.payload
-                return frame
-            proto = ip.proto
-            if proto == 6:
-                frame.tcp = seg = _decode_tcp(ip.payload, ip.src, ip.dst)
-                frame.payload = seg.payload
-            elif proto == 17:
-                frame.udp = dgram = _decode_udp(ip.payload, ip.src, ip.dst)
-                if dgram.sport in tftp_ports or dgram.dport in tftp_ports:
-                    frame.tftp = _decode_tftp(dgram.payload)
-                    return frame
-                frame.payload = dgram.payload
-            elif proto == 1:
-                frame.icmp = _decode_icmp(ip.payload)
-            else:
-                frame.payload = ip.payload
+            ip = frame.ip = _decode_ip(eth.payload)
         elif ethertype == _ETH_ARP:
             frame.arp = _decode_arp(eth.payload)
+            return frame
         else:
             frame.payload = eth.payload
+            return frame
+    except DecodeError as err:
+        frame.error = err
+        return frame
+    return _decode_transport(frame, ip, tftp_ports)
+
+
+def _decode_transport(frame: Frame, ip: _ipv4.IPv4, tftp_ports: tuple[int, ...]) -> Frame:
+    """Decode what an IPv4 datagram carries with the layer decoders (a failure goes to
+    ``frame.error``); fragments are left as payload."""
+    if ip.mf or ip.frag_offset:
+        frame.payload = ip.payload
+        return frame
+    proto = ip.proto
+    try:
+        if proto == 6:
+            frame.tcp = seg = _decode_tcp(ip.payload, ip.src, ip.dst)
+            frame.payload = seg.payload
+        elif proto == 17:
+            frame.udp = dgram = _decode_udp(ip.payload, ip.src, ip.dst)
+            if dgram.sport in tftp_ports or dgram.dport in tftp_ports:
+                frame.tftp = _decode_tftp(dgram.payload)
+            else:
+                frame.payload = dgram.payload
+        elif proto == 1:
+            frame.icmp = _decode_icmp(ip.payload)
+        else:
+            frame.payload = ip.payload
     except DecodeError as err:
         frame.error = err
     return frame
-
-
-def _mac_pair(raw: bytes) -> tuple[str, str]:
-    """(dst, src) text for the first 12 bytes of a frame, cached (few pairs talk on a LAN)."""
-    pair = (_mac_str(raw[:6]), _mac_str(raw[6:]))
-    if len(_MAC_PAIRS) >= _PAIR_LIMIT:
-        _MAC_PAIRS.clear()
-    _MAC_PAIRS[raw] = pair
-    return pair
-
-
-def _ip_pair(raw: bytes) -> tuple[str, str]:
-    """(src, dst) text for the 8 address bytes of an IPv4 header, cached."""
-    pair = (_ip_str(raw[:4]), _ip_str(raw[4:]))
-    if len(_IP_PAIRS) >= _PAIR_LIMIT:
-        _IP_PAIRS.clear()
-    _IP_PAIRS[raw] = pair
-    return pair

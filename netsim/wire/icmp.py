@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import struct
 
-from ._base import OpenEnum, WireValue, lookup, open_enum, pack_error
+from ._base import OpenEnum, WireValue, blank, lookup, open_enum, pack_error
+from .checksum import internet_checksum, verify
 from .errors import DecodeError
 
-__all__ = ["ICMP", "ICMPType", "decode", "ECHO_REPLY", "DEST_UNREACHABLE", "SOURCE_QUENCH",
-           "REDIRECT", "ECHO_REQUEST", "TIME_EXCEEDED", "PARAMETER_PROBLEM",
-           "UNREACH_NET", "UNREACH_HOST", "UNREACH_PROTOCOL", "UNREACH_PORT",
-           "UNREACH_FRAG_NEEDED", "UNREACH_SOURCE_ROUTE", "TTL_EXCEEDED_IN_TRANSIT",
-           "FRAG_REASSEMBLY_EXCEEDED", "ERROR_TYPES", "quoted"]
+__all__ = ["ICMP", "ICMPType", "decode", "from_fields", "ECHO_REPLY", "DEST_UNREACHABLE",
+           "SOURCE_QUENCH", "REDIRECT", "ECHO_REQUEST", "TIME_EXCEEDED", "PARAMETER_PROBLEM",
+           "UNREACH_NET", "UNREACH_HOST", "UNREACH_PROTOCOL", "UNREACH_PORT", "UNREACH_FRAG_NEEDED",
+           "UNREACH_SOURCE_ROUTE", "TTL_EXCEEDED_IN_TRANSIT", "FRAG_REASSEMBLY_EXCEEDED",
+           "ERROR_TYPES", "quoted"]
 
 ECHO_REPLY = 0
 DEST_UNREACHABLE = 3
@@ -148,7 +149,7 @@ class ICMP(WireValue):
         Verified on first access: decoding stays cheap for code that never asks."""
         ok = self._ck
         if ok.__class__ is tuple:
-            ok = self._ck = _verify(ok[0])
+            ok = self._ck = _verify(*ok)
         return ok
 
     @checksum_ok.setter
@@ -190,7 +191,9 @@ class ICMP(WireValue):
             raise pack_error("ICMP", exc) from None
         checksum = self.checksum
         if checksum is None:
-            checksum = ~_fold(_from_bytes(head, "big") + _sum_unfolded(self.data)) & 0xFFFF
+            # the header's sum is added as a start value: 2**16 == 1 (mod 0xFFFF), so where
+            # it sits in the message does not matter (see checksum.py)
+            checksum = internet_checksum(self.data, _from_bytes(head, "big"))
         elif not 0 <= checksum <= 0xFFFF:
             raise ValueError(f"ICMP: checksum {checksum} is not 16 bits")
         return b"".join((head[:2], checksum.to_bytes(2, "big"), head[4:], self.data))
@@ -242,22 +245,8 @@ class ICMP(WireValue):
         return lines
 
 
-def _sum_unfolded(data: bytes) -> int:
-    if len(data) & 1:
-        data = bytes(data) + b"\0"
-    return _from_bytes(data, "big")
-
-
-def _fold(total: int) -> int:
-    if not total:
-        return 0
-    r = total % 0xFFFF
-    return r if r else 0xFFFF
-
-
-def _verify(buf: bytes) -> bool:
-    total = _from_bytes(buf if not len(buf) & 1 else buf + b"\0", "big")
-    return total % 0xFFFF == 0 and total != 0
+def _verify(buf: bytes, start: int, end: int) -> bool:
+    return verify(buf[start:end] if start or end != len(buf) else buf)
 
 
 def _quote(datagram: bytes) -> bytes:
@@ -290,7 +279,7 @@ def quoted(data: bytes):
                           err.message) from None
 
 
-_new = object.__new__
+_blank = blank(ICMP)
 
 
 def decode(buf: bytes) -> ICMP:
@@ -306,12 +295,28 @@ def decode(buf: bytes) -> ICMP:
         raise DecodeError("ICMP", "header", 0,
                           f"message is {n} bytes, shorter than the 8-byte header")
     typ, code, checksum, rest = _unpack(buf)
-    value = _new(ICMP)
+    return from_fields(buf, 0, n, typ, code, checksum, rest)
+
+
+def from_fields(buf: bytes, start: int, end: int, typ: int, code: int, checksum: int,
+                rest: bytes) -> ICMP:
+    """Build a decoded value from header fields already unpacked and checked.
+
+    The one place a received message's value is assembled: :func:`decode` calls it after its
+    length check (``end - start >= 8``), ``decode_frame``'s fast path with the fields of its
+    single unpack.
+
+    Args:
+        buf: the bytes the header was read from; the message is ``buf[start:end]``.
+        typ, code, checksum: the header fields as on the wire.
+        rest: the second 32-bit word, 4 bytes.
+    """
+    value = _blank()
     t = _TYPES.get(typ)
     value.type = t if t is not None else lookup(_TYPES, ICMPType, typ)
     value.code = code
     value.rest = rest
-    value.data = buf[8:]
+    value.data = buf[start + 8:end]
     value.checksum = checksum
-    value._ck = (buf,)
+    value._ck = (buf, start, end)  # checked on the first read of checksum_ok
     return value

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import struct
 
-from ._base import OpenEnum, WireValue, lookup, open_enum, pack_error
-from .addr import _IP_PAIRS, _ip_pair, ip_to_bytes
+from ._base import OpenEnum, WireValue, blank, lookup, open_enum, pack_error
+from .addr import _ip_pair, _ip_pair_get, ip_to_bytes
 from .checksum import internet_checksum
+from .checksum import verify as _verify
 from .errors import DecodeError
 
-__all__ = ["IPv4", "IPProto", "decode", "PROTO_ICMP", "PROTO_TCP", "PROTO_UDP",
+__all__ = ["IPv4", "IPProto", "decode", "from_fields", "PROTO_ICMP", "PROTO_TCP", "PROTO_UDP",
            "IPV4_HEADER_LEN", "proto_name"]
 
 PROTO_ICMP = 1
@@ -35,14 +36,8 @@ PROTO_UDP = 17
 IPV4_HEADER_LEN = 20
 
 _HDR = struct.Struct("!BBHHHBBH4s4s")
-_unpack = struct.Struct("!BBHHHBBH8s").unpack_from  # both addresses as one key for _IP_PAIRS
-_from_bytes = int.from_bytes
+_unpack = struct.Struct("!BBHHHBBH8s").unpack_from  # both addresses as one key for the pair cache
 _RF, _DF, _MF = 0x8000, 0x4000, 0x2000
-
-
-def _verify(header: bytes) -> bool:
-    s = _from_bytes(header, "big")
-    return s % 0xFFFF == 0 and s != 0
 
 
 class IPProto(OpenEnum):
@@ -202,7 +197,7 @@ class IPv4(WireValue):
         return lines
 
 
-_new = object.__new__
+_blank = blank(IPv4)
 
 
 def decode(buf: bytes, partial: bool = False) -> IPv4:
@@ -242,19 +237,39 @@ def decode(buf: bytes, partial: bool = False) -> IPv4:
     if total > n and not partial:
         raise DecodeError("IPv4", "total_length", 2,
                           f"total length {total} exceeds the {n} bytes available")
-    value = _new(IPv4)
-    value._ck = buf[:hl]  # the header, checked on the first read of checksum_ok
-    value.options = buf[20:hl] if hl != 20 else b""
-    value.payload = buf[hl:total] if total != n else buf[hl:]
-    value.src, value.dst = _IP_PAIRS.get(addrs) or _ip_pair(addrs)
+    return from_fields(buf, 0, hl, tos, total, ident, frag, ttl, proto, checksum, addrs)
+
+
+def from_fields(buf: bytes, start: int, hl: int, tos: int, total: int, ident: int, frag: int,
+                ttl: int, proto: int, checksum: int, addrs: bytes) -> IPv4:
+    """Build a decoded value from header fields already unpacked and checked.
+
+    The one place a received datagram's value is assembled: :func:`decode` calls it after its
+    checks (version 4, ``20 <= hl <= total``), ``decode_frame``'s fast path with the fields of
+    its single unpack.
+
+    Args:
+        buf: the bytes the header was read from; the datagram starts at ``start``.
+        hl: header length in bytes (IHL * 4); options are ``buf[start + 20:start + hl]``.
+        tos, total, ident, ttl, proto, checksum: the header fields as on the wire.
+        frag: the 16-bit flags and fragment offset word.
+        addrs: the 8 address bytes, source then destination.
+    """
+    value = _blank()
+    data = start + hl
+    value._ck = buf[start:data]  # the header, checked on the first read of checksum_ok
+    value.options = buf[start + 20:data] if hl != 20 else b""
+    value.payload = buf[data:start + total]
+    pair = _ip_pair_get(addrs)
+    value.src, value.dst = pair if pair is not None else _ip_pair(addrs)
     p = _PROTOS.get(proto)
     value.proto = p if p is not None else lookup(_PROTOS, IPProto, proto)
     value.ttl = ttl
     value.ident = ident
     value.tos = tos
-    value.df = frag & _DF != 0
-    value.mf = frag & _MF != 0
-    value.reserved = frag & _RF != 0
+    value.df = frag & 0x4000 != 0  # the flag bits: _RF, _DF, _MF (literals on the hot path)
+    value.mf = frag & 0x2000 != 0
+    value.reserved = frag & 0x8000 != 0
     value.frag_offset = (frag & 0x1FFF) << 3
     value.total_length = total
     value.ihl = hl >> 2

@@ -26,13 +26,13 @@ import struct
 from collections.abc import Iterable
 from typing import Any
 
-from ._base import LazySegmentChecksum, pack_error
-from .checksum import pseudo_sum, segment_ok
+from ._base import LazySegmentChecksum, blank, pack_error
+from .checksum import internet_checksum, pseudo_sum, segment_ok
 from .errors import DecodeError
 
-__all__ = ["TCP", "decode", "flags_str", "tcp_option", "encode_options", "decode_options",
-           "FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS", "TCP_HEADER_LEN",
-           "OPTION_KINDS"]
+__all__ = ["TCP", "decode", "from_fields", "flags_str", "tcp_option", "encode_options",
+           "decode_options", "FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS",
+           "TCP_HEADER_LEN", "OPTION_KINDS"]
 
 FIN = 0x01
 SYN = 0x02
@@ -50,7 +50,6 @@ _PROTO_TCP = 6
 _HDR = struct.Struct("!HHIIBBHHH")
 _unpack = _HDR.unpack_from
 _pack = _HDR.pack
-_from_bytes = int.from_bytes
 _U16 = struct.Struct("!H")
 _TS = struct.Struct("!II")
 _FLAG_NAMES = (("FIN", FIN), ("SYN", SYN), ("RST", RST), ("PSH", PSH), ("ACK", ACK),
@@ -194,10 +193,6 @@ def decode_options(buf: bytes, start: int, end: int) -> tuple[tuple[Any, Any], .
     return result
 
 
-def _pseudo(src_ip: str, dst_ip: str, length: int) -> int:
-    return pseudo_sum(src_ip, dst_ip, _PROTO_TCP, length)
-
-
 def _verify(buf: bytes, start: int, end: int, src_ip: str | None, dst_ip: str | None) -> bool:
     return segment_ok(buf, start, end, src_ip, dst_ip, _PROTO_TCP)
 
@@ -292,11 +287,8 @@ class TCP(LazySegmentChecksum):
                 if src_ip is None or dst_ip is None:
                     return b"".join((head, opts, self.payload))
                 data = b"".join((head, opts, self.payload))
-                n = len(data)
-                total = _from_bytes(data if not n & 1 else data + b"\0", "big") \
-                    + _pseudo(src_ip, dst_ip, n)
-                r = total % 0xFFFF
-                checksum = ~(r if r else 0xFFFF) & 0xFFFF
+                checksum = internet_checksum(data, pseudo_sum(src_ip, dst_ip, _PROTO_TCP,
+                                                              len(data)))
                 return b"".join((data[:16], checksum.to_bytes(2, "big"), data[18:]))
             head = _pack(self.sport, self.dport, self.seq, self.ack, b12, flags & 0xFF,
                          self.window, checksum, self.urgent)
@@ -354,7 +346,7 @@ def _option_text(name: Any, value: Any) -> str:
     return f"opt{name}={bytes(value).hex()}"
 
 
-_new = object.__new__
+_blank = blank(TCP)
 
 
 def decode(buf: bytes, src_ip: str | None = None, dst_ip: str | None = None) -> TCP:
@@ -385,8 +377,33 @@ def decode(buf: bytes, src_ip: str | None = None, dst_ip: str | None = None) -> 
     if hl > n:
         raise DecodeError("TCP", "data_offset", 12,
                           f"header length {hl} bytes exceeds the {n}-byte segment")
-    value = _new(TCP)
-    value.options = decode_options(buf, 20, hl) if hl != 20 else ()
+    return from_fields(buf, 0, n, sport, dport, seq, ack, b12, b13, window, checksum, urgent,
+                       decode_options(buf, 20, hl) if hl != 20 else (), src_ip, dst_ip)
+
+
+def from_fields(buf: bytes, start: int, end: int, sport: int, dport: int, seq: int, ack: int,
+                b12: int, b13: int, window: int, checksum: int, urgent: int,
+                options: tuple[tuple[Any, Any], ...], src_ip: str | None = None,
+                dst_ip: str | None = None, addrs_before: bool = False) -> TCP:
+    """Build a decoded value from header fields already unpacked and checked.
+
+    The one place a received segment's value is assembled: :func:`decode` calls it after its
+    checks (``20 <= data offset * 4 <= end - start``, options parsed), ``decode_frame``'s fast
+    path with the fields of its single unpack.
+
+    Args:
+        buf: the bytes the header was read from; the segment is ``buf[start:end]``.
+        b12, b13: header bytes 12 (data offset, reserved, NS) and 13 (the other flags).
+        sport, dport, seq, ack, window, checksum, urgent: the header fields as on the wire.
+        options: the decoded options.
+        src_ip, dst_ip: the addresses for the lazy checksum check (None: not checkable).
+        addrs_before: instead, ``buf[start - 8:start]`` are the IPv4 source and destination
+            addresses (an IPv4 header without options precedes the segment): they are summed
+            as they stand (see ``checksum.segment_ok``).
+    """
+    hl = (b12 >> 4) << 2
+    value = _blank()
+    value.options = options
     value.sport = sport
     value.dport = dport
     value.seq = seq
@@ -394,9 +411,12 @@ def decode(buf: bytes, src_ip: str | None = None, dst_ip: str | None = None) -> 
     value.flags = ((b12 & 1) << 8) | b13
     value.reserved = (b12 >> 1) & 7
     value.window = window
-    value.payload = buf[hl:]
+    value.payload = buf[start + hl:end]
     value.urgent = urgent
     value.data_offset = hl >> 2
     value.checksum = checksum
-    value._ck = None if src_ip is None or dst_ip is None else (buf, 0, n, src_ip, dst_ip)
+    if addrs_before:
+        value._ck = (buf, start - 8, end, None, None)
+    else:
+        value._ck = None if src_ip is None or dst_ip is None else (buf, start, end, src_ip, dst_ip)
     return value

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import struct
 
-from netsim.wire._base import WireValue
-from netsim.wire.errors import DecodeError
+from ._base import WireValue, blank
+from .errors import DecodeError
 
 __all__ = [
     "RRQ", "WRQ", "DATA", "ACK", "ERROR", "OACK", "OPCODE_NAMES", "ERROR_NAMES",
     "ERR_UNDEFINED", "ERR_NOT_FOUND", "ERR_ACCESS", "ERR_DISK_FULL", "ERR_ILLEGAL",
     "ERR_UNKNOWN_TID", "ERR_EXISTS", "ERR_NO_USER", "ERR_OPTIONS",
-    "Request", "Data", "Ack", "Error", "OAck", "Unknown", "decode",
+    "Request", "Data", "Ack", "Error", "OAck", "Unknown", "decode", "data_from_fields",
+    "ack_from_fields",
     "netascii_encode", "netascii_decode",
 ]
 
@@ -221,6 +222,26 @@ def _option_pairs(words: list[str], offset: int) -> tuple[tuple[str, str], ...]:
     return tuple(zip(words[0::2], words[1::2]))
 
 
+_blank_data = blank(Data)
+_blank_ack = blank(Ack)
+
+
+def data_from_fields(block: int, data: bytes) -> Data:
+    """A received DATA from its fields (``data`` already bytes): the one place :func:`decode`
+    and ``decode_frame``'s fast path build it, without the constructor's copy."""
+    value = _blank_data()
+    value.block = block
+    value.data = data
+    return value
+
+
+def ack_from_fields(block: int) -> Ack:
+    """A received ACK from its block number, as :func:`data_from_fields`."""
+    value = _blank_ack()
+    value.block = block
+    return value
+
+
 def decode(buf: bytes) -> Request | Data | Ack | Error | OAck | Unknown:
     """Decode one TFTP packet (a UDP payload).
 
@@ -242,7 +263,7 @@ def decode(buf: bytes) -> Request | Data | Ack | Error | OAck | Unknown:
         if n < 4:
             raise DecodeError(_LAYER, "block", 2, f"{OPCODE_NAMES[op]} of {n} bytes lacks a block number")
         block = (buf[2] << 8) | buf[3]
-        return Data(block, buf[4:]) if op == DATA else Ack(block)
+        return data_from_fields(block, buf[4:]) if op == DATA else ack_from_fields(block)
     if op == RRQ or op == WRQ:
         words = _strings(buf, 2, "filename")
         if len(words) < 2:

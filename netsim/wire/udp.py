@@ -14,22 +14,17 @@ from __future__ import annotations
 
 import struct
 
-from ._base import LazySegmentChecksum, pack_error
-from .checksum import pseudo_sum, segment_ok
+from ._base import LazySegmentChecksum, blank, pack_error
+from .checksum import internet_checksum, pseudo_sum, segment_ok
 from .errors import DecodeError
 
-__all__ = ["UDP", "decode", "UDP_HEADER_LEN"]
+__all__ = ["UDP", "decode", "from_fields", "UDP_HEADER_LEN"]
 
 UDP_HEADER_LEN = 8
 _PROTO_UDP = 17
 _HDR = struct.Struct("!HHHH")
 _unpack = _HDR.unpack_from
 _pack = _HDR.pack
-_from_bytes = int.from_bytes
-
-
-def _pseudo(src_ip: str, dst_ip: str, length: int) -> int:
-    return pseudo_sum(src_ip, dst_ip, _PROTO_UDP, length)
 
 
 def _verify(buf: bytes, start: int, end: int, src_ip: str | None, dst_ip: str | None) -> bool:
@@ -84,11 +79,9 @@ class UDP(LazySegmentChecksum):
                     checksum = 0
                 else:
                     head = _pack(self.sport, self.dport, length, 0)
-                    data = head + payload
-                    total = _from_bytes(data if not len(data) & 1 else data + b"\0", "big") \
-                        + _pseudo(src_ip, dst_ip, len(data))
-                    r = total % 0xFFFF
-                    checksum = (~(r if r else 0xFFFF) & 0xFFFF) or 0xFFFF
+                    pseudo = pseudo_sum(src_ip, dst_ip, _PROTO_UDP, len(head) + len(payload))
+                    # RFC 768: a computed 0 is sent as all ones; 0 means "no checksum"
+                    checksum = internet_checksum(head + payload, pseudo) or 0xFFFF
                     return head[:6] + checksum.to_bytes(2, "big") + payload
             return _pack(self.sport, self.dport, length, checksum) + payload
         except struct.error as exc:
@@ -112,7 +105,7 @@ class UDP(LazySegmentChecksum):
                 f"Length: {length}", ck, f"Data: {len(self.payload)} bytes"]
 
 
-_new = object.__new__
+_blank = blank(UDP)
 
 
 def decode(buf: bytes, src_ip: str | None = None, dst_ip: str | None = None) -> UDP:
@@ -141,12 +134,36 @@ def decode(buf: bytes, src_ip: str | None = None, dst_ip: str | None = None) -> 
     if length > n:
         raise DecodeError("UDP", "length", 4,
                           f"length {length} exceeds the {n} bytes available")
-    value = _new(UDP)
+    return from_fields(buf, 0, sport, dport, length, checksum, src_ip, dst_ip)
+
+
+def from_fields(buf: bytes, start: int, sport: int, dport: int, length: int, checksum: int,
+                src_ip: str | None = None, dst_ip: str | None = None,
+                addrs_before: bool = False) -> UDP:
+    """Build a decoded value from header fields already unpacked and checked.
+
+    The one place a received datagram's value is assembled: :func:`decode` calls it after its
+    checks (``8 <= length <= len(buf) - start``), ``decode_frame``'s fast path with the fields
+    of its single unpack.
+
+    Args:
+        buf: the bytes the header was read from; the datagram is ``buf[start:start + length]``.
+        sport, dport, length, checksum: the header fields as on the wire.
+        src_ip, dst_ip: the addresses for the lazy checksum check (None: not checkable).
+        addrs_before: instead, ``buf[start - 8:start]`` are the IPv4 source and destination
+            addresses, as in :func:`netsim.wire.tcp.from_fields`.
+    """
+    end = start + length
+    value = _blank()
     value.sport = sport
     value.dport = dport
     value.length = length
     value.checksum = checksum
-    value.payload = buf[8:length] if length != n else buf[8:]
-    value._ck = None if checksum == 0 or src_ip is None or dst_ip is None \
-        else (buf, 0, length, src_ip, dst_ip)
+    value.payload = buf[start + 8:end]
+    if checksum == 0:  # RFC 768: none was sent
+        value._ck = None
+    elif addrs_before:
+        value._ck = (buf, start - 8, end, None, None)
+    else:
+        value._ck = None if src_ip is None or dst_ip is None else (buf, start, end, src_ip, dst_ip)
     return value

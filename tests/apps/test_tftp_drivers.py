@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from netsim.apps.tftp import sim_driver
 from netsim.apps.tftp.blocking import TftpError
 from netsim.apps.tftp.cli import tftp as tftp_cli
+from netsim.apps.tftp.client import TransferResult
 from netsim.apps.tftp.os_driver import TftpServer, get, put, split_hostport
 from netsim.apps.tftp.paths import Refused, resolve
 from netsim.wire import tftp
@@ -92,7 +93,7 @@ def test_resolve_sibling_with_common_prefix_is_outside(tmp_path):
 def test_server_refuses_bad_requests_and_keeps_running(server, payload, code):
     reply = ask(server, payload)
     assert isinstance(reply, Error) and reply.code == code
-    assert get(*server.address, "hello.txt", open(os.devnull, "wb"), dally=None).bytes == 12
+    assert get(server.address, "hello.txt", open(os.devnull, "wb"), dally=None).stats.bytes == 12
 
 
 def test_read_only_server_refuses_writes(root):
@@ -105,7 +106,7 @@ def test_upload_over_size_limit_fails_and_leaves_nothing(server, root, tmp_path)
     src = tmp_path / "big.bin"
     src.write_bytes(bytes(20_000))
     with pytest.raises(TftpError) as info:
-        put(*server.address, src, "big.bin")
+        put(server.address, src, "big.bin")
     assert info.value.code == tftp.ERR_DISK_FULL and not info.value.sent
     time.sleep(0.1)
     assert not (root / "big.bin").exists()
@@ -115,13 +116,13 @@ def test_upload_over_size_limit_fails_and_leaves_nothing(server, root, tmp_path)
 def test_upload_then_download_round_trip_netascii(server, root, tmp_path):
     src = tmp_path / "t.txt"
     src.write_bytes(b"a\nb\rc\n" * 300)
-    put(*server.address, src, "t.txt", mode="netascii")
+    put(server.address, src, "t.txt", mode="netascii")
     deadline = time.monotonic() + 3
     while not (root / "t.txt").exists() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert (root / "t.txt").read_bytes() == src.read_bytes()
     out = tmp_path / "back.txt"
-    get(*server.address, "t.txt", out, mode="netascii", dally=None)
+    get(server.address, "t.txt", out, mode="netascii", dally=None)
     assert out.read_bytes() == src.read_bytes()
 
 
@@ -153,7 +154,7 @@ def test_failed_download_leaves_no_partial_file(server, tmp_path):
     (tmp_path / "dl").mkdir()
     out = tmp_path / "dl" / "nope.bin"
     with pytest.raises(TftpError):
-        get(*server.address, "missing", out, dally=None)
+        get(server.address, "missing", out, dally=None)
     assert os.listdir(tmp_path / "dl") == []
 
 
@@ -161,9 +162,9 @@ def test_get_to_existing_path_replaces_only_on_success(server, tmp_path):
     out = tmp_path / "hello.txt"
     out.write_bytes(b"old")
     with pytest.raises(TftpError):
-        get(*server.address, "missing", out, dally=None)
+        get(server.address, "missing", out, dally=None)
     assert out.read_bytes() == b"old"
-    get(*server.address, "hello.txt", out, blksize=8, windowsize=2, dally=None)
+    get(server.address, "hello.txt", out, blksize=8, windowsize=2, dally=None)
     assert out.read_bytes() == b"hello\nworld\n"
 
 
@@ -237,19 +238,19 @@ def test_sim_driver_serves_and_fetches_from_memory_over_shim():
                                      completed=completed, dally=None), daemon=True)
     t.start()
     time.sleep(0.1)
-    data, stats = sim_driver.get(host, "127.0.0.1", "boot.img", port=port, dally=None)
+    data, stats = sim_driver.get(host, ("127.0.0.1", port), "boot.img", dally=None)
     assert data == files["boot.img"] and stats.blocks == 137
-    data, stats = sim_driver.get(host, "127.0.0.1", "boot.img", port=port, blksize=1468,
+    data, stats = sim_driver.get(host, ("127.0.0.1", port), "boot.img", blksize=1468,
                                  windowsize=4, dally=None)
     assert data == files["boot.img"] and stats.windowsize == 4
-    sim_driver.put(host, "127.0.0.1", "up.bin", b"x" * 1000, port=port)
+    sim_driver.put(host, ("127.0.0.1", port), b"x" * 1000, "up.bin")
     t.join(5)
     deadline = time.monotonic() + 3
     while "up.bin" not in files and time.monotonic() < deadline:
         time.sleep(0.01)
     assert files["up.bin"] == b"x" * 1000
     with pytest.raises(TftpError):
-        sim_driver.get(host, "127.0.0.1", "boot.img", port=port, timeout=0.05, max_retries=1,
+        sim_driver.get(host, ("127.0.0.1", port), "boot.img", timeout="50ms", max_retries=1,
                        dally=None)
 
 
@@ -287,5 +288,65 @@ def test_server_works_on_the_portable_selectors_path_too(root, monkeypatch):
     monkeypatch.delattr(od.select, "epoll", raising=False)  # as on macOS or BSD
     with TftpServer(root, port=0) as srv:
         out = root.parent / "x.out"
-        get(srv.address[0], srv.address[1], "sub/x.bin", str(out), dally=None)
+        get(srv.address, "sub/x.bin", str(out), dally=None)
         assert out.read_bytes() == bytes(range(256)) * 5
+
+
+# -- one front door: the OS and simulator clients take the same arguments -------------------------
+
+
+@pytest.mark.parametrize("name", ["get", "put"])
+def test_os_and_sim_front_doors_have_the_same_signature(name):
+    import inspect
+
+    from netsim.apps.tftp import os_driver
+
+    os_sig = inspect.signature(getattr(os_driver, name))
+    sim_sig = inspect.signature(getattr(sim_driver, name))
+    host, *rest = sim_sig.parameters.values()
+    assert host.name == "host"                   # the simulated node the task runs on
+    assert rest == list(os_sig.parameters.values())
+    assert sim_sig.return_annotation == os_sig.return_annotation == "TransferResult"
+
+
+def test_get_keeps_data_in_memory_and_put_sends_bytes(server, root):
+    result = get(server.address, "hello.txt", dally=None)
+    assert isinstance(result, TransferResult)
+    assert result.data == b"hello\nworld\n" and result.stats.bytes == 12
+    up = put(server.address, b"from memory", "mem.txt", blksize=1024)
+    assert up.data is None and up.stats.bytes == 11
+    deadline = time.monotonic() + 3
+    while not (root / "mem.txt").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert (root / "mem.txt").read_bytes() == b"from memory"
+    with pytest.raises(ValueError, match="remote name"):
+        put(server.address, b"no name")
+
+
+def test_client_times_are_parsed_like_every_other_time(server):
+    got = get(server.address, "hello.txt", timeout="2s", dally="10ms", timeout_option="3s")
+    assert got.data == b"hello\nworld\n"
+    for bad in ("1500ms", 0, 256):
+        with pytest.raises(ValueError, match="whole seconds"):
+            get(server.address, "hello.txt", timeout_option=bad)
+    with pytest.raises(ValueError, match="unknown time unit"):
+        get(server.address, "hello.txt", timeout="2 fortnights")
+
+
+def test_server_refuses_a_bad_time_when_built_not_on_the_first_request(root):
+    with pytest.raises(ValueError, match="unknown time unit"):
+        TftpServer(root, port=0, timeout="1 jiffy")
+    with pytest.raises(ValueError, match="cannot parse time"):
+        sim_driver.serve(ShimHost(), {}, dally="soon")
+
+
+def test_cli_timeout_takes_units_and_rejects_nonsense(server, tmp_path):
+    runner = CliRunner()
+    host, port = server.address
+    out = tmp_path / "h.txt"
+    ok = runner.invoke(tftp_cli, ["get", f"{host}:{port}", "hello.txt", str(out),
+                                  "--timeout", "500ms"])
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(tftp_cli, ["get", f"{host}:{port}", "hello.txt", str(out),
+                                   "--timeout", "soon"])
+    assert bad.exit_code != 0 and "cannot parse time" in bad.output

@@ -18,7 +18,7 @@ from netsim.apps.tftp.cli import tftp as tftp_cli
 from netsim.apps.tftp.os_driver import TftpServer, put
 from netsim.wire import tftp
 from netsim.wire.tftp import Ack, Data, Error
-from tests.apps.tftpkit import HELLO, Raw, healthy, request, wait_until
+from tests.kits.tftp import HELLO, Raw, healthy, request, wait_until
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown to another user)")
 NOBODY = 65534
@@ -298,7 +298,7 @@ def test_uploads_lingering_after_their_final_ack_free_the_clients_slot(root, tmp
     src.write_bytes(b"z" * 100)
     with serve(root, max_per_client=2, dally=2.0) as srv:
         for i in range(6):          # within one dally: the old server refused the third
-            put(*srv.address, src, f"u{i}.bin")
+            put(srv.address, src, f"u{i}.bin")
         assert len(srv._transfers) == 6           # all six still linger
         healthy(srv)
 

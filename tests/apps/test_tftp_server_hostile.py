@@ -16,7 +16,7 @@ import pytest
 from netsim.apps.tftp.os_driver import TftpServer
 from netsim.wire import tftp
 from netsim.wire.tftp import Ack, Data, Error, OAck
-from tests.apps.tftpkit import HELLO, Raw, healthy, request, wait_until
+from tests.kits.tftp import HELLO, Raw, healthy, request, wait_until
 
 X_BIN = bytes(range(256)) * 5          # 1280 bytes: three blocks of 512
 

@@ -9,13 +9,13 @@ import pytest
 
 from netsim.apps.tftp import options as opt
 from netsim.apps.tftp.session import (
-    SECOND,
     State,
     client_read,
     client_write,
     server_read,
     server_write,
 )
+from netsim.sim.units import NS_PER_S
 from netsim.wire import tftp
 from netsim.wire.tftp import Ack, Data, Error, OAck, Request, decode
 
@@ -199,9 +199,9 @@ def _server(data, blksize=512, window=1, timeout=1.0, max_retries=5):
 def test_sending_lost_data_is_resent_only_after_the_timeout():
     s, out = _server(b"z" * 1500)
     assert pkts(out) == [(Data(1, b"z" * 512), C)]
-    assert s.next_deadline() == 1 * SECOND
-    assert s.on_timer(SECOND - 1) == []
-    assert pkts(s.on_timer(SECOND)) == [(Data(1, b"z" * 512), C)]
+    assert s.next_deadline() == 1 * NS_PER_S
+    assert s.on_timer(NS_PER_S - 1) == []
+    assert pkts(s.on_timer(NS_PER_S)) == [(Data(1, b"z" * 512), C)]
     assert s.stats.retransmissions == 1
 
 
@@ -212,7 +212,7 @@ def test_sending_backoff_doubles_then_gives_up_with_error():
         t = s.next_deadline()
         times.append(t)
         out = s.on_timer(t)
-    assert times == [1 * SECOND, 3 * SECOND, 7 * SECOND, 15 * SECOND]
+    assert times == [1 * NS_PER_S, 3 * NS_PER_S, 7 * NS_PER_S, 15 * NS_PER_S]
     assert s.state is State.FAILED and s.error.code == 0 and s.error_sent
     assert pkts(out)[0][0].code == tftp.ERR_UNDEFINED
 
@@ -228,9 +228,9 @@ def test_sending_duplicate_ack_sends_no_extra_data():
 
 def test_sending_ack_resets_backoff():
     s, _ = _server(b"z" * 2000)
-    s.on_timer(SECOND)
-    s.receive(Ack(1).encode(), C, SECOND + 5)
-    assert s.next_deadline() == 2 * SECOND + 5
+    s.on_timer(NS_PER_S)
+    s.receive(Ack(1).encode(), C, NS_PER_S + 5)
+    assert s.next_deadline() == 2 * NS_PER_S + 5
 
 
 def test_receiving_lost_ack_duplicate_data_is_reacked():
@@ -247,13 +247,13 @@ def test_receiving_lost_data_reacks_on_timeout():
     c = client_read("f", io.BytesIO(), S, dally=None)
     c.start(0)
     c.receive(Data(1, b"q" * 512).encode(), T, 100)
-    assert pkts(c.on_timer(100 + SECOND)) == [(Ack(1), T)]
+    assert pkts(c.on_timer(100 + NS_PER_S)) == [(Ack(1), T)]
 
 
 def test_requested_no_reply_resends_request_to_well_known_port():
     c = client_read("f", io.BytesIO(), S)
     first = c.start(0)
-    assert c.on_timer(SECOND) == first
+    assert c.on_timer(NS_PER_S) == first
 
 
 def test_wrong_tid_gets_error_5_and_transfer_continues():
@@ -282,8 +282,8 @@ def test_dallying_final_data_repeated_is_reacked_then_done():
     assert pkts(c.receive(Data(1, b"end").encode(), T, 10)) == [(Ack(1), T)]
     assert c.state is State.DALLYING and c.finished
     assert pkts(c.receive(Data(1, b"end").encode(), T, 20)) == [(Ack(1), T)]
-    assert c.next_deadline() == 10 + 2 * SECOND
-    c.on_timer(10 + 2 * SECOND)
+    assert c.next_deadline() == 10 + 2 * NS_PER_S
+    c.on_timer(10 + 2 * NS_PER_S)
     assert c.state is State.DONE
 
 
@@ -341,8 +341,8 @@ def test_oack_sent_lost_is_resent_on_timeout():
     s = server_read(req, io.BytesIO(b"0123456789"), C, params)
     first = s.start(0)
     assert pkts(first) == [(OAck((("blksize", "1024"),)), C)]
-    assert s.on_timer(SECOND) == first
-    assert pkts(s.receive(Ack(0).encode(), C, SECOND + 1)) == [(Data(1, b"0123456789"), C)]
+    assert s.on_timer(NS_PER_S) == first
+    assert pkts(s.receive(Ack(0).encode(), C, NS_PER_S + 1)) == [(Data(1, b"0123456789"), C)]
 
 
 def test_oack_sent_client_refuses_with_error_8():
@@ -399,7 +399,35 @@ def test_requested_negotiated_timeout_sets_retransmission_timer():
     c = client_read("f", io.BytesIO(), S, options=(("timeout", "3"),))
     c.start(0)
     c.receive(OAck((("timeout", "3"),)).encode(), T, 10)
-    assert c.next_deadline() == 10 + 3 * SECOND
+    assert c.next_deadline() == 10 + 3 * NS_PER_S
+
+
+# -- times go through parse_time -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: client_read("f", io.BytesIO(), S, **kw),
+    lambda **kw: client_write("f", io.BytesIO(b"x"), S, **{k: v for k, v in kw.items()
+                                                           if k != "dally"}),
+    lambda **kw: server_read(Request(tftp.RRQ, "f", "octet"), io.BytesIO(b"x"), C,
+                             opt.Negotiated(), **{k: v for k, v in kw.items() if k != "dally"}),
+    lambda **kw: server_write(Request(tftp.WRQ, "f", "octet"), io.BytesIO(), C,
+                              opt.Negotiated(), **kw),
+], ids=["client_read", "client_write", "server_read", "server_write"])
+def test_every_factory_takes_times_as_strings_or_seconds(make):
+    # Bug: ``int(timeout * SECOND)`` with timeout="2s" repeated the string 10**9 times (2 GB)
+    # before int() refused it. Times now go through parse_time, like every public time.
+    assert make(timeout="2s", dally="500ms").rto_ns == 2 * NS_PER_S
+    assert make(timeout=0.25, dally=1).rto_ns == NS_PER_S // 4
+    with pytest.raises(ValueError, match="unknown time unit"):
+        make(timeout="2 parsecs")
+
+
+def test_dally_given_as_a_string_lingers_that_long():
+    c = client_read("f", io.BytesIO(), S, dally="300ms")
+    c.start(0)
+    c.receive(Data(1, b"end").encode(), T, 10)
+    assert c.state is State.DALLYING and c.next_deadline() == 10 + 300_000_000
 
 
 # -- server option policy (options.negotiate) -----------------------------------------------------

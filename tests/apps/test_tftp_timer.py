@@ -19,7 +19,7 @@ from netsim.apps.tftp.os_driver import TftpServer, get
 from netsim.wire import tftp
 from netsim.wire.frame import decode_frame
 from netsim.wire.tftp import Ack, Data
-from tests.apps.tftpkit import Raw, request
+from tests.kits.tftp import Raw, request
 
 SECOND = 1_000_000_000
 FILE = bytes(range(256)) * 10 + b"tail"            # blocks 1-5 of 512 and a short block 6
@@ -158,7 +158,7 @@ def ack_times(server: ScriptedServer, block: int) -> list[float]:
 def test_real_socket_client_retransmits_one_timeout_after_each_loss(tmp_path):
     server = ScriptedServer({2: 1, 4: 1, 5: 2})
     out = tmp_path / "f.bin"
-    stats = get(*server.address, "f.bin", out, timeout=1.0, dally=None)
+    stats = get(server.address, "f.bin", out, timeout=1.0, dally=None).stats
     server.thread.join(5)
     assert out.read_bytes() == FILE and stats.retransmissions == 4
     for block, expected in ((1, [1.0]), (3, [1.0]), (4, [1.0, 2.0])):
@@ -195,7 +195,7 @@ def test_real_socket_server_retransmits_one_timeout_after_each_loss(tmp_path):
 def test_real_socket_get_returns_before_its_dally_and_dallies_on_another_thread(tmp_path):
     server = ScriptedServer({}, data=b"short", resend_last=True)
     started = time.monotonic()
-    get(*server.address, "f.bin", tmp_path / "f.bin", dally=1.0)
+    get(server.address, "f.bin", tmp_path / "f.bin", dally=1.0)
     returned = time.monotonic() - started
     server.thread.join(3)
     assert returned < 0.5                       # not 1 s of dally before returning (issue 10)

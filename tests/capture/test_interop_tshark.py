@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from netsim.capture import PcapngWriter, PcapWriter, read_capture
-from tests.tools import require_tool
+from tests.kits.tools import require_tool
 
 pytestmark = pytest.mark.tools
 

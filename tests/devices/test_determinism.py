@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from l2kit import BROADCAST, add_raw
-
 from netsim import Network
 from netsim.capture import read_capture
+from tests.kits.l2 import BROADCAST, add_raw
 
 
 def script(seed: int, path=None):

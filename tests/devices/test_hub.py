@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 
 import pytest
-from l2kit import BROADCAST, add_raw
 
 from netsim import Network
 from netsim.net.segment import ATTEMPT_LIMIT
+from tests.kits.l2 import BROADCAST, add_raw
 
 
 class ZeroRandom(random.Random):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from l2kit import BROADCAST, add_raw, eth_frame
 
 from netsim import Network
 from netsim.devices import Switch
+from tests.kits.l2 import BROADCAST, add_raw, eth_frame
 
 
 def star(n: int = 3, **switch_opts):

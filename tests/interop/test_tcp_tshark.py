@@ -15,7 +15,7 @@ import pytest
 from netsim import AF_INET, SOCK_STREAM, Network
 from netsim.wire import tcp as wtcp
 from netsim.wire.frame import decode_frame
-from tests.tools import require_tool
+from tests.kits.tools import require_tool
 
 pytestmark = pytest.mark.tools
 

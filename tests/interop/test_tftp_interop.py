@@ -16,7 +16,7 @@ import time
 import pytest
 
 from netsim.apps.tftp.os_driver import TftpServer, get, put
-from tests.tools import require_tool
+from tests.kits.tools import require_tool
 
 pytestmark = pytest.mark.tools
 
@@ -216,8 +216,8 @@ def test_curl_big_file_with_block_rollover_from_our_server(ours, files, tmp_path
 @pytest.mark.parametrize("blksize", [None, 1468])
 def test_our_client_gets_from_tftpd_hpa(files, tmp_path, size, blksize):
     with tftpd_hpa(files) as port:
-        stats = get("127.0.0.1", port, f"f{size}.bin", tmp_path / "o.bin", blksize=blksize,
-                    dally=None)
+        stats = get(("127.0.0.1", port), f"f{size}.bin", tmp_path / "o.bin", blksize=blksize,
+                    dally=None).stats
     assert sha(tmp_path / "o.bin") == sha(files / f"f{size}.bin")
     assert stats.bytes == size
 
@@ -225,8 +225,8 @@ def test_our_client_gets_from_tftpd_hpa(files, tmp_path, size, blksize):
 def test_our_client_windowed_get_from_tftpd_hpa_falls_back_to_lockstep(files, tmp_path):
     # tftpd-hpa 5.2 does not know windowsize: it leaves it out of its OACK, and we go lock-step.
     with tftpd_hpa(files) as port:
-        stats = get("127.0.0.1", port, "f1000000.bin", tmp_path / "o.bin", blksize=1468,
-                    windowsize=8, dally=None)
+        stats = get(("127.0.0.1", port), "f1000000.bin", tmp_path / "o.bin", blksize=1468,
+                    windowsize=8, dally=None).stats
     assert sha(tmp_path / "o.bin") == sha(files / "f1000000.bin")
     assert stats.windowsize == 1 and stats.blksize == 1468
 
@@ -237,7 +237,7 @@ def test_our_client_puts_to_tftpd_hpa(files, tmp_path, size):
     updir.mkdir()
     os.chmod(updir, 0o777)
     with tftpd_hpa(updir, create=True) as port:
-        put("127.0.0.1", port, files / f"f{size}.bin", "sent.bin", blksize=1024)
+        put(("127.0.0.1", port), files / f"f{size}.bin", "sent.bin", blksize=1024)
         _wait_file(updir / "sent.bin", size)
     assert sha(updir / "sent.bin") == sha(files / f"f{size}.bin")
 
@@ -246,7 +246,7 @@ def test_our_client_missing_file_on_tftpd_hpa_leaves_no_partial_file(files, tmp_
     from netsim.apps.tftp.blocking import TftpError
 
     with tftpd_hpa(files) as port, pytest.raises(TftpError) as info:
-        get("127.0.0.1", port, "nope.bin", tmp_path / "nope.bin", dally=None)
+        get(("127.0.0.1", port), "nope.bin", tmp_path / "nope.bin", dally=None)
     assert info.value.code == 1
     assert os.listdir(tmp_path) == []
 
@@ -256,7 +256,8 @@ def test_our_client_missing_file_on_tftpd_hpa_leaves_no_partial_file(files, tmp_
                          ids=["plain", "blksize", "window"])
 def test_our_client_gets_from_atftpd(files, tmp_path, size, opts):
     with atftpd(files) as port:
-        stats = get("127.0.0.1", port, f"f{size}.bin", tmp_path / "o.bin", dally=None, **opts)
+        stats = get(("127.0.0.1", port), f"f{size}.bin", tmp_path / "o.bin", dally=None,
+                    **opts).stats
     assert sha(tmp_path / "o.bin") == sha(files / f"f{size}.bin")
     if "windowsize" in opts:
         assert stats.windowsize == 8
@@ -267,7 +268,7 @@ def test_our_client_puts_to_atftpd(files, tmp_path):
     updir.mkdir()
     os.chmod(updir, 0o777)
     with atftpd(updir) as port:
-        put("127.0.0.1", port, files / "f1000000.bin", "sent.bin", blksize=1468)
+        put(("127.0.0.1", port), files / "f1000000.bin", "sent.bin", blksize=1468)
         _wait_file(updir / "sent.bin", 1_000_000)
     assert sha(updir / "sent.bin") == sha(files / "f1000000.bin")
 
@@ -275,6 +276,6 @@ def test_our_client_puts_to_atftpd(files, tmp_path):
 @pytest.mark.slow
 def test_our_client_big_file_with_block_rollover_from_tftpd_hpa(files, tmp_path):
     with tftpd_hpa(files) as port:
-        stats = get("127.0.0.1", port, "big.bin", tmp_path / "big.bin", dally=None)
+        stats = get(("127.0.0.1", port), "big.bin", tmp_path / "big.bin", dally=None).stats
     assert stats.blocks > 65536
     assert sha(tmp_path / "big.bin") == sha(files / "big.bin")

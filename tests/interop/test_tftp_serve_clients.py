@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.tools import require_tool
+from tests.kits.tools import require_tool
 
 pytestmark = pytest.mark.tools
 

@@ -30,8 +30,8 @@ from netsim.apps.tftp.blocking import TftpError
 from netsim.apps.tftp.os_driver import TftpServer, put
 from netsim.wire import tftp
 from netsim.wire.tftp import Ack, Data, Error
-from tests.apps.tftpkit import HELLO, Raw, healthy, request, wait_until
-from tests.tools import require_tool
+from tests.kits.tftp import HELLO, Raw, healthy, request, wait_until
+from tests.kits.tools import require_tool
 
 pytestmark = pytest.mark.tools
 
@@ -111,7 +111,7 @@ def test_full_disk_mid_transfer_answers_error_3_at_once(small_disk, tmp_path, ca
     with TftpServer(small_disk, port=0, allow_write=True) as srv:
         started = time.monotonic()
         with pytest.raises(TftpError) as info:
-            put(*srv.address, src, "big.bin")
+            put(srv.address, src, "big.bin")
         assert time.monotonic() - started < 5              # not a 63 s client timeout
         assert info.value.code == tftp.ERR_DISK_FULL and not info.value.sent
         assert wait_until(lambda: srv.completed)

@@ -6,7 +6,7 @@ import hashlib
 import subprocess
 
 from labs.tftp_transfer import build
-from tests.tools import require_tool
+from tests.kits.tools import require_tool
 
 
 def test_lossy_routed_download_is_intact_and_dissected_as_tftp(tmp_path):

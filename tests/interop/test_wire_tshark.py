@@ -15,7 +15,7 @@ from netsim.capture import PcapngWriter
 from netsim.wire import ARP, ICMP, TCP, UDP, Ethernet, IPv4
 from netsim.wire import tcp as wtcp
 from netsim.wire import tftp as wtftp
-from tests.tools import require_tool
+from tests.kits.tools import require_tool
 
 A_MAC, B_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
 A_IP, B_IP = "10.0.0.1", "10.0.0.2"

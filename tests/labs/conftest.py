@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from labkit import SMALL, lab_module
 
 import labs
+from tests.kits.labs import SMALL, lab_module
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import errno
 
 import pytest
-from labkit import lab_module
 
 from labs.result import LabResult
+from tests.kits.labs import lab_module
 
 
 def _checks(result: LabResult) -> dict[str, bool]:

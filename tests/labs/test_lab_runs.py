@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from labkit import tshark_check
 
 import labs
+from tests.kits.labs import tshark_check
 
 ALL_LABS = list(labs.LABS)
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from netsim.apps.tftp.session import Session
-from tests.labs.labkit import lab_module
+from tests.kits.labs import lab_module
 
 S = 1_000_000_000
 DATA, ACK, OACK = 3, 4, 6

@@ -6,7 +6,7 @@ import pytest
 
 from netsim import Network
 from netsim.net import WIRE_OVERHEAD, Link
-from tests.devices.l2kit import add_raw
+from tests.kits.l2 import add_raw
 
 
 def pair(**link):

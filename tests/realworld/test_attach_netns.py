@@ -23,14 +23,14 @@ import warnings
 from pathlib import Path
 
 import pytest
-from nskit import inside, namespaces, require_netns, run_until, sh, veth
 
 from netsim import AF_INET, SOCK_STREAM, Network
 from netsim.apps.tftp import sim_driver
 from netsim.capture import read_capture
 from netsim.realworld.port import RealWorldWarning
 from netsim.topo.programs import PROGRAMS
-from tests.tools import require_tool
+from tests.kits.netns import inside, namespaces, require_netns, run_until, sh, veth
+from tests.kits.tools import require_tool
 
 pytestmark = pytest.mark.netns
 

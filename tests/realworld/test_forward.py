@@ -26,7 +26,7 @@ from netsim import AF_INET, SOCK_DGRAM, SOCK_STREAM, Network
 from netsim.capture import read_capture
 from netsim.realworld.forward import GATEWAY_RANGE, parse_forward
 from netsim.wire.frame import decode_frame
-from tests.tools import require_tool
+from tests.kits.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,7 +19,7 @@ import pytest
 from netsim import AF_INET, SOCK_DGRAM, Network
 from netsim.capture import read_capture
 from netsim.realworld.live import LiveCapture, LiveReaderGone, LiveStream
-from tests.tools import require_tool
+from tests.kits.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPO = ROOT / "examples" / "topologies" / "three_subnets_line.yaml"

@@ -140,10 +140,6 @@ def test_blocking_outside_a_task_is_a_clear_error(kernel):
         kernel.sleep(10)
 
 
-def test_same_seed_same_random_stream():
-    assert [Kernel(5).rng.random() for _ in range(3)] == [Kernel(5).rng.random() for _ in range(3)]
-
-
 @pytest.mark.parametrize(("text", "ns"), [("10ms", 10_000_000), ("50us", 50_000), (1, 10**9),
                                           ("2.5s", 2_500_000_000), ("100ns", 100)])
 def test_parse_time(text, ns):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import errno
 
 import pytest
-from stackkit import frames, lan, pair
 
 from netsim import AF_INET, SOCK_DGRAM
 from netsim.wire.arp import ARP_REPLY, ARP_REQUEST
+from tests.kits.stack import frames, lan, pair
 
 
 def send_udp(host, dst, payloads, port=9000):

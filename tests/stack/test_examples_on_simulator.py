@@ -8,7 +8,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from stackkit import lan, three_subnets
+
+from tests.kits.stack import lan, three_subnets
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

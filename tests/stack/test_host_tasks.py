@@ -6,7 +6,8 @@ A mix-up fails at the call site, with a message that names the function and the 
 from __future__ import annotations
 
 import pytest
-from stackkit import pair
+
+from tests.kits.stack import pair
 
 
 def handle(host, conn):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from stackkit import frames, lan, three_subnets
 
 from netsim import AF_INET, SO_BROADCAST, SOCK_DGRAM, SOL_SOCKET
 from netsim.stack.ipv4 import decrement_ttl
 from netsim.wire import ipv4 as wip
 from netsim.wire.ethernet import ETH_IPV4, Ethernet
 from netsim.wire.icmp import ICMP
+from tests.kits.stack import frames, lan, three_subnets
 
 
 def send_udp(host, dst, data=b"x", port=9000, broadcast=False):

@@ -10,8 +10,6 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
-from stackkit import pair
-
 from netsim.sim.kernel import Kernel
 from netsim.sim.units import NS_PER_S
 from netsim.stack.arp import ArpLayer
@@ -20,6 +18,7 @@ from netsim.stack.services import IpServices, NodeServices
 from netsim.wire import ethernet
 from netsim.wire.arp import ARP, ARP_REPLY, ARP_REQUEST
 from netsim.wire.arp import decode as arp_decode
+from tests.kits.stack import pair
 
 ROOT = Path(__file__).resolve().parents[2]
 MAC = "02:00:00:00:00:01"

@@ -10,10 +10,10 @@ import errno
 import socket as pysocket
 
 import pytest
-from stackkit import pair, three_subnets
 
 from netsim import AF_INET, SO_REUSEADDR, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET
 from netsim.stack.ports import EPHEMERAL_HIGH, EPHEMERAL_LOW
+from tests.kits.stack import pair, three_subnets
 
 KINDS = pytest.mark.parametrize("kind", [SOCK_DGRAM, SOCK_STREAM], ids=["udp", "tcp"])
 

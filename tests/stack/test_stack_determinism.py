@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from stackkit import three_subnets
-
 from netsim import AF_INET, SOCK_DGRAM
+from tests.kits.stack import three_subnets
 
 
 def scenario(seed):

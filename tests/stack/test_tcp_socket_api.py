@@ -62,6 +62,8 @@ def echo_server(host, port: int = 7, count: int = 1, results: list | None = None
 # -- connect, accept, data, EOF ---------------------------------------------------------------
 
 def test_established_echo_round_trip_and_recv_returns_empty_bytes_at_eof():
+    """RFC 9293 3.6.1 (shutdown(SHUT_WR) half-closes) and 3.10.3 (RECEIVE after the peer's FIN with
+    nothing left: "connection closing", which recv() returns as b"", again and again)."""
     net, h1, h2, _ = lan()
     served = []
     h2.spawn_with_host(echo_server, 7, 1, served)
@@ -87,6 +89,9 @@ def test_established_echo_round_trip_and_recv_returns_empty_bytes_at_eof():
 
 
 def test_listen_accept_returns_a_connected_socket_with_the_peer_address():
+    """RFC 9293 3.10.1 (a passive OPEN with an unspecified foreign socket accepts any caller) and
+    3.10.7.2 (the SYN fills in the foreign socket, which accept() returns); getpeername() before
+    connecting is ENOTCONN."""
     net, h1, h2, _ = lan()
 
     def server(h):
@@ -122,6 +127,8 @@ def test_listen_accept_returns_a_connected_socket_with_the_peer_address():
 
 
 def test_established_sendall_of_one_megabyte_arrives_intact():
+    """RFC 9293 3.10.2 (SEND queues the data) and 3.8.6 (flow control: no more than the window in
+    flight): 1 MiB arrives byte-exact and in order."""
     net, h1, h2, _ = lan()
     data = bytes(range(256)) * 4096  # 1 MiB
 
@@ -152,6 +159,9 @@ def test_established_sendall_of_one_megabyte_arrives_intact():
 # -- refused, unreachable, timed out -----------------------------------------------------------
 
 def test_syn_sent_receives_rst_raises_connection_refused():
+    """RFC 9293 3.10.7.1 (a SYN to a port nobody listens on is answered
+    <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>) and 3.10.7.3 (that RST in SYN-SENT: connection
+    refused, from connect() and connect_ex())."""
     net, h1, h2, _ = lan()
 
     def client(h):
@@ -170,6 +180,9 @@ def test_syn_sent_receives_rst_raises_connection_refused():
 
 
 def test_syn_sent_to_an_address_nobody_owns_raises_ehostunreach_when_arp_fails():
+    """RFC 1122 2.3.2.2 (ARP: a datagram waiting for an unresolved next hop is discarded when
+    resolution fails) and RFC 9293 3.9.2 (TCP acts on errors from the layer below): connect()
+    fails with EHOSTUNREACH, as on Linux."""
     # Linux: the neighbour entry fails after 3 probes and connect() reports "No route to
     # host" (EHOSTUNREACH), not a timeout: the SYN never left the host.
     net, h1, h2, _ = lan()
@@ -189,6 +202,8 @@ def test_syn_sent_to_an_address_nobody_owns_raises_ehostunreach_when_arp_fails()
 
 
 def test_syn_sent_over_a_dead_cable_raises_ehostunreach_since_arp_fails_first():
+    """RFC 1122 2.3.2.2 and RFC 9293 3.9.2, as above: a dead cable also eats the ARP requests, so
+    connect() fails with EHOSTUNREACH."""
     # A cable with loss=1.0 also eats the ARP requests, so the outcome is the same as an
     # empty address: EHOSTUNREACH (this is what Linux reports for an unplugged LAN peer).
     net, h1, h2, _ = lan(loss=1.0)
@@ -204,6 +219,8 @@ def test_syn_sent_over_a_dead_cable_raises_ehostunreach_since_arp_fails_first():
 
 
 def test_syn_sent_to_a_peer_that_drops_tcp_raises_timeout_error_etimedout_after_backoff():
+    """RFC 6298 5.5 (the SYN's timer doubles: resent after 1, 2, 4, 8, 16, 32 s) and 2.5 (a 60 s
+    cap); RFC 9293 3.8.3 (past R2 the attempt fails): TimeoutError, ETIMEDOUT."""
     # A peer that answers ARP but silently drops TCP (iptables -j DROP): the SYN is resent
     # after 1, 2, 4, 8, 16 and 32 s (tcp_syn_retries = 6) and connect() gives up one more
     # doubled RTO after the last one with ETIMEDOUT (Python: TimeoutError [Errno 110]
@@ -236,6 +253,9 @@ def test_syn_sent_to_a_peer_that_drops_tcp_raises_timeout_error_etimedout_after_
 
 @pytest.mark.parametrize("call", ["connect", "recv", "accept"])
 def test_socket_timeout_expires_with_timeout_error_timed_out(call):
+    """RFC 9293 3.9.1 leaves call timeouts to the user interface; settimeout() is the socket API's,
+    not the RFC's USER TIMEOUT (3.10.8): an expired wait in connect(), recv() or accept() raises
+    TimeoutError("timed out") after exactly that time."""
     net, h1, h2, l2 = lan()
     l2.drop_when(lambda f: decode_frame(f).tcp is not None and call == "connect", count=10**9)
 
@@ -280,6 +300,9 @@ def test_socket_timeout_expires_with_timeout_error_timed_out(call):
 # -- closing -----------------------------------------------------------------------------------
 
 def test_fin_wait_half_close_peer_keeps_sending_after_our_shutdown_wr():
+    """RFC 9293 3.6.1 (half-closed connections: after our FIN the peer in CLOSE-WAIT may still
+    send, and we receive in FIN-WAIT-2) and 3.10.2 (SEND after our FIN: "connection closing",
+    BrokenPipeError)."""
     net, h1, h2, _ = lan()
 
     def server(h):
@@ -323,6 +346,8 @@ def test_fin_wait_half_close_peer_keeps_sending_after_our_shutdown_wr():
 
 
 def test_established_both_close_at_once_go_through_closing_to_time_wait():
+    """RFC 9293 3.6 (simultaneous close) and 3.10.7.4 (eighth check): both FINs cross, and each end
+    goes FIN-WAIT-1 -> CLOSING -> TIME-WAIT."""
     net, h1, h2, _ = lan()
     rendezvous = 50_000_000  # both programs close at exactly t = 50 ms
 
@@ -356,6 +381,8 @@ def test_established_both_close_at_once_go_through_closing_to_time_wait():
 
 
 def test_closed_simultaneous_open_of_two_bound_sockets_connects_with_one_connection():
+    """RFC 9293 3.5 (simultaneous open) and 3.10.7.3 (fourth check: a SYN without ACK in SYN-SENT):
+    both ends go SYN-SENT -> SYN-RECEIVED -> ESTABLISHED, one connection."""
     net, h1, h2, _ = lan()
 
     def peer(h, my_port, other, other_port):
@@ -385,6 +412,8 @@ def test_closed_simultaneous_open_of_two_bound_sockets_connects_with_one_connect
 
 
 def test_established_close_with_unread_data_sends_rst_and_peer_recv_raises_connection_reset():
+    """RFC 2525 2.17 (close with unread data sends RST, as Linux) and RFC 9293 3.10.7.4 (second
+    check: the RST resets the peer, whose recv() raises ConnectionResetError)."""
     net, h1, h2, _ = lan()
 
     def server(h):
@@ -467,14 +496,22 @@ def _time_wait_then_bind(reuse: bool):
 
 
 def test_time_wait_blocks_bind_with_eaddrinuse_without_so_reuseaddr():
+    """RFC 9293 3.6 (TIME-WAIT keeps the connection for 2 MSL): as on Linux, bind() to its port
+    fails with EADDRINUSE without SO_REUSEADDR."""
     assert _time_wait_then_bind(reuse=False) == errno.EADDRINUSE
 
 
 def test_time_wait_allows_bind_and_listen_with_so_reuseaddr():
+    """RFC 9293 3.6 (TIME-WAIT holds the old connection's socket pair for 2 MSL) and 3.4 (a
+    new client is another pair): with SO_REUSEADDR the restarted server binds the port
+    meanwhile and serves it."""
     assert _time_wait_then_bind(reuse=True) == b"again"
 
 
 def test_listen_second_listener_on_the_same_port_raises_eaddrinuse():
+    """RFC 9293 3.9.1.1 (OPEN names the local socket a listener owns): a second bind() of the port
+    fails with EADDRINUSE, even with SO_REUSEADDR, as on Linux, and succeeds once the listener
+    is closed."""
     net, h1, h2, _ = lan()
 
     def prog(h):
@@ -502,6 +539,9 @@ def test_listen_second_listener_on_the_same_port_raises_eaddrinuse():
 
 
 def test_listen_backlog_full_drops_extra_syns_and_clients_are_served_after_retrying():
+    """RFC 9293 3.10.7.2 (each SYN starts a connection in SYN-RECEIVED); past listen()'s backlog
+    the SYN is dropped, as on Linux, and the client's retransmitted SYN (RFC 6298 5.5) is served
+    later."""
     net = Network(seed=3)
     sw = net.add_switch("s1")
     server_host = net.add_host("srv")
@@ -545,6 +585,8 @@ def test_listen_backlog_full_drops_extra_syns_and_clients_are_served_after_retry
 
 
 def test_bind_twice_raises_einval_and_to_a_foreign_address_eaddrnotavail():
+    """The socket API (bind(2)), not an RFC behaviour: binding twice is EINVAL, to an address the
+    host lacks EADDRNOTAVAIL; port 0 takes an ephemeral port from Linux's range (RFC 6056 2.1)."""
     net, h1, h2, _ = lan()
 
     def prog(h):
@@ -568,6 +610,8 @@ def test_bind_twice_raises_einval_and_to_a_foreign_address_eaddrnotavail():
 
 @pytest.mark.parametrize("nodelay", [False, True])
 def test_established_small_writes_are_coalesced_by_nagle_unless_tcp_nodelay(nodelay):
+    """RFC 9293 3.7.4 (Nagle: small writes wait while data is unacknowledged and leave together;
+    TCP_NODELAY sends each at once)."""
     net, h1, h2, _ = lan()
 
     def server(h):
@@ -601,6 +645,8 @@ def test_established_small_writes_are_coalesced_by_nagle_unless_tcp_nodelay(node
 
 
 def test_setsockopt_unknown_option_raises_enoprotoopt_and_so_type_is_stream():
+    """The socket API (setsockopt(2)); RFC 9293 3.9.1 leaves the user interface to the system: an
+    unknown option is ENOPROTOOPT, SO_TYPE reads SOCK_STREAM."""
     net, h1, h2, _ = lan()
 
     def prog(h):
@@ -617,6 +663,9 @@ def test_setsockopt_unknown_option_raises_enoprotoopt_and_so_type_is_stream():
 # -- non-blocking ------------------------------------------------------------------------------
 
 def test_non_blocking_connect_raises_blocking_io_error_then_completes_in_the_background():
+    """RFC 9293 3.9.1.1 (OPEN returns at once; the handshake of 3.5 completes later): a
+    non-blocking connect() raises EINPROGRESS, a repeat EALREADY, and once ESTABLISHED EISCONN,
+    as connect(2)."""
     net, h1, h2, _ = lan()
     h2.spawn_with_host(echo_server, 7, 1)
 
@@ -648,6 +697,8 @@ def test_non_blocking_connect_raises_blocking_io_error_then_completes_in_the_bac
 
 
 def test_non_blocking_connect_to_closed_port_reports_econnrefused_via_so_error():
+    """RFC 9293 3.10.7.3 (an RST in SYN-SENT refuses the connection), reported asynchronously
+    through SO_ERROR (connect(2)), which reading clears."""
     net, h1, h2, _ = lan()
 
     def client(h):
@@ -664,6 +715,8 @@ def test_non_blocking_connect_to_closed_port_reports_econnrefused_via_so_error()
 
 
 def test_non_blocking_accept_with_nothing_pending_raises_blocking_io_error():
+    """RFC 9293 3.10.7.2 (no connection has finished its handshake): a non-blocking accept() raises
+    EAGAIN, as accept(2)."""
     net, h1, h2, _ = lan()
 
     def prog(h):
@@ -681,6 +734,8 @@ def test_non_blocking_accept_with_nothing_pending_raises_blocking_io_error():
 
 
 def test_closed_socket_operations_raise_ebadf():
+    """RFC 9293 3.10.4 (after CLOSE the connection's calls fail): the socket API reports EBADF;
+    closing twice is harmless, as in Python."""
     net, h1, h2, _ = lan()
 
     def prog(h):
@@ -703,6 +758,9 @@ def test_closed_socket_operations_raise_ebadf():
 # -- flow control ------------------------------------------------------------------------------
 
 def test_established_both_windows_zero_probe_forever_without_an_ack_war_or_a_timeout():
+    """RFC 9293 3.8.6.1 and RFC 1122 4.2.2.17 (zero-window probing goes on as long as the receiver
+    answers; it is no reason to give up) and 3.10.7.4 (first check: a probe beyond the window is
+    ACKed, not answered in a loop)."""
     # Two programs that only write (the classic application deadlock) fill both receive
     # windows. As on Linux, both ends then probe the closed window with backed-off persist
     # timers for as long as the peer answers: no ETIMEDOUT, and no storm of ACKs answering

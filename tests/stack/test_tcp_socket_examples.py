@@ -84,6 +84,8 @@ def run_real_server(target, *args, **kwargs):
 # -- iterative echo server ---------------------------------------------------------------------
 
 def test_echo_example_runs_on_real_loopback_sockets():
+    """RFC 9293 3.9.1 (the user calls OPEN, SEND, RECEIVE, CLOSE; here Berkeley sockets): the echo
+    example runs on the operating system's TCP."""
     real_loopback_or_skip()
     ex = load("tcp_echo")
     t, port, box = run_real_server(ex.echo_server, socket.socket, "127.0.0.1", 0, clients=2)
@@ -94,6 +96,8 @@ def test_echo_example_runs_on_real_loopback_sockets():
 
 
 def test_echo_example_runs_on_the_simulator_with_only_the_socket_factory_changed():
+    """RFC 9293 3.9.1 (the same user calls): the echo example runs on the simulated TCP with only
+    the socket factory changed."""
     ex = load("tcp_echo")
     net, srv, clients = star(2)
     server = srv.spawn_with_host(lambda h: ex.echo_server(h.socket, clients=2, log=quiet))
@@ -108,6 +112,8 @@ def test_echo_example_runs_on_the_simulator_with_only_the_socket_factory_changed
 # -- thread-per-client server ------------------------------------------------------------------
 
 def test_threaded_server_runs_on_real_loopback_with_threading():
+    """RFC 9293 3.4 (a connection is identified by its socket pair, so one listening port serves
+    many): the threaded server runs on the operating system's TCP."""
     real_loopback_or_skip()
     ex = load("tcp_threaded_server")
     start_thread = RealThreads()
@@ -130,6 +136,9 @@ def test_threaded_server_runs_on_real_loopback_with_threading():
 
 
 def test_threaded_server_serves_five_simulated_clients_concurrently_with_host_spawn():
+    """RFC 9293 3.10.7.2 (each SYN to the listener starts its own connection) and 3.10.7.4 (eighth
+    check: each client's FIN moves its connection to CLOSE-WAIT): five clients are served
+    concurrently."""
     ex = load("tcp_threaded_server")
     net, srv, clients = star(5)
     server = srv.spawn_with_host(lambda h: ex.threaded_server(h.socket, h.spawn, clients=5,
@@ -168,5 +177,8 @@ def _makespan(threaded: bool) -> int:
 
 
 def test_thread_per_client_server_finishes_five_clients_sooner_than_the_iterative_one():
+    """RFC 9293 3.4 (connections are told apart by socket pairs, so they can progress at once): a
+    thread per connection finishes five clients in less than half the time of the iterative
+    server."""
     # The iterative server answers the next client only after the previous one hung up.
     assert _makespan(threaded=True) * 2 < _makespan(threaded=False)

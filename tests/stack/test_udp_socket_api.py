@@ -5,10 +5,10 @@ from __future__ import annotations
 import errno
 
 import pytest
-from stackkit import pair, three_subnets
 
 from netsim import AF_INET, SO_BROADCAST, SO_REUSEADDR, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET
 from netsim.stack.ports import EPHEMERAL_HIGH, EPHEMERAL_LOW
+from tests.kits.stack import pair, three_subnets
 
 
 def run(net, host, fn):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from topo_texts import EXAMPLES_DIR
 
 from netsim import Network
+from tests.kits.topo import EXAMPLES_DIR
 
 
 def line_net() -> Network:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from topo_texts import EXAMPLES_DIR, VALID
-
 from netsim import Network
 from netsim.capture.reader import read_capture
 from netsim.topo.runner import run_topology_file
+from tests.kits.topo import EXAMPLES_DIR, VALID
 
 
 def test_run_starts_the_programs_and_reports_their_output(tmp_path):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from topo_texts import EXAMPLES_DIR, VALID
 
 from netsim import Network
 from netsim.topo import TopologyError, load_topology, parse_topology
 from netsim.topo.yamlfile import build_network
+from tests.kits.topo import EXAMPLES_DIR, VALID
 
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.yaml"))
 

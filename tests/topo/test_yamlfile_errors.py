@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from topo_texts import VALID, replace_line
 
 from netsim.topo import TopologyError, parse_topology
+from tests.kits.topo import VALID, replace_line
 
 CASES = [
     # (line to replace, new text, expected line, words the message must contain)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from topo_texts import VALID
 
 from netsim.topo import TopologyError, parse_topology
+from tests.kits.topo import VALID
 
 N_LINES = VALID.count("\n") + 1
 PIECES = st.sampled_from([":", "{", "}", "[", "]", "-", ",", " ", "\n", "x", "h9", "1", "0.5",

@@ -276,7 +276,7 @@ def test_raw_ipv4_loopback_and_linux_cooked_captures_are_read(linktype, head):
 def test_relative_numbers_and_lengths_agree_with_tshark(tmp_path):
     import subprocess
 
-    from tests.tools import require_tool
+    from tests.kits.tools import require_tool
 
     tshark = require_tool("tshark")
     c = Conversation(both_ends=False)

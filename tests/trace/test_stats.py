@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "devices"))
-
-from l2kit import BROADCAST, add_raw  # noqa: E402
-
-from netsim import Network  # noqa: E402
-from netsim.trace.stats import NetworkStats  # noqa: E402
+from netsim import Network
+from netsim.trace.stats import NetworkStats
+from tests.kits.l2 import BROADCAST, add_raw
 
 
 def build():

@@ -6,11 +6,11 @@ import subprocess
 import sys
 
 import pytest
-from userkit import SEED
 
 from netsim.network import Network
 from netsim.topo.runner import run_topology_file
 from netsim.topo.yamlfile import TopologyError, parse_topology
+from tests.kits.userland import SEED
 
 
 def netsim(*args: str, cwd=None) -> subprocess.CompletedProcess:

@@ -6,7 +6,7 @@ import queue as real_queue
 import socket as real_socket
 import sys
 
-from userkit import lan, program
+from tests.kits.userland import lan, program
 
 
 def test_two_hosts_running_one_program_do_not_share_state(tmp_path):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 
 import pytest
-from userkit import lan, program, run_alone
 
 from netsim.userland import NotVirtualisedError, NotVirtualisedImportError
+from tests.kits.userland import lan, program, run_alone
 
 
 @pytest.mark.parametrize("module, words", [

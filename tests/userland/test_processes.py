@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from userkit import lan, program, run_alone
+from tests.kits.userland import lan, program, run_alone
 
 
 def test_process_status_exit_codes_and_terminate(tmp_path):

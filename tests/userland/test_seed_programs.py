@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from userkit import SEED, lan, routed
 
 from netsim.apps.tftp import sim_driver as tftp_sim
 from netsim.userland import DeadlockError
+from tests.kits.userland import SEED, lan, routed
 
 
 def test_udp_sender_and_receiver():

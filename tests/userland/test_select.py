@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from userkit import lan, program
+from tests.kits.userland import lan, program
 
 CLIENT = """
     import socket, sys, time

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from userkit import lan, program, run_alone
 
 from netsim.userland import DeadlockError
+from tests.kits.userland import lan, program, run_alone
 
 
 def test_sleep_is_virtual_time(tmp_path):

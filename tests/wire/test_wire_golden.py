@@ -107,7 +107,8 @@ def test_ipv4_header_with_one_flipped_bit_is_reported_bad_not_rejected():
 
 
 def _syn_with_checksum() -> bytes:
-    ck = checksum.transport_checksum(TCP_SYN, "10.0.0.1", "10.0.0.2", PROTO_TCP)
+    pseudo = checksum.pseudo_header_sum("10.0.0.1", "10.0.0.2", PROTO_TCP, len(TCP_SYN))
+    ck = checksum.internet_checksum(TCP_SYN, pseudo)
     return TCP_SYN[:16] + ck.to_bytes(2, "big") + TCP_SYN[18:]
 
 

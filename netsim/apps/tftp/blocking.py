@@ -18,7 +18,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from netsim.apps.tftp.session import SECOND, Session, State, Stats
+from netsim.apps.tftp.session import Session, State, Stats
+from netsim.sim.units import NS_PER_S
 
 __all__ = ["TftpError", "run_session"]
 
@@ -26,7 +27,7 @@ RECV_SIZE = 65536 + 4
 # The shortest wait asked of a socket: SO_RCVTIMEO counts microseconds, and a timeout of 0
 # would mean "never" there and "do not wait" for Python. A longer floor would make a timer
 # that is due in less than it fire late.
-_MIN_WAIT = SECOND // 1_000_000
+_MIN_WAIT = NS_PER_S // 1_000_000
 _DONE, _FAILED, _DALLYING = State.DONE, State.FAILED, State.DALLYING
 
 
@@ -131,7 +132,7 @@ def _drive(session: Session, sock: Any, clock: Callable[[], int], now: int,
             want = session.rto_ns if deadline is None else min(session.rto_ns, deadline - now)
             if want != wait:
                 wait = want
-                sock.settimeout(max(want, _MIN_WAIT) / SECOND)
+                sock.settimeout(max(want, _MIN_WAIT) / NS_PER_S)
             try:
                 payload, addr = recvfrom(RECV_SIZE)
             except (TimeoutError, BlockingIOError):

@@ -15,6 +15,7 @@ from netsim.apps.tftp.blocking import TftpError
 from netsim.apps.tftp.os_driver import TftpServer, get, put, split_hostport
 from netsim.apps.tftp.os_server import drop_privileges, user_description
 from netsim.apps.tftp.paths import wire_name
+from netsim.sim.units import parse_time
 
 __all__ = ["tftp"]
 
@@ -24,8 +25,16 @@ _WIN = click.option("--windowsize", type=click.IntRange(1, 65535), default=None,
                     help="Ask for this many blocks per ACK (RFC 7440).")
 _MODE = click.option("--mode", type=click.Choice(["octet", "netascii"]), default="octet",
                      show_default=True, help="Transfer mode.")
-_TIMEOUT = click.option("--timeout", type=click.FloatRange(0.01, 255), default=1.0,
-                        show_default=True, help="First retransmission timeout, seconds.")
+def _time(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+_TIMEOUT = click.option("--timeout", default="1s", show_default=True, callback=_time,
+                        help='First retransmission timeout: "500ms", "2s" (a number is seconds).')
 
 
 def _report(verb: str, name: str, stats) -> None:
@@ -116,7 +125,7 @@ def serve(root: str, bind: str, port: int, allow_write: bool, allow_overwrite: b
 @_MODE
 @_TIMEOUT
 def get_cmd(server: str, remote: str, local: str | None, blksize: int | None,
-            windowsize: int | None, mode: str, timeout: float) -> None:
+            windowsize: int | None, mode: str, timeout: str) -> None:
     """Download REMOTE from SERVER (HOST or HOST:PORT, default port 69) to LOCAL.
 
     LOCAL defaults to the last part of REMOTE; "-" writes to standard output. A failed
@@ -126,14 +135,13 @@ def get_cmd(server: str, remote: str, local: str | None, blksize: int | None,
     Example:
       netsim tftp get 127.0.0.1:6969 boot.img --blksize 1468 --windowsize 16
     """
-    host, port = split_hostport(server)
     if local is None:
         local = os.path.basename(remote.replace("\\", "/")) or "download"
     target = sys.stdout.buffer if local == "-" else local
     try:
         # The name goes out as the bytes the local system spells it with (UTF-8 on Linux).
-        stats = get(host, port, wire_name(remote), target, blksize=blksize,
-                    windowsize=windowsize, mode=mode, timeout=timeout)
+        stats = get(split_hostport(server), wire_name(remote), target, blksize=blksize,
+                    windowsize=windowsize, mode=mode, timeout=timeout).stats
     except TftpError as exc:
         raise click.ClickException(str(exc)) from None
     if local != "-":
@@ -149,17 +157,16 @@ def get_cmd(server: str, remote: str, local: str | None, blksize: int | None,
 @_MODE
 @_TIMEOUT
 def put_cmd(server: str, local: str, remote: str | None, blksize: int | None,
-            windowsize: int | None, mode: str, timeout: float) -> None:
+            windowsize: int | None, mode: str, timeout: str) -> None:
     """Upload LOCAL to SERVER (HOST or HOST:PORT) as REMOTE (default: LOCAL's name).
 
     \b
     Example:
       netsim tftp put 127.0.0.1:6969 config.txt --mode netascii
     """
-    host, port = split_hostport(server)
     try:
-        stats = put(host, port, local, wire_name(remote or os.path.basename(local)),
-                    blksize=blksize, windowsize=windowsize, mode=mode, timeout=timeout)
+        stats = put(split_hostport(server), local, wire_name(remote or os.path.basename(local)),
+                    blksize=blksize, windowsize=windowsize, mode=mode, timeout=timeout).stats
     except TftpError as exc:
         raise click.ClickException(str(exc)) from None
     _report("put", remote or local, stats)

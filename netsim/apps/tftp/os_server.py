@@ -42,6 +42,7 @@ from netsim.apps.tftp import options as opt
 from netsim.apps.tftp.paths import Refused, display_name, parse_request, resolve
 from netsim.apps.tftp.server_files import Identity, Upload, error_for, open_for_read
 from netsim.apps.tftp.session import Session, Stats, server_read, server_write
+from netsim.sim.units import parse_time
 from netsim.wire import tftp
 
 __all__ = ["TftpServer", "drop_privileges", "user_description"]
@@ -147,19 +148,22 @@ class TftpServer:
             after their final ACK count here).
         max_per_client: concurrent transfers per client address (not counting uploads that
             linger after their final ACK).
-        dally: seconds an upload lingers after its final ACK.
+        dally: how long an upload lingers after its final ACK (seconds or "500ms").
         fsync: ``fsync`` an upload (and its directory) before acknowledging its last block.
     """
 
     def __init__(self, root: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 6969,
                  *, allow_write: bool = False, allow_overwrite: bool = False,
                  max_file_size: int | None = None, max_blksize: int = opt.MAX_BLKSIZE,
-                 max_windowsize: int = 64, timeout: float = 1.0, max_retries: int = 5,
-                 max_sessions: int = 64, max_per_client: int = 8, dally: float = 1.0,
+                 max_windowsize: int = 64, timeout: float | str = 1.0, max_retries: int = 5,
+                 max_sessions: int = 64, max_per_client: int = 8, dally: float | str = 1.0,
                  fsync: bool = True):
         self.root = os.path.realpath(os.fspath(root))
         if not os.path.isdir(self.root):
             raise NotADirectoryError(f"TFTP root {self.root!r} is not a directory")
+        for value in (timeout, dally):  # refused here, not when the first request comes
+            if value is not None:
+                parse_time(value)
         self.host, self.port = host, port
         self.allow_write, self.allow_overwrite = allow_write, allow_overwrite
         self.max_file_size, self.max_blksize = max_file_size, max_blksize

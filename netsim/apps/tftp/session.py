@@ -3,7 +3,7 @@
 A session is fed datagrams and time and returns datagrams to send; it never touches a socket
 or a clock::
 
-    s = client_read("boot.img", sink, server=("10.0.0.1", 69), blksize=1468)
+    s = client_read("boot.img", sink, ("10.0.0.1", 69), options=(("blksize", "1468"),))
     out = s.start(now)                      # [(request bytes, ("10.0.0.1", 69))]
     out = s.receive(payload, peer, now)     # [(bytes, destination), ...]
     s.next_deadline()                       # int ns or None
@@ -36,6 +36,7 @@ from netsim.apps.tftp.options import (
     OptionError,
     check_oack,
 )
+from netsim.sim.units import NS_PER_S, parse_time
 from netsim.wire import tftp
 from netsim.wire.errors import DecodeError
 from netsim.wire.tftp import netascii_decode, netascii_encode
@@ -45,7 +46,6 @@ __all__ = [
     "client_read", "client_write", "server_read", "server_write",
 ]
 
-SECOND = 1_000_000_000
 _HH = struct.Struct("!HH")
 _ACK_PREFIX = b"\x00\x04"
 
@@ -120,7 +120,7 @@ class Stats:
         """Duration of the transfer in seconds (0.0 until it ends)."""
         if self.started_ns is None or self.ended_ns is None:
             return 0.0
-        return (self.ended_ns - self.started_ns) / SECOND
+        return (self.ended_ns - self.started_ns) / NS_PER_S
 
     def __repr__(self) -> str:
         return (f"Stats(bytes={self.bytes}, blocks={self.blocks}, "
@@ -545,7 +545,7 @@ class Session:
         self.blksize = params.blksize
         self.windowsize = params.windowsize
         if params.timeout:
-            self._rto0 = self._rto = params.timeout * SECOND
+            self._rto0 = self._rto = params.timeout * NS_PER_S
         self.stats.blksize = params.blksize
         self.stats.windowsize = params.windowsize
         self.stats.tsize = params.tsize
@@ -568,10 +568,10 @@ def _wrap_sink(sink: Sink, mode: str) -> Sink:
 
 
 def _client(opcode: int, filename: str, server: Any, mode: str, options: tuple, fallback: bool,
-            timeout: float, max_retries: int, dally: float | None) -> Session:
-    s = Session(state=State.REQUESTED, is_client=True, is_sender=opcode == tftp.WRQ,
-                filename=filename, mode=mode, peer=server, timeout_ns=int(timeout * SECOND),
-                max_retries=max_retries, dally_ns=None if dally is None else int(dally * SECOND))
+            timeout: float | str, max_retries: int, dally: float | str | None) -> Session:
+    s = Session(state=State.REQUESTED, is_client=True, is_sender=opcode == tftp.WRQ, filename=filename, mode=mode,
+                peer=server, timeout_ns=parse_time(timeout), max_retries=max_retries,
+                dally_ns=None if dally is None else parse_time(dally))
     s._asked = tuple(options)
     s._fallback = fallback
     s._request = s._last = tftp.Request(opcode, filename, mode, s._asked).encode()
@@ -580,7 +580,8 @@ def _client(opcode: int, filename: str, server: Any, mode: str, options: tuple, 
 
 def client_read(filename: str, sink: Sink, server: Any, *, mode: str = "octet",
                 options: tuple[tuple[str, str], ...] = (), fallback: bool = True,
-                timeout: float = 1.0, max_retries: int = 5, dally: float | None = 1.0) -> Session:
+                timeout: float | str = 1.0, max_retries: int = 5,
+                dally: float | str | None = 1.0) -> Session:
     """A client download (RRQ) writing to ``sink``.
 
     Args:
@@ -590,10 +591,14 @@ def client_read(filename: str, sink: Sink, server: Any, *, mode: str = "octet",
         mode: "octet" or "netascii".
         options: option pairs to ask for (see ``options.build_request_options``).
         fallback: on ERROR 8 to the options, ask again without options.
-        timeout: first retransmission timeout in seconds (unless negotiated).
+        timeout: first retransmission timeout (unless negotiated): seconds, or a string
+            such as "500ms" (:func:`netsim.sim.units.parse_time`).
         max_retries: retransmissions before giving up.
-        dally: seconds to linger after the final ACK to re-ACK a repeated last DATA
-            (None or 0: finish at once).
+        dally: how long to linger after the final ACK to re-ACK a repeated last DATA, as
+            ``timeout`` (None or 0: finish at once).
+
+    Raises:
+        ValueError: a time parse_time refuses.
 
     Returns:
         The session (call ``start``).
@@ -605,7 +610,7 @@ def client_read(filename: str, sink: Sink, server: Any, *, mode: str = "octet",
 
 def client_write(filename: str, source: Source, server: Any, *, mode: str = "octet",
                  options: tuple[tuple[str, str], ...] = (), fallback: bool = True,
-                 timeout: float = 1.0, max_retries: int = 5) -> Session:
+                 timeout: float | str = 1.0, max_retries: int = 5) -> Session:
     """A client upload (WRQ) reading from ``source``; arguments as for ``client_read``."""
     s = _client(tftp.WRQ, filename, server, mode, options, fallback, timeout, max_retries, None)
     s._src = _wrap_source(source, mode)
@@ -613,7 +618,7 @@ def client_write(filename: str, source: Source, server: Any, *, mode: str = "oct
 
 
 def server_read(request: tftp.Request, source: Source, peer: Any, params: Negotiated, *,
-                timeout: float = 1.0, max_retries: int = 5) -> Session:
+                timeout: float | str = 1.0, max_retries: int = 5) -> Session:
     """The server side of an RRQ: sends ``source`` to ``peer``.
 
     Args:
@@ -621,15 +626,16 @@ def server_read(request: tftp.Request, source: Source, peer: Any, params: Negoti
         source: the file (``read(n)``).
         peer: the client's address (its transfer ID).
         params: the result of ``options.negotiate``; an OACK is sent when ``params.oack``.
-        timeout: retransmission timeout in seconds unless the client negotiated one.
+        timeout: retransmission timeout unless the client negotiated one, as for
+            ``client_read``.
         max_retries: retransmissions before giving up.
 
     Returns:
         The session (call ``start``).
     """
-    s = Session(state=State.OACK_SENT if params.oack else State.SENDING, is_client=False,
-                is_sender=True, filename=request.filename, mode=request.mode, peer=peer,
-                timeout_ns=int(timeout * SECOND), max_retries=max_retries, dally_ns=None)
+    s = Session(state=State.OACK_SENT if params.oack else State.SENDING, is_client=False, is_sender=True, filename=request.filename, mode=request.mode,
+                peer=peer, timeout_ns=parse_time(timeout), max_retries=max_retries,
+                dally_ns=None)
     s._src = _wrap_source(source, request.mode)
     s._apply(params)
     if params.oack:
@@ -638,8 +644,8 @@ def server_read(request: tftp.Request, source: Source, peer: Any, params: Negoti
 
 
 def server_write(request: tftp.Request, sink: Sink, peer: Any, params: Negotiated, *,
-                 timeout: float = 1.0, max_retries: int = 5, dally: float | None = 1.0,
-                 max_bytes: int | None = None) -> Session:
+                 timeout: float | str = 1.0, max_retries: int = 5,
+                 dally: float | str | None = 1.0, max_bytes: int | None = None) -> Session:
     """The server side of a WRQ: receives into ``sink`` from ``peer``.
 
     Args:
@@ -647,17 +653,17 @@ def server_write(request: tftp.Request, sink: Sink, peer: Any, params: Negotiate
         sink: where the data goes.
         peer: the client's address.
         params: the result of ``options.negotiate``.
-        timeout: retransmission timeout in seconds unless negotiated.
+        timeout: retransmission timeout unless negotiated, as for ``client_read``.
         max_retries: retransmissions before giving up.
-        dally: seconds to linger after the final ACK.
+        dally: how long to linger after the final ACK, as ``timeout``.
         max_bytes: fail with ERROR 3 beyond this many bytes.
 
     Returns:
         The session (call ``start``).
     """
-    s = Session(state=State.RECEIVING, is_client=False, is_sender=False,
-                filename=request.filename, mode=request.mode, peer=peer, timeout_ns=int(timeout * SECOND), max_retries=max_retries,
-                dally_ns=None if dally is None else int(dally * SECOND))
+    s = Session(state=State.RECEIVING, is_client=False, is_sender=False, filename=request.filename, mode=request.mode,
+                peer=peer, timeout_ns=parse_time(timeout), max_retries=max_retries,
+                dally_ns=None if dally is None else parse_time(dally))
     s._sink = _wrap_sink(sink, request.mode)
     s._apply(params)
     s._max_bytes = max_bytes

@@ -6,6 +6,7 @@ the OS client; only the socket factory and the clock (``host.kernel.now``, int n
     files = {"boot.img": b"..."}
     server.spawn_with_host(tftp_sim.serve, files)               # a task on the server host
     data, stats = tftp_sim.get(client, "10.0.0.1", "boot.img")   # inside a client task
+    tftp_sim.put(client, ("10.0.0.1", 6969), b"...", "up.bin")   # another port, from memory
 
 The server is the classic concurrent one: a loop on port 69 that spawns one task (with its own
 socket, its transfer ID) per request. ``root`` is either a directory on the real file system
@@ -28,18 +29,13 @@ from typing import Any
 
 from netsim.apps.tftp import options as opt
 from netsim.apps.tftp.blocking import TftpError, run_session
+from netsim.apps.tftp.client import Local, Time, TransferResult, download, upload
 from netsim.apps.tftp.paths import Refused, parse_request, resolve
-from netsim.apps.tftp.session import (
-    Session,
-    Stats,
-    client_read,
-    client_write,
-    server_read,
-    server_write,
-)
+from netsim.apps.tftp.session import Session, server_read, server_write
+from netsim.sim.units import parse_time
 from netsim.wire import tftp
 
-__all__ = ["serve", "get", "put", "TftpError"]
+__all__ = ["serve", "get", "put", "TftpError", "TransferResult"]
 
 AF_INET, SOCK_DGRAM = _socket.AF_INET, _socket.SOCK_DGRAM
 log = logging.getLogger("netsim.tftp.sim")
@@ -56,70 +52,69 @@ def _udp(host: Any, port: int = 0) -> Any:
     return sock
 
 
-def get(host: Any, server_ip: str, filename: str, *, port: int = 69, mode: str = "octet",
-        blksize: int | None = None, windowsize: int | None = None, timeout: float = 1.0,
-        max_retries: int = 5, dally: float | None = 1.0) -> tuple[bytes, Stats]:
-    """Download ``filename`` from ``server_ip`` (call from a task on ``host``).
+def get(host: Any, server: str | tuple[str, int], remote: str, local: Local = None, *,
+        mode: str = "octet", blksize: int | None = None, windowsize: int | None = None,
+        timeout: Time = 1.0, max_retries: int = 5, timeout_option: Time | None = None,
+        tsize: bool = True, fallback: bool = True, dally: Time | None = 1.0) -> TransferResult:
+    """Download ``remote`` from ``server`` (call from a task on ``host``).
+
+    After ``host``, the arguments and the result are those of
+    :func:`netsim.apps.tftp.os_driver.get` (a test checks that the signatures match); times
+    are virtual.
 
     Args:
         host: the simulated host running this task.
-        server_ip: the server's address.
-        filename: the remote name.
-        port: the server port.
-        mode: "octet" or "netascii".
-        blksize: ask for this block size (None: no option).
-        windowsize: ask for this window (None: no option).
-        timeout: first retransmission timeout, seconds of virtual time.
-        max_retries: retransmissions before giving up.
-        dally: seconds to linger after the final ACK (None: none).
+        server: the server's address (port 69), or an ``(address, port)`` pair.
+        remote: the file name on the server.
+        local: a path, a binary file object, or None to keep the data in memory.
+        mode, blksize, windowsize, timeout, max_retries, timeout_option, tsize, fallback,
+            dally: as for :func:`netsim.apps.tftp.os_driver.get`.
 
     Returns:
-        (the file's bytes, the statistics).
+        A :class:`~netsim.apps.tftp.client.TransferResult`: ``(data, stats)``.
 
     Raises:
         TftpError: the transfer failed.
     """
-    asked = opt.build_request_options(
-        blksize=blksize, windowsize=windowsize,
-        tsize=0 if mode == "octet" and (blksize or windowsize) else None)
-    sink = io.BytesIO()
     sock = _udp(host)
     try:
-        session = client_read(filename, sink, (server_ip, port), mode=mode, options=asked,
-                              timeout=timeout, max_retries=max_retries, dally=dally)
-        stats = run_session(session, sock, _clock(host))
+        return download(sock, _clock(host), _address(server), remote, local, mode=mode,
+                        blksize=blksize, windowsize=windowsize, timeout=timeout,
+                        max_retries=max_retries, timeout_option=timeout_option, tsize=tsize,
+                        fallback=fallback, dally=dally)
     finally:
         sock.close()
-    return sink.getvalue(), stats
 
 
-def put(host: Any, server_ip: str, filename: str, data: bytes, *, port: int = 69,
+def put(host: Any, server: str | tuple[str, int], local: Local, remote: str | None = None, *,
         mode: str = "octet", blksize: int | None = None, windowsize: int | None = None,
-        timeout: float = 1.0, max_retries: int = 5) -> Stats:
-    """Upload ``data`` as ``filename`` (call from a task on ``host``); arguments as for get.
-
-    Returns:
-        The statistics.
+        timeout: Time = 1.0, max_retries: int = 5, timeout_option: Time | None = None,
+        tsize: bool = True, fallback: bool = True) -> TransferResult:
+    """Upload ``local`` (a path, a binary file object or bytes) as ``remote`` (call from a
+    task on ``host``); after ``host``, arguments and result as for
+    :func:`netsim.apps.tftp.os_driver.put`.
 
     Raises:
         TftpError: the transfer failed.
     """
-    asked = opt.build_request_options(
-        blksize=blksize, windowsize=windowsize,
-        tsize=len(data) if mode == "octet" and (blksize or windowsize) else None)
     sock = _udp(host)
     try:
-        session = client_write(filename, io.BytesIO(data), (server_ip, port), mode=mode,
-                               options=asked, timeout=timeout, max_retries=max_retries)
-        return run_session(session, sock, _clock(host))
+        return upload(sock, _clock(host), _address(server), local, remote, mode=mode,
+                      blksize=blksize, windowsize=windowsize, timeout=timeout,
+                      max_retries=max_retries, timeout_option=timeout_option, tsize=tsize,
+                      fallback=fallback)
     finally:
         sock.close()
+
+
+def _address(server: str | tuple[str, int]) -> tuple[str, int]:
+    return (server, 69) if isinstance(server, str) else (server[0], server[1])
 
 
 def serve(host: Any, root: str | os.PathLike[str] | MutableMapping[str, bytes], *,
           port: int = 69, allow_write: bool = False, allow_overwrite: bool = False,
-          max_blksize: int = opt.MAX_BLKSIZE, max_windowsize: int = 64, timeout: float = 1.0,
-          max_retries: int = 5, dally: float | None = 1.0, max_file_size: int | None = None,
+          max_blksize: int = opt.MAX_BLKSIZE, max_windowsize: int = 64, timeout: Time = 1.0,
+          max_retries: int = 5, dally: Time | None = 1.0, max_file_size: int | None = None,
           max_requests: int | None = None, completed: list | None = None) -> None:
     """Serve TFTP on ``host`` (run as a task; loops until ``max_requests`` have been accepted).
 
@@ -130,11 +125,15 @@ def serve(host: Any, root: str | os.PathLike[str] | MutableMapping[str, bytes], 
         allow_write: accept uploads.
         allow_overwrite: let uploads replace files.
         max_blksize, max_windowsize: the largest values granted.
-        timeout, max_retries, dally: session timing.
+        timeout, max_retries, dally: session timing; times as for
+            :class:`netsim.apps.tftp.os_driver.TftpServer`.
         max_file_size: the largest upload.
         max_requests: stop listening after this many accepted requests (None: forever).
         completed: if given, each finished transfer appends (kind, name, stats, error or None).
     """
+    for value in (timeout, dally):  # refused here, not when the first request comes
+        if value is not None:
+            parse_time(value)
     sock = _udp(host, port)
     active: set[Any] = set()
     accepted = 0
@@ -175,8 +174,8 @@ def _transfer(host: Any, session: Session, addr: Any, commit: Any, active: set,
 
 
 def _open(req: tftp.Request, addr: Any, root: Any, allow_write: bool, allow_overwrite: bool,
-          max_blksize: int, max_windowsize: int, timeout: float, max_retries: int,
-          dally: float | None, max_file_size: int | None) -> tuple[Session, Any]:
+          max_blksize: int, max_windowsize: int, timeout: Time, max_retries: int,
+          dally: Time | None, max_file_size: int | None) -> tuple[Session, Any]:
     in_memory = isinstance(root, MutableMapping)
     if req.opcode == tftp.RRQ:
         if in_memory:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...sim.units import NS_PER_S as _S
 from .states import State
 
 __all__ = ["TcpConfig", "StateChange", "Connected", "DataAvailable", "Eof", "Reset", "Error",
            "Writable", "TcpEvent"]
 
-_S = 1_000_000_000
 
 
 @dataclass(slots=True)

@@ -35,6 +35,7 @@ import errno as _errno
 import re
 from dataclasses import dataclass, field
 
+from ...sim.units import NS_PER_S as _NS
 from .connection import Connection
 from .events import TcpConfig
 from .listener import Listener
@@ -44,7 +45,6 @@ from .states import State
 __all__ = ["ScriptError", "ScriptSegment", "ScriptCall", "ScriptLine", "parse_script",
            "run_script", "Runner"]
 
-_NS = 1_000_000_000
 _FLAG_BITS = {"S": SYN, "F": FIN, "R": RST, "P": PSH, ".": ACK, "E": ECE, "W": CWR}
 _TIME_RE = re.compile(r"^(\+?)(\d+(?:\.\d*)?|\.\d+)\s+(.*)$")
 _SEG_RE = re.compile(r"^([<>])\s+([SFRPEW.]+)\s+(\d+):(\d+)\((\d+)\)\s*(.*)$")

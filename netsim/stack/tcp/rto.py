@@ -8,6 +8,8 @@ retransmitted segment.
 
 from __future__ import annotations
 
+from ...sim.units import NS_PER_S
+
 __all__ = ["RtoEstimator"]
 
 _K = 4
@@ -25,8 +27,8 @@ class RtoEstimator:
 
     __slots__ = ("srtt", "rttvar", "rto", "min_ns", "max_ns", "granularity_ns", "backoffs")
 
-    def __init__(self, initial_ns: int = 1_000_000_000, min_ns: int = 1_000_000_000,
-                 max_ns: int = 60_000_000_000, granularity_ns: int = 1_000_000):
+    def __init__(self, initial_ns: int = NS_PER_S, min_ns: int = NS_PER_S,
+                 max_ns: int = 60 * NS_PER_S, granularity_ns: int = 1_000_000):
         self.srtt: int | None = None
         self.rttvar: int | None = None
         self.min_ns = min_ns

@@ -123,5 +123,5 @@ def healthy(server: TftpServer, name: str = "hello.txt", content: bytes = HELLO)
     """Assert that the server still serves a normal download, from a fresh client."""
     assert server._thread is not None and server._thread.is_alive(), "the server thread died"
     sink = io.BytesIO()
-    get(*server.address, name, sink, dally=None)
+    get(server.address, name, sink, dally=None)
     assert sink.getvalue() == content

@@ -1,4 +1,4 @@
-"""Every packetdrill-style script in tests/tcp/scripts runs; the expect-failure ones fail
+"""Every packetdrill-style script in tests/stack/tcp/scripts runs; the expect-failure ones fail
 exactly where they say, naming the line, the expected and the actual segment."""
 
 from __future__ import annotations
@@ -15,6 +15,11 @@ SCRIPTS = sorted((Path(__file__).parent / "scripts").glob("*.pkt"))
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=[p.stem for p in SCRIPTS])
 def test_script(path: Path) -> None:
+    """Each script replays one exchange against the core, as packetdrill does against Linux:
+    handshakes (RFC 9293 3.5), resets (3.5.2, 3.10.7.1; RFC 5961 3.2), SYN retransmission (RFC
+    6298 5.5), the zero window (3.8.6.1), closing and TIME-WAIT (3.6), fast retransmit (RFC 5681
+    3.2). An expect-failure script must fail at its line, naming the expected and the actual
+    segment."""
     text = path.read_text()
     want = re.search(r"//\s*expect-failure:\s*line\s+(\d+)", text)
     if want is None:
@@ -30,6 +35,8 @@ def test_script(path: Path) -> None:
 
 
 def test_there_are_scripts_for_each_topic() -> None:
+    """One script per stage of RFC 9293's connection life cycle: 3.5 (opening, also simultaneous),
+    3.5.2 (reset), 3.8.1 (SYN retransmission), 3.8.6.1 (zero window), 3.6 (closing, TIME-WAIT)."""
     names = {p.stem for p in SCRIPTS}
     for topic in ("handshake_active", "handshake_passive", "simultaneous_open",
                   "rst_closed_port", "syn_retransmit", "zero_window", "close_active",
@@ -38,6 +45,8 @@ def test_there_are_scripts_for_each_topic() -> None:
 
 
 def test_runner_reports_a_segment_sent_at_the_wrong_time() -> None:
+    """RFC 6298 2.1: the SYN is resent after the initial RTO of 1 s, so a script expecting it at +2
+    s fails at that line, naming the actual time."""
     script = """
 0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0    connect(3, ..., ...) = 0
@@ -51,6 +60,8 @@ def test_runner_reports_a_segment_sent_at_the_wrong_time() -> None:
 
 
 def test_runner_reports_an_unexpected_segment() -> None:
+    """RFC 9293 3.10.1 (an active OPEN sends a SYN at once): a script that lists none fails with
+    "unexpected outbound segment"."""
     script = """
 0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0    connect(3, ..., ...) = 0
@@ -64,6 +75,8 @@ def test_runner_reports_an_unexpected_segment() -> None:
 
 
 def test_runner_reports_a_wrong_return_value() -> None:
+    """RFC 9293 3.10.7.3 (an RST acknowledging our SYN refuses the connection): connect() returns
+    ECONNREFUSED, so a script claiming 0 fails at the connect line."""
     script = """
 0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0    connect(3, ..., ...) = 0
@@ -77,6 +90,8 @@ def test_runner_reports_a_wrong_return_value() -> None:
 
 
 def test_runner_reports_a_blocking_call_that_never_returns() -> None:
+    """RFC 9293 3.10.7.2 (a listener waits for a SYN): with none coming accept() blocks forever,
+    which the runner reports instead of hanging."""
     script = """
 0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0    listen(3, 1) = 0
@@ -87,6 +102,8 @@ def test_runner_reports_a_blocking_call_that_never_returns() -> None:
 
 
 def test_parser_reads_times_flags_and_options() -> None:
+    """The packetdrill syntax for RFC 9293 3.1 flags and 3.2 options (MSS), RFC 7323 (window scale,
+    timestamps) and RFC 2018 (SACK-permitted): times, flags and options parse."""
     lines = parse_script("0 < S 0:0(0) win 32792 <mss 1000,nop,wscale 7,sackOK,TS val 5 ecr 0>\n"
                          "+.1 > S. 0:0(0) ack 1 <...>  // comment\n"
                          "+1.5 write(4, ..., 10) = -1 EPIPE (Broken pipe)\n")
@@ -99,5 +116,7 @@ def test_parser_reads_times_flags_and_options() -> None:
 
 
 def test_scripts_pass_with_sequence_numbers_wrapping() -> None:
+    """RFC 9293 3.4 (sequence arithmetic modulo 2**32): the passive handshake script passes with
+    ISNs just below the wrap."""
     text = (Path(__file__).parent / "scripts" / "handshake_passive.pkt").read_text()
     run_script(text, "wrap", local_isn=0xFFFFFE00, remote_isn=0xFFFFFF00)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.tools import require_tool
+from tests.kits.tools import require_tool
 
 CLONE_NEWNET = 0x40000000
 _counter = itertools.count()

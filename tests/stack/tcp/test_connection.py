@@ -61,6 +61,8 @@ def syn_sent() -> Connection:
 
 
 def test_closed_open_active_sends_syn_with_mss() -> None:
+    """RFC 9293 3.10.1 (OPEN in CLOSED: send a SYN with the ISS, enter SYN-SENT) and 3.7.1 (the SYN
+    carries our MSS); RFC 6298 2.1 (the first RTO is 1 s)."""
     c = syn_sent()
     (syn,) = c.pending_segments()
     assert (syn.flags, syn.seq, syn.options) == (SYN, ISN_A, (("MSS", 1460),))
@@ -68,6 +70,8 @@ def test_closed_open_active_sends_syn_with_mss() -> None:
 
 
 def test_syn_sent_receives_rst_with_bad_ack() -> None:
+    """RFC 9293 3.10.7.3 (SYN-SENT, first check): an ACK outside ISS < SEG.ACK =< SND.NXT is
+    unacceptable; with RST set the segment is dropped and the state kept."""
     c = syn_sent()
     c.pending_segments()
     c.receive(TCP(sport=80, dport=40000, seq=0, ack=ISN_A + 7, flags=RST | ACK), 10)
@@ -75,6 +79,8 @@ def test_syn_sent_receives_rst_with_bad_ack() -> None:
 
 
 def test_syn_sent_receives_rst_acking_syn_reports_econnrefused() -> None:
+    """RFC 9293 3.10.7.3 (SYN-SENT, second check): an RST with an acceptable ACK means "connection
+    reset": enter CLOSED and tell the user (ECONNREFUSED, as Linux)."""
     c = syn_sent()
     c.receive(TCP(sport=80, dport=40000, seq=0, ack=ISN_A + 1, flags=RST | ACK), 10)
     assert c.state is State.CLOSED and c.error == errno.ECONNREFUSED
@@ -83,6 +89,8 @@ def test_syn_sent_receives_rst_acking_syn_reports_econnrefused() -> None:
 
 
 def test_syn_sent_receives_syn_ack_with_bad_ack_sends_rst() -> None:
+    """RFC 9293 3.10.7.3 (SYN-SENT, first check): an unacceptable ACK without RST is answered
+    <SEQ=SEG.ACK><CTL=RST>; the connection stays in SYN-SENT."""
     c = syn_sent()
     c.pending_segments()
     c.receive(TCP(sport=80, dport=40000, seq=9, ack=ISN_A + 50, flags=SYN | ACK), 10)
@@ -91,6 +99,9 @@ def test_syn_sent_receives_syn_ack_with_bad_ack_sends_rst() -> None:
 
 
 def test_syn_sent_receives_syn_ack_enters_established_and_acks() -> None:
+    """RFC 9293 3.10.7.3 (SYN-SENT, fourth check): a SYN acknowledging ours enters ESTABLISHED and
+    sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>; 3.7.1 (the peer's MSS bounds ours); RFC 6298 2.2
+    (the first RTT sample sets SRTT)."""
     c = syn_sent()
     c.pending_segments()
     c.receive(TCP(sport=80, dport=40000, seq=ISN_B, ack=ISN_A + 1, flags=SYN | ACK,
@@ -103,6 +114,8 @@ def test_syn_sent_receives_syn_ack_enters_established_and_acks() -> None:
 
 
 def test_syn_sent_receives_syn_enters_syn_received() -> None:
+    """RFC 9293 3.10.7.3 (SYN-SENT, fourth check) and 3.5 (simultaneous open): a SYN without ACK
+    enters SYN-RECEIVED and is answered SYN,ACK with the same ISS."""
     c = syn_sent()
     c.pending_segments()
     c.receive(TCP(sport=80, dport=40000, seq=ISN_B, flags=SYN, window=1000), 5)
@@ -112,6 +125,8 @@ def test_syn_sent_receives_syn_enters_syn_received() -> None:
 
 
 def test_syn_sent_retransmits_with_backoff_then_times_out() -> None:
+    """RFC 6298 5.5 (each timeout doubles the RTO) and 2.5 (a cap of at least 60 s); RFC 9293 3.8.3
+    (past the R2 threshold the attempt fails: ETIMEDOUT)."""
     c = syn_sent()
     times = []
     while c.state is State.SYN_SENT:
@@ -126,6 +141,8 @@ def test_syn_sent_retransmits_with_backoff_then_times_out() -> None:
 
 
 def test_listen_receives_ack_answers_rst() -> None:
+    """RFC 9293 3.10.7.2 (LISTEN, second check): any acknowledgment is bad; answer
+    <SEQ=SEG.ACK><CTL=RST> and stay in LISTEN."""
     c = Connection(B, None, ISN_B)
     c.open_passive()
     c.receive(TCP(sport=40000, dport=80, seq=1, ack=4242, flags=ACK), 0)
@@ -134,6 +151,8 @@ def test_listen_receives_ack_answers_rst() -> None:
 
 
 def test_syn_received_receives_rst_returns_to_listen() -> None:
+    """RFC 9293 3.10.7.4 (second check, SYN-RECEIVED): an RST on a connection that came from a
+    passive OPEN returns it to LISTEN."""
     c = Connection(B, None, ISN_B)
     c.open_passive()
     c.receive(TCP(sport=40000, dport=80, seq=77, flags=SYN, window=1000), 0)
@@ -143,6 +162,8 @@ def test_syn_received_receives_rst_returns_to_listen() -> None:
 
 
 def test_syn_received_receives_bad_ack_sends_rst() -> None:
+    """RFC 9293 3.10.7.4 (fifth check, SYN-RECEIVED): an ACK outside SND.UNA < SEG.ACK =< SND.NXT
+    is answered <SEQ=SEG.ACK><CTL=RST>."""
     c = Connection(B, None, ISN_B)
     c.open_passive()
     c.receive(TCP(sport=40000, dport=80, seq=77, flags=SYN, window=1000), 0)
@@ -153,6 +174,9 @@ def test_syn_received_receives_bad_ack_sends_rst() -> None:
 
 
 def test_established_receives_out_of_order_segment_buffers_it() -> None:
+    """RFC 9293 3.10.7.4 (first and seventh checks): an in-window segment beyond RCV.NXT is held
+    until the gap fills; RFC 5681 4.2: the out-of-order segment is answered at once with a
+    duplicate ACK."""
     a, _ = established()
     base = a.rcv_nxt
     a.receive(seg_from_b(a, seq=base + 5, payload=b"world"), 1)
@@ -164,6 +188,8 @@ def test_established_receives_out_of_order_segment_buffers_it() -> None:
 
 
 def test_established_receives_overlapping_segment_trims_it() -> None:
+    """RFC 9293 3.10.7.4 (first check): a segment starting before RCV.NXT but reaching into the
+    window is trimmed to its new data."""
     a, _ = established()
     base = a.rcv_nxt
     a.receive(seg_from_b(a, seq=base, payload=b"abcd"), 1)
@@ -172,6 +198,8 @@ def test_established_receives_overlapping_segment_trims_it() -> None:
 
 
 def test_established_receives_old_duplicate_acks_it() -> None:
+    """RFC 9293 3.10.7.4 (first check): an old duplicate is unacceptable; answer
+    <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and drop it, so the data is delivered once."""
     a, _ = established()
     base = a.rcv_nxt
     a.receive(seg_from_b(a, seq=base, payload=b"abcd"), 1)
@@ -182,6 +210,8 @@ def test_established_receives_old_duplicate_acks_it() -> None:
 
 
 def test_established_receives_segment_beyond_window_acks_and_drops_it() -> None:
+    """RFC 9293 3.10.7.4 (first check): a segment wholly beyond RCV.NXT + RCV.WND is not
+    acceptable; it is acknowledged and dropped, nothing kept."""
     a, _ = established(TcpConfig(rcv_buf=1000))
     base = a.rcv_nxt
     a.receive(seg_from_b(a, seq=base + 5000, payload=b"far"), 1)
@@ -190,6 +220,8 @@ def test_established_receives_segment_beyond_window_acks_and_drops_it() -> None:
 
 
 def test_established_receives_in_window_rst_sends_challenge_ack() -> None:
+    """RFC 5961 3.2 (RFC 9293 3.10.7.4, second check): an RST in the window but not exactly at
+    RCV.NXT gets a challenge ACK; the connection stays."""
     a, _ = established()
     a.receive(seg_from_b(a, seq=a.rcv_nxt + 10, flags=RST), 1)
     (ack,) = a.pending_segments()
@@ -197,6 +229,8 @@ def test_established_receives_in_window_rst_sends_challenge_ack() -> None:
 
 
 def test_established_receives_exact_rst_reports_econnreset() -> None:
+    """RFC 5961 3.2 and RFC 9293 3.10.7.4 (second check, ESTABLISHED): an RST exactly at RCV.NXT
+    resets the connection: CLOSED, ECONNRESET, nothing sent."""
     a, _ = established()
     a.receive(seg_from_b(a, flags=RST), 1)
     assert a.state is State.CLOSED and a.error == errno.ECONNRESET
@@ -204,6 +238,8 @@ def test_established_receives_exact_rst_reports_econnreset() -> None:
 
 
 def test_established_receives_syn_sends_challenge_ack() -> None:
+    """RFC 5961 4.2 (RFC 9293 3.10.7.4, fourth check): a SYN in a synchronized state gets a
+    challenge ACK, not a reset."""
     a, _ = established()
     a.receive(seg_from_b(a, seq=a.rcv_nxt + 3, flags=SYN), 1)
     (ack,) = a.pending_segments()
@@ -211,6 +247,8 @@ def test_established_receives_syn_sends_challenge_ack() -> None:
 
 
 def test_established_receives_ack_of_unsent_data_acks_and_drops() -> None:
+    """RFC 9293 3.10.7.4 (fifth check, ESTABLISHED): an ACK of something not yet sent (SEG.ACK >
+    SND.NXT) is answered with an ACK and the segment dropped (RFC 5961 5.2)."""
     a, _ = established()
     a.receive(seg_from_b(a, ack=a.snd_max + 100, payload=b"zz"), 1)
     (ack,) = a.pending_segments()
@@ -218,6 +256,8 @@ def test_established_receives_ack_of_unsent_data_acks_and_drops() -> None:
 
 
 def test_established_send_is_limited_by_peer_window() -> None:
+    """RFC 9293 3.8.6 (no more than SND.UNA + SND.WND in flight) and 3.8.6.2.1 (sender SWS
+    avoidance: the small remainder waits)."""
     a, b = established(cfg_b=TcpConfig(rcv_buf=3000))
     a.send(b"x" * 10000, 1)
     segs = a.pending_segments()
@@ -226,6 +266,8 @@ def test_established_send_is_limited_by_peer_window() -> None:
 
 
 def test_established_zero_window_arms_persist_and_probes() -> None:
+    """RFC 9293 3.8.6.1 (a zero window MUST be probed; the receiver answers with its window, still
+    0) and 3.8.6.2.2 (the window update once the application reads)."""
     a, b = established(cfg_b=TcpConfig(rcv_buf=2920))
     a.send(b"x" * 5000, 1)
     shuttle(a, b, 1)
@@ -245,6 +287,8 @@ def test_established_zero_window_arms_persist_and_probes() -> None:
 
 
 def test_established_retransmits_on_timeout_without_rtt_sample() -> None:
+    """RFC 6298 5.4-5.5 (on timeout retransmit the earliest unacknowledged segment and double the
+    RTO) and 3 (Karn: no RTT sample from a retransmitted segment)."""
     a, b = established()
     srtt = a.rto.srtt
     a.send(b"data", 0)
@@ -260,6 +304,8 @@ def test_established_retransmits_on_timeout_without_rtt_sample() -> None:
 
 
 def test_established_gives_up_after_data_retries_with_etimedout() -> None:
+    """RFC 9293 3.8.3 (connection failures: past the R2 threshold of retransmissions, close and
+    report ETIMEDOUT)."""
     a, _ = established(TcpConfig(data_retries=3))
     a.send(b"data", 0)
     while a.state is State.ESTABLISHED:
@@ -268,6 +314,8 @@ def test_established_gives_up_after_data_retries_with_etimedout() -> None:
 
 
 def test_established_three_duplicate_acks_trigger_fast_retransmit() -> None:
+    """RFC 5681 3.2 (fast retransmit: the third duplicate ACK retransmits the missing segment and
+    enters fast recovery)."""
     a, _ = established()
     a.send(b"y" * 4380, 0)
     segs = a.pending_segments()
@@ -280,6 +328,7 @@ def test_established_three_duplicate_acks_trigger_fast_retransmit() -> None:
 
 
 def test_established_close_sends_fin_after_data() -> None:
+    """RFC 9293 3.10.4 (CLOSE in ESTABLISHED: the FIN follows the queued data; enter FIN-WAIT-1)."""
     a, _ = established()
     a.send(b"bye", 0)
     a.close(0)
@@ -289,6 +338,8 @@ def test_established_close_sends_fin_after_data() -> None:
 
 
 def test_established_close_with_unread_data_sends_rst() -> None:
+    """RFC 2525 2.17 (close with unread data: reset, as Linux does) and RFC 9293 3.10.5 (ABORT
+    sends RST and enters CLOSED)."""
     a, _ = established()
     a.receive(seg_from_b(a, payload=b"unread"), 0)
     a.pending_segments()
@@ -298,6 +349,8 @@ def test_established_close_with_unread_data_sends_rst() -> None:
 
 
 def test_fin_wait_1_receives_fin_enters_closing() -> None:
+    """RFC 9293 3.10.7.4 (eighth check, FIN-WAIT-1: a FIN that does not acknowledge ours enters
+    CLOSING) and 3.6 (simultaneous close: both ends end in TIME-WAIT)."""
     a, b = established()
     a.close(0)
     b.close(0)
@@ -312,6 +365,8 @@ def test_fin_wait_1_receives_fin_enters_closing() -> None:
 
 
 def test_fin_wait_2_receives_fin_enters_time_wait() -> None:
+    """RFC 9293 3.10.7.4 (eighth check: in ESTABLISHED a FIN enters CLOSE-WAIT and signals the end
+    of data; in FIN-WAIT-2 it enters TIME-WAIT and starts the 2 MSL timer) and 3.6."""
     a, b = established()
     a.close(0)
     shuttle(a, b)
@@ -324,6 +379,8 @@ def test_fin_wait_2_receives_fin_enters_time_wait() -> None:
 
 
 def test_time_wait_expires_after_2msl() -> None:
+    """RFC 9293 3.6 (TIME-WAIT lasts 2 MSL) and 3.10.8 (when the time-wait timer expires, delete
+    the TCB and enter CLOSED)."""
     a, b = established(TcpConfig(msl_ns=1 * S))
     a.close(0)
     b.close(0)
@@ -335,6 +392,8 @@ def test_time_wait_expires_after_2msl() -> None:
 
 
 def test_close_wait_shutdown_still_sends_and_enters_last_ack() -> None:
+    """RFC 9293 3.6.1 (half-closed connections: the side in CLOSE-WAIT may still send) and 3.10.4
+    (CLOSE in CLOSE-WAIT sends FIN and enters LAST-ACK)."""
     a, b = established()
     a.shutdown_write(0)
     shuttle(a, b)
@@ -346,6 +405,8 @@ def test_close_wait_shutdown_still_sends_and_enters_last_ack() -> None:
 
 
 def test_fin_wait_2_send_raises_epipe() -> None:
+    """RFC 9293 3.10.2 (SEND in FIN-WAIT-1 or FIN-WAIT-2: "error: connection closing"; EPIPE, as a
+    socket after shutdown(SHUT_WR))."""
     a, b = established()
     a.shutdown_write(0)
     shuttle(a, b)
@@ -355,6 +416,8 @@ def test_fin_wait_2_send_raises_epipe() -> None:
 
 
 def test_receive_window_opens_with_window_update_after_read() -> None:
+    """RFC 9293 3.8.6.2.2 (receiver SWS avoidance: the window reopens when reading frees enough
+    space, announced by a window update)."""
     a, b = established(cfg_b=TcpConfig(rcv_buf=4000))
     a.send(b"z" * 8000, 0)
     shuttle(a, b)
@@ -364,6 +427,8 @@ def test_receive_window_opens_with_window_update_after_read() -> None:
 
 
 def test_delayed_ack_acks_every_second_segment() -> None:
+    """RFC 9293 3.8.6.3 and RFC 5681 4.2 (delayed ACKs: at least every second full-sized segment is
+    acknowledged, a lone one within 500 ms; 200 ms here)."""
     a, b = established(cfg_b=TcpConfig(delayed_ack=True))
     a.send(b"q" * 1460, 0)
     b.receive(a.pending_segments()[0], 1)
@@ -375,6 +440,8 @@ def test_delayed_ack_acks_every_second_segment() -> None:
 
 
 def test_nagle_holds_small_segment_and_nodelay_sends_it() -> None:
+    """RFC 9293 3.7.4 (Nagle: while data is unacknowledged a small segment waits; the application
+    may turn it off, TCP_NODELAY)."""
     a, _ = established()
     a.send(b"1", 0)
     a.send(b"2", 0)
@@ -386,12 +453,17 @@ def test_nagle_holds_small_segment_and_nodelay_sends_it() -> None:
 
 
 def test_events_report_data_available() -> None:
+    """RFC 9293 3.10.7.4 (seventh check: in-sequence text goes to the user's receive buffer; the
+    sans-I/O core reports it as an event)."""
     a, _ = established()
     a.receive(seg_from_b(a, payload=b"abc"), 7)
     assert DataAvailable(7, 3) in a.pop_events()
 
 
 def test_listener_drops_syn_beyond_backlog() -> None:
+    """RFC 9293 3.10.7.2 (LISTEN, third check: a SYN starts a connection in SYN-RECEIVED). The
+    backlog is the socket API's (listen(2)), not the RFC's: past it a SYN is dropped, as Linux
+    does with a full queue."""
     lst = Listener(B, 2, lambda _l, _r: ISN_B)
     for port in (1, 2, 3):
         lst.receive(TCP(sport=port, dport=80, seq=10, flags=SYN), ("10.0.0.9", port), 0)
@@ -400,6 +472,8 @@ def test_listener_drops_syn_beyond_backlog() -> None:
 
 
 def test_listener_accepts_after_handshake_and_frees_backlog() -> None:
+    """RFC 9293 3.5 (the three-way handshake): a child is handed to accept() once ESTABLISHED,
+    freeing its backlog slot."""
     lst = Listener(B, 1, lambda _l, _r: ISN_B)
     a = Connection(A, B, ISN_A)
     a.open_active(0)
@@ -409,6 +483,8 @@ def test_listener_accepts_after_handshake_and_frees_backlog() -> None:
 
 
 def test_listener_answers_stray_ack_with_rst() -> None:
+    """RFC 9293 3.10.7.2 (LISTEN, second check): an ACK to a listening port is answered
+    <SEQ=SEG.ACK><CTL=RST>."""
     lst = Listener(B, 1, lambda _l, _r: ISN_B)
     assert lst.receive(TCP(sport=5, dport=80, seq=1, ack=99, flags=ACK), A, 0) is None
     ((remote, rst),) = lst.pending_replies()

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import labs
-from tests.tools import require_tool
+from tests.kits.tools import require_tool
 
 # Small sizes so that the whole folder stays well under a minute; None = the lab's defaults.
 SMALL: dict[str, dict] = {

@@ -16,6 +16,8 @@ from netsim.stack.tcp.states import (
 
 
 def test_every_state_is_reachable_from_closed() -> None:
+    """RFC 9293 3.3.2 (state machine overview): each of the eleven states can be reached from
+    CLOSED through the table."""
     seen, todo = {State.CLOSED}, [State.CLOSED]
     while todo:
         st = todo.pop()
@@ -27,6 +29,8 @@ def test_every_state_is_reachable_from_closed() -> None:
 
 
 def test_every_state_can_reach_closed() -> None:
+    """RFC 9293 3.3.2: from every state some sequence of events leads back to CLOSED (no state is a
+    trap)."""
     for st in State:
         reach, todo = {st}, [st]
         while todo:
@@ -39,6 +43,8 @@ def test_every_state_can_reach_closed() -> None:
 
 
 def test_illegal_event_raises_and_keeps_state() -> None:
+    """RFC 9293 3.3.2: only the transitions of the state diagram are legal; any other event is a
+    local error and leaves the state alone."""
     sm = StateMachine()
     with pytest.raises(TcpStateError):
         sm.fire(Ev.RCV_FIN, 0)
@@ -46,6 +52,8 @@ def test_illegal_event_raises_and_keeps_state() -> None:
 
 
 def test_fire_records_history() -> None:
+    """RFC 9293 3.3.2 (CLOSED -> SYN-SENT on an active OPEN, -> ESTABLISHED on SYN,ACK): each
+    transition is recorded with its time and event."""
     sm = StateMachine()
     sm.fire(Ev.OPEN_ACTIVE, 5)
     sm.fire(Ev.RCV_SYN_ACK, 9)
@@ -54,6 +62,8 @@ def test_fire_records_history() -> None:
 
 
 def test_dot_and_text_list_every_transition() -> None:
+    """RFC 9293 3.3.2 (the TCP connection state diagram): both drawings list every transition of
+    the table exactly once."""
     dot, text = to_dot(), to_text()
     assert dot.startswith("digraph tcp {") and dot.rstrip().endswith("}")
     assert dot.count("->") == len(TRANSITIONS)
