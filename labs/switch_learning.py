@@ -47,16 +47,16 @@ def _describe(frame) -> str:
     if frame.arp is not None:
         return "ARP request" if frame.arp.op == 1 else "ARP reply"
     if frame.udp is not None:
-        return "UDP datagram"
+        return "UDP"
     return frame.summary()[:30]
 
 
 def _learned(note: str | None, names: dict[str, str]) -> str:
-    """'learned 02:00:00:00:00:01 on port eth0' -> 'h1 is on eth0'."""
+    """'learned 02:00:00:00:00:01 on port eth0' -> 'h1 on eth0'."""
     if not note or not note.startswith("learned"):
         return ""
     words = note.split()
-    return f"{names.get(words[1], words[1])} is on {words[-1]}"
+    return f"{names.get(words[1], words[1])} on {words[-1]}"
 
 
 def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | None = None,
@@ -108,7 +108,8 @@ def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | Non
         outs = [o for o in events if o.kind == "tx" and o.frame is ev.frame]
         f = ev.decoded
         if len(outs) > 1 or (outs and outs[0].note and outs[0].note.startswith("flooded")):
-            action = f"{outs[0].note.replace('flooded: ', 'flooded, ')} ({len(outs)} ports)"
+            why = outs[0].note.replace("flooded: ", "") if outs[0].note else "flood"
+            action = f"flooded to {len(outs)} ports ({why})"
         elif outs:
             action = f"forwarded to {outs[0].iface} ({port_host.get(outs[0].iface, '?')})"
         else:
@@ -118,9 +119,9 @@ def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | Non
                      _learned(ev.note, names),
                      table_sizes[k] if k < len(table_sizes) else len(sw.mac_table())))
     t = result.table("What the switch did with each frame",
-                     ["time s", "in port", "frame", "from", "to", "switch did", "learned", "entries"])
+                     ["time s", "in", "frame", "from > to", "switch did", "learned", "entries"])
     for r in rows:
-        t.add(round(r[0], 6), *r[1:])
+        t.add(round(r[0], 3), r[1], r[2], f"{r[3]} > {r[4]}", *r[5:])
     result.texts.append(("MAC table at the end", str(sw.mac_table())))
     result.notes.append(f"switch counters: {sw.stats()}")
 
@@ -128,7 +129,7 @@ def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | Non
     result.check("the first frame (an ARP broadcast) is flooded",
                  bool(first) and first[2] == "ARP request" and "flooded" in first[5],
                  f"first frame: {first[2]} from {first[3]}, switch {first[5]}" if first else "no frames")
-    before_aging = [r for r in rows if r[0] < later and r[2] == "UDP datagram"]
+    before_aging = [r for r in rows if r[0] < later and r[2] == "UDP"]
     result.check("once learned, unicast frames go out one port only",
                  bool(before_aging) and all(r[5].startswith("forwarded") for r in before_aging),
                  f"{sum(r[5].startswith('forwarded') for r in before_aging)} of {len(before_aging)} "
@@ -138,7 +139,7 @@ def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | Non
                  f"largest table before aging: {peak} entries for {hosts} hosts")
     after = [r for r in rows if r[0] >= later]
     result.check("after aging, a frame to a forgotten address floods again (unknown unicast)",
-                 bool(after) and after[0][2] == "UDP datagram" and "unknown unicast" in after[0][5],
+                 bool(after) and after[0][2] == "UDP" and "unknown unicast" in after[0][5],
                  f"first frame after {aging}: {after[0][2]} {after[0][3]}->{after[0][4]}, "
                  f"switch {after[0][5]}" if after else "no frame after aging")
     return result

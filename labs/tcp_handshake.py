@@ -262,14 +262,15 @@ def run(variant: str = "all", msl: str = "5s", seed: int = 1, out: Path | str | 
         if v not in VARIANTS:
             raise ValueError(f"unknown variant {v!r}; choose one of {', '.join(VARIANTS)} or all")
     result = LabResult(NAME, TITLE, {"variant": variant, "msl": msl, "seed": seed})
-    t = result.table("Each variant at a glance",
-                     ["variant", "h1 states", "h2 states", "segments", "capture"])
+    t = result.table("Each variant at a glance (its capture: VARIANT.pcapng)",
+                     ["variant", "h1 states", "h2 states", "segments"])
     msl_ns = parse_time(msl)
     for v in variants:
         r = run_variant(v, out, msl, seed)
         from netsim.trace.ladder import LadderRow
         nseg = sum(isinstance(i, LadderRow) for c in r["conns"] for i in c.items)
-        t.add(v, " > ".join(r["h1"]), " > ".join(r["h2"]), nseg, r["capture"].name)
+        t.add(v, " > ".join(r["h1"]) or "(no socket)", " > ".join(r["h2"]) or "(no socket)",
+              nseg)
         said = "\n".join(f"  {who}: {what}" for who, what in r["info"]["events"])
         result.texts.append((f"{v}: ladder (h1's wire; seq/ack relative to each ISN)",
                              r["ladder"] + ("\n" + said if said else "")))
