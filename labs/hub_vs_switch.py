@@ -204,6 +204,21 @@ def build(kind: str = "switch", seed: int = 1, bandwidth: str = "10Mbps") -> tup
     return net, seen
 
 
+STEP_PARAMS = {
+    "device": Param("switch", "hub or switch: the box between h1, h2 and the bystander h3"),
+    "seed": Param(1, "random seed"),
+    "bandwidth": Param("10Mbps", "link rate"),
+}
+
+
+def scene(device: str = "switch", seed: int = 1, bandwidth: str = "10Mbps") -> Network:
+    """What ``netsim step hub-vs-switch [--device hub]`` walks through: the bystander scene of
+    :func:`build` (on the switch, its MAC table is cleared half way)."""
+    if device not in ("hub", "switch"):
+        raise ValueError(f"--device must be hub or switch (got {device!r})")
+    return build(device, seed, bandwidth)[0]
+
+
 def bystander_demo(kind: str, out: Path, seed: int, bandwidth: str) -> dict[str, Any]:
     """Run :func:`build` for ``kind`` with a capture of every interface; returns its counts."""
     net, seen = build(kind, seed, bandwidth)

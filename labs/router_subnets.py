@@ -109,6 +109,18 @@ def build(prefix_len: int = 24, seed: int = 1) -> tuple[Network, dict]:
     return net, info
 
 
+STEP_PARAMS = {
+    "prefix_len": Param(24, "prefix length of each subnet, 9-28"),
+    "seed": Param(1, "random seed"),
+}
+
+
+def scene(prefix_len: int = 24, seed: int = 1) -> Network:
+    """What ``netsim step router-subnets`` walks through: :func:`build`'s network, h1 pinging
+    and tracerouting h3 and then broadcasting."""
+    return build(prefix_len, seed)[0]
+
+
 def _ping_routes(net: Network, src: str, dst: str) -> dict[int, dict[int, list[str]]]:
     """``{icmp_seq: {8: [nodes the echo request crossed], 0: [the reply's]}}`` from the trace:
     the IP nodes that transmitted each echo, in order, then the node that received it."""

@@ -11,6 +11,7 @@ hosts' ARP caches, which live longer, still hold the address: an *unknown unicas
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from netsim import AF_INET, SOCK_DGRAM, Network
 
@@ -59,15 +60,18 @@ def _learned(note: str | None, names: dict[str, str]) -> str:
     return f"{names.get(words[1], words[1])} on {words[-1]}"
 
 
-def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | None = None,
-        jobs: int | None = None, progress: bool = True) -> LabResult:
-    from netsim.sim.units import parse_time
-    out = Path(out) if out is not None else Path("captures") / NAME
-    out.mkdir(parents=True, exist_ok=True)
-    result = LabResult(NAME, TITLE, {"hosts": hosts, "aging": aging, "seed": seed})
-    if hosts < 3:
-        raise ValueError("switch-learning needs at least 3 hosts (one of them a bystander)")
+def build(hosts: int = 4, aging: str = "20s", seed: int = 1) -> tuple[Network, dict[str, Any]]:
+    """The switch and its hosts with their programs started (not run): h1 talks to h2, h3
+    to h1, the others to h2; after the aging time h1 and h2 talk again.
 
+    Returns:
+        ``(net, info)``: ``info`` has the switch (``sw``), the hosts, ``names`` (MAC ->
+        host), ``port_host`` (switch port -> host) and ``later`` (s, after the aging).
+    """
+    from netsim.sim.units import parse_time
+    if hosts < 3:
+        raise ValueError(f"switch-learning needs at least 3 hosts, one of them a bystander "
+                         f"(got {hosts})")
     net = Network(seed=seed)
     sw = net.add_switch("s1", aging=aging)
     hs = [net.add_host(f"h{i + 1}") for i in range(hosts)]
@@ -92,6 +96,28 @@ def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | Non
         h.spawn_with_host(_sink, name="sink")
         if plans[h.name]:
             h.spawn_with_host(_sender, plans[h.name], name="sender")
+    return net, {"sw": sw, "hosts": hs, "names": names, "port_host": port_host, "later": later}
+
+
+STEP_PARAMS = {
+    "hosts": Param(4, "hosts on the switch (at least 3)"),
+    "aging": Param("20s", "MAC table aging time"),
+    "seed": Param(1, "random seed"),
+}
+
+
+def scene(hosts: int = 4, aging: str = "20s", seed: int = 1) -> Network:
+    """What ``netsim step switch-learning`` walks through: :func:`build`'s network."""
+    return build(hosts, aging, seed)[0]
+
+
+def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | None = None,
+        jobs: int | None = None, progress: bool = True) -> LabResult:
+    out = Path(out) if out is not None else Path("captures") / NAME
+    out.mkdir(parents=True, exist_ok=True)
+    result = LabResult(NAME, TITLE, {"hosts": hosts, "aging": aging, "seed": seed})
+    net, info = build(hosts, aging, seed)
+    sw, names, port_host, later = info["sw"], info["names"], info["port_host"], info["later"]
 
     table_sizes: list[int] = []
     cap = out / "switch-learning.pcapng"

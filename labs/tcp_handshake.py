@@ -13,7 +13,7 @@ diagram, and the capture of h1's wire carries the state changes as packet commen
 * ``time-wait``: the active closer's port is held for 2*MSL; rebinding it fails with
   EADDRINUSE unless SO_REUSEADDR is set.
 
-``netsim step tcp-handshake`` walks through the normal variant one event at a time.
+``netsim step tcp-handshake [--variant lost-syn]`` walks through one variant event by event.
 """
 
 from __future__ import annotations
@@ -161,6 +161,19 @@ def build(variant: str = "normal", msl: str = "5s", seed: int = 1) -> tuple[Netw
         h2.spawn_with_host(both, "server", name="server")
         h1.spawn_with_host(both, "client", at="10ms", name="client")
     return net, info
+
+
+STEP_PARAMS = {
+    "variant": Param("normal", f"the variant to step through: {', '.join(VARIANTS)}"),
+    "msl": Param("5s", "maximum segment lifetime; TIME_WAIT lasts 2*MSL"),
+    "seed": Param(1, "random seed (initial sequence numbers, ports)"),
+}
+
+
+def scene(variant: str = "normal", msl: str = "5s", seed: int = 1) -> Network:
+    """What ``netsim step tcp-handshake [--variant V]`` walks through: one variant's network
+    with its programs started."""
+    return build(variant, msl, seed)[0]
 
 
 def _states(conn, endpoint_prefix: str) -> list[str]:

@@ -73,6 +73,26 @@ def build(size: int = 100_000, loss: float = 0.1, bandwidth: str = "10Mbps", del
     return net, info
 
 
+STEP_PARAMS = {
+    "size": Param(20_000, "file size in bytes (smaller than the lab's: 40 blocks of 512)"),
+    "loss": Param(0.1, "loss probability of the WAN link"),
+    "blksize": Param(512, "block size (RFC 2348)"),
+    "windowsize": Param(1, "window size (RFC 7440)"),
+    "seed": Param(1, "random seed"),
+}
+
+
+def scene(size: int = 20_000, loss: float = 0.1, blksize: int = 512, windowsize: int = 1,
+          seed: int = 1) -> Network:
+    """What ``netsim step tftp-transfer`` walks through: one download across the lossy link."""
+    if not 0 <= loss < 1:
+        raise ValueError(f"--loss must be a probability from 0 to below 1 (got {loss})")
+    if size < 0:
+        raise ValueError(f"--size must be an integer >= 0 (got {size})")
+    return build(size, loss, seed=seed, blksize=None if blksize == 512 else blksize,
+                 windowsize=None if windowsize == 1 else windowsize)[0]
+
+
 def measure_point(size: int, loss: float, blksize: int, windowsize: int, bandwidth: str,
                   delay: str, seed: int, capture: str | None = None) -> dict[str, Any]:
     net, info = build(size, loss, bandwidth, delay, seed,
