@@ -229,15 +229,17 @@ def bystander_demo(kind: str, out: Path, seed: int, bandwidth: str) -> dict[str,
     return seen
 
 
-def _plot(rows: list[dict], path: Path) -> Path:
+def _plot(rows: list[dict], path: Path, rate_mbps: float) -> Path:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    fig, axes = plt.subplots(3, 2, figsize=(11, 10.5))
     metrics = [("not_for_me", "frames delivered to hosts they were not for"),
-               ("collisions", "collisions"),
+               ("collisions", "collisions (they rise until the wire is saturated)"),
                ("goodput_mbps", "goodput: UDP payload delivered (Mb/s)"),
-               ("latency_ms", "mean one-way latency (ms)")]
+               ("latency_ms", "mean one-way latency (ms)"),
+               ("drops", "frames dropped (queue full, or 16 collisions)"),
+               ("fairness", "fairness: Jain's index of the frames each station sent")]
     sizes = sorted({r["hosts"] for r in rows})
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (key, label) in zip(axes.flat, metrics):
@@ -249,6 +251,11 @@ def _plot(rows: list[dict], path: Path) -> Path:
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("total offered load (fraction of link rate)")
         ax.grid(True, alpha=0.3)
+    goodput = axes[1][0]
+    goodput.axhline(rate_mbps, color="#888", ls=":", lw=1)
+    goodput.annotate(f"link rate {rate_mbps:g} Mb/s", (goodput.get_xlim()[0], rate_mbps),
+                     xytext=(4, 4), textcoords="offset points", fontsize=8, color="#555")
+    axes[2][1].set_ylim(0, 1.05)
     axes[0][0].legend(fontsize=7, ncol=2)
     fig.suptitle("Hub (solid) vs switch (dashed): same hosts, same traffic")
     fig.tight_layout()
@@ -286,7 +293,8 @@ def run(hosts=None, load=None, bandwidth: str = PARAMS["bandwidth"].default,
                 t.add(r["hosts"], r["load"], r["collisions"], r["drops"],
                       round(r["goodput_mbps"], 2), round(r["latency_ms"], 2), r["not_for_me"],
                       round(r["fairness"], 2))
-    result.figures.append(_plot(rows, out / "hub-vs-switch.png"))
+    from netsim.sim.units import parse_rate
+    result.figures.append(_plot(rows, out / "hub-vs-switch.png", parse_rate(bandwidth) / 1e6))
     result.notes.append(
         f"load: offered traffic of all hosts together, as a fraction of {bandwidth}. drops: "
         "frames a station threw away (its queue was full, or 16 collisions in a row). not for "

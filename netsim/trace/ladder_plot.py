@@ -39,15 +39,16 @@ def draw_layout(lay: Layout, path: str | Path, title: str | None = None) -> Path
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch, Polygon
 
-    fig = plt.figure(figsize=(lay.width / _DPI, lay.height / _DPI), dpi=_DPI)
+    above = 26 if title else 0            # room for the title over the layout's own top
+    fig = plt.figure(figsize=(lay.width / _DPI, (lay.height + above) / _DPI), dpi=_DPI)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, lay.width)
-    ax.set_ylim(lay.height, 0)            # y grows downwards, as in the SVG
+    ax.set_ylim(lay.height, -above)       # y grows downwards, as in the SVG
     ax.axis("off")
     mono = {"family": "DejaVu Sans Mono", "size": FONT_PX * _PT}
     if title:
-        ax.text(lay.width / 2, 8, title, ha="center", va="top", fontsize=12 * _PT * 1.1,
-                weight="bold")
+        ax.text(lay.width / 2, -above / 2, title, ha="center", va="center",
+                fontsize=13 * _PT, weight="bold")
     ax.text(8, 44, "time (ms)", ha="left", va="center", color="#666", fontdict=mono)
     for end, x in lay.x.items():
         ax.text(x, 30, end, ha="center", va="center", weight="bold",
