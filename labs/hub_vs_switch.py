@@ -380,6 +380,19 @@ def _grade(result: LabResult, rows: list[dict], demo: dict, hosts: list[int], lo
                         f"{hi['goodput_mbps'] / lo['goodput_mbps'] - 1:+.0%} delivered)"
                         if hi is not lo else "")
                      + f"; the link carries {rate_mbps:g} Mb/s")
+    # Past saturation the backoff lottery favours whoever just won (the capture effect): the
+    # shares of the wire grow unequal, where a switch port has its wire to itself.
+    if above and n > 2:
+        top = above[-1]
+        twin = next((r for r in sw_rows if r["hosts"] == n and r["load"] == top["load"]), None)
+        low = busiest[0]
+        result.check("hub: past saturation the stations' shares grow unequal (capture effect)",
+                     top["fairness"] < low["fairness"]
+                     and (twin is None or top["fairness"] < twin["fairness"]),
+                     f"{n} hosts, Jain's fairness on the hub: {low['fairness']:.2f} at load "
+                     f"{low['load']}, {top['fairness']:.2f} at load {top['load']}"
+                     + (f"; on the switch at load {top['load']}: {twin['fairness']:.2f}"
+                        if twin else ""))
     multi = [r for r in hub_rows if r["hosts"] > 2]
     if multi:
         result.check("hub: every host's NIC receives frames for others",
