@@ -73,7 +73,8 @@ def test_an_unknown_target_is_a_step_error_without_internal_names():
 
 def _readme_example(tmp_path: Path) -> Path:
     text = (ROOT / "README.md").read_text()
-    code = re.search(r"## Python\n\n```python\n(.*?)```", text, re.S).group(1)
+    at = text.index("<!-- sample: the Python example -->")
+    code = re.search(r"```python\n(.*?)```", text[at:], re.S).group(1)
     path = tmp_path / "my_script.py"
     path.write_text(code)
     return path
