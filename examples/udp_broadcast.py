@@ -35,3 +35,28 @@ def broadcast_listener(socket_factory, port: int = PORT, timeout: float | None =
             return None
         log(f"listener: {data!r} from {addr}")
         return data, addr
+
+
+def _main(argv: list[str]) -> None:
+    """``--sim``: one sender and three listeners on a simulated switch (the real-socket
+    version needs two machines on one LAN: run broadcast_listener on one, the sender on the
+    other)."""
+    if "--sim" not in argv:
+        print("run with --sim for the simulated LAN, or import the two functions")
+        return
+    from netsim import Network
+    net = Network(seed=1)
+    sw = net.add_switch("s1")
+    hosts = [net.add_host(f"h{i + 1}") for i in range(4)]
+    for i, h in enumerate(hosts):
+        net.link(h, sw)
+        h.set_ip(f"10.0.0.{i + 1}/24")
+    for h in hosts[1:]:
+        h.spawn_with_host(lambda h: broadcast_listener(h.socket))
+    hosts[0].spawn_with_host(lambda h: broadcast_sender(h.socket), at="1ms")
+    net.run()
+
+
+if __name__ == "__main__":
+    import sys
+    _main(sys.argv[1:])

@@ -47,3 +47,32 @@ def sender(socket_factory, dest_ip: str, port: int = PORT, messages=MESSAGES,
             log(f"sender: echo {data!r} from {addr}")
             echoes.append(data)
     return echoes
+
+
+def _main(argv: list[str]) -> None:
+    """``--sim``: the pair on two simulated hosts; otherwise on the real loopback."""
+    if "--sim" in argv:
+        from netsim import Network
+        net = Network(seed=1)
+        h1, h2, sw = net.add_host("h1"), net.add_host("h2"), net.add_switch("s1")
+        net.link(h1, sw)
+        net.link(h2, sw)
+        h1.set_ip("10.0.0.1/24")
+        h2.set_ip("10.0.0.2/24")
+        h2.spawn_with_host(lambda h: receiver(h.socket, "10.0.0.2"))
+        h1.spawn_with_host(lambda h: sender(h.socket, "10.0.0.2"), at="1ms")
+        net.run()
+        return
+    import socket
+    import threading
+    server = threading.Thread(target=receiver, args=(socket.socket, "127.0.0.1"))
+    server.start()
+    import time
+    time.sleep(0.2)          # let the receiver bind before the first datagram
+    sender(socket.socket, "127.0.0.1")
+    server.join()
+
+
+if __name__ == "__main__":
+    import sys
+    _main(sys.argv[1:])

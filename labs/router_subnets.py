@@ -109,6 +109,58 @@ def build(prefix_len: int = 24, seed: int = 1) -> tuple[Network, dict]:
     return net, info
 
 
+STEP_PARAMS = {
+    "prefix_len": Param(24, "prefix length of each subnet, 9-28"),
+    "seed": Param(1, "random seed"),
+}
+
+
+def scene(prefix_len: int = 24, seed: int = 1) -> Network:
+    """What ``netsim step router-subnets`` walks through: :func:`build`'s network, h1 pinging
+    and tracerouting h3 and then broadcasting."""
+    return build(prefix_len, seed)[0]
+
+
+def _ping_routes(net: Network, src: str, dst: str) -> dict[int, dict[int, list[str]]]:
+    """``{icmp_seq: {8: [nodes the echo request crossed], 0: [the reply's]}}`` from the trace:
+    the IP nodes that transmitted each echo, in order, then the node that received it."""
+    ip_nodes = {n.name for n in [*net.hosts, *net.routers]}
+    routes: dict[int, dict[int, list[str]]] = {}
+    for ev in net.trace:
+        if ev.node not in ip_nodes or ev.kind not in ("tx", "rx") or ev.frame is None:
+            continue
+        f = ev.decoded
+        if f.icmp is None or f.icmp.type not in (0, 8) or f.ip is None:
+            continue
+        want = (src, dst) if f.icmp.type == 8 else (dst, src)
+        if (f.ip.src, f.ip.dst) != want:
+            continue
+        hops = routes.setdefault(f.icmp.seq, {}).setdefault(f.icmp.type, [])
+        # A node shows up once: when it sent the datagram on, or (the last) when it got it.
+        if ev.kind == "tx" or (f.ip.dst in _addresses(net, ev.node) and ev.node not in hops):
+            if not hops or hops[-1] != ev.node:
+                hops.append(ev.node)
+    return routes
+
+
+def _route_summary(routes: dict[int, dict[int, list[str]]]) -> str:
+    """'requests: h1 > r1 > r2 > h3 (icmp_seq 1, 2, 3); replies: ...', one entry per path."""
+    if not routes:
+        return "no echo on the wire"
+    parts = []
+    for kind, label in ((8, "requests"), (0, "replies")):
+        paths: dict[str, list[int]] = {}
+        for seq, r in sorted(routes.items()):
+            paths.setdefault(" > ".join(r.get(kind, [])) or "never sent", []).append(seq)
+        parts.append(f"{label}: " + ", ".join(
+            f"{p} (icmp_seq {', '.join(map(str, seqs))})" for p, seqs in paths.items()))
+    return "; ".join(parts)
+
+
+def _addresses(net: Network, node: str) -> set[str]:
+    return {cidr.split("/")[0] for _ifname, cidr in net[node].addresses()}
+
+
 def run(prefix_len: int = 24, seed: int = 1, out: Path | str | None = None, jobs: int | None = None,
         progress: bool = True) -> LabResult:
     out = Path(out) if out is not None else Path("captures") / NAME
@@ -126,8 +178,16 @@ def run(prefix_len: int = 24, seed: int = 1, out: Path | str | None = None, jobs
             t.add(node.name, ifname, str(itf.ip), str(itf.netmask), str(itf.network),
                   str(itf.network.broadcast_address), _address_class(str(itf.ip)))
 
+    rt = result.table("Routing tables: the most specific matching prefix wins (RFC 1812 5.2.4.3)",
+                      ["node", "destination", "next hop", "iface", "kind"])
+    for node in (net["h1"], *net.routers, h3):
+        for route in node.routes():
+            rt.add(node.name, route.prefix, route.via or "direct", route.iface, route.kind)
+
+    # Every IP node's interfaces (not the switches': they would repeat each frame): the
+    # traceroute probes that die at r1 and r2 are there, commented "TTL exceeded".
     path = out / "router-subnets.pcapng"
-    with net.capture(path, interfaces=["h1-eth0", "r1-eth1", "h3-eth0", "b1-eth0", "b3-eth0"]):
+    with net.capture(path, interfaces=[n.name for n in [*net.hosts, *net.routers]]):
         net.run(until="10s")
     result.captures.append(path)
     result.texts.append(("ping h1 -> h3", str(outputs.get("ping"))))
@@ -158,6 +218,13 @@ def run(prefix_len: int = 24, seed: int = 1, out: Path | str | None = None, jobs
             if arp.op == 1:
                 at.add(f"{ev.node}-{ev.iface}", arp.spa, arp.tpa)
 
+    routes = _ping_routes(net, net["h1"].ip, h3.ip)
+    pt = result.table("The route each ping took (the IP nodes that sent it, in order)",
+                      ["icmp_seq", "echo request", "echo reply"])
+    for seq in sorted(routes):
+        pt.add(seq, " > ".join(routes[seq].get(8, [])) or "-",
+               " > ".join(routes[seq].get(0, [])) or "-")
+
     bt = result.table("Who received the broadcasts h1 sent", ["message", "received by"])
     for msg in ("limited broadcast", "directed broadcast to subnet 3"):
         bt.add(msg, ", ".join(sorted(n for n, m, _ in got if m == msg)) or "nobody")
@@ -165,6 +232,11 @@ def run(prefix_len: int = 24, seed: int = 1, out: Path | str | None = None, jobs
     ping = outputs.get("ping")
     result.check("ping h1 -> h3 across two routers", bool(ping) and ping.ok,
                  f"{ping.received}/{ping.sent} replies" if ping else "ping did not run")
+    there, back = ["h1", "r1", "r2", "h3"], ["h3", "r2", "r1", "h1"]
+    result.check("every echo request goes h1 > r1 > r2 > h3, every reply the reverse way",
+                 bool(routes) and all(r.get(8) == there and r.get(0) == back
+                                      for r in routes.values()),
+                 _route_summary(routes))
     result.check("TTL drops by one at each router", ttls == [64, 63, 62],
                  f"TTL on the three segments: {ttls}")
     tr = outputs.get("traceroute")

@@ -101,6 +101,52 @@ def _network(seed: int) -> Network:
     return net
 
 
+def build(kind: str, message: str, port: int, seed: int,
+          say: Callable[[str, str], None] | None = None) -> tuple[Network, list]:
+    """The UDP or the TCP pair on a fresh network, programs started (not run).
+
+    Returns ``(net, said)``: ``said`` fills with ``(time_s, host, text)`` as the programs
+    print; ``say(host, text)``, when given, is called too.
+    """
+    net = _network(seed)
+    client, server = net["client"], net["server"]
+    said: list[tuple[float, str, str]] = []
+
+    def say_for(host) -> Say:
+        def note(text: str) -> None:
+            said.append((host.time, host.name, text))
+            if say is not None:
+                say(host.name, text)
+        return note
+
+    if kind == "udp":
+        server.spawn_with_host(udp_receiver, port, say_for(server))
+        client.spawn_with_host(udp_sender, server.ip, port, message, say_for(client), at=0.001)
+    elif kind == "tcp":
+        server.spawn_with_host(tcp_server, port, say_for(server))
+        client.spawn_with_host(tcp_client, server.ip, port, message, say_for(client), at=0.001)
+    else:
+        raise ValueError(f"kind must be 'udp' or 'tcp', not {kind!r}")
+    return net, said
+
+
+STEP_PARAMS = {
+    "kind": Param("tcp", "udp (a datagram and its answer) or tcp (a connection)"),
+    "message": Param("hello, network", "the text the client sends"),
+    "port": Param(9000, "the port the receiver / server listens on"),
+    "seed": Param(1, "random seed"),
+}
+
+
+def scene(kind: str = "tcp", message: str = "hello, network", port: int = 9000,
+          seed: int = 1) -> Network:
+    """What ``netsim step sockets-basics [--kind udp]`` walks through; what the programs
+    print appears as they print it."""
+    if kind not in ("udp", "tcp"):
+        raise ValueError(f"--kind must be udp or tcp (got {kind!r})")
+    return build(kind, message, port, seed, say=lambda host, text: print(f"   {host} says: {text}"))[0]
+
+
 def exchange(kind: str, message: str, port: int, seed: int, out: Path | None = None) -> dict[str, Any]:
     """Run the UDP or the TCP pair on a fresh network; what each side said and every frame.
 
@@ -113,21 +159,7 @@ def exchange(kind: str, message: str, port: int, seed: int, out: Path | None = N
         ``{"said": [(time_s, host, text)], "frames": [(time_s, sender, receiver, Frame)],
         "capture": path | None, "client_port": int | None}``.
     """
-    net = _network(seed)
-    client, server = net["client"], net["server"]
-    said: list[tuple[float, str, str]] = []
-
-    def say_for(host) -> Say:
-        return lambda text: said.append((host.time, host.name, text))
-
-    if kind == "udp":
-        server.spawn_with_host(udp_receiver, port, say_for(server))
-        client.spawn_with_host(udp_sender, server.ip, port, message, say_for(client), at=0.001)
-    elif kind == "tcp":
-        server.spawn_with_host(tcp_server, port, say_for(server))
-        client.spawn_with_host(tcp_client, server.ip, port, message, say_for(client), at=0.001)
-    else:
-        raise ValueError(f"kind must be 'udp' or 'tcp', not {kind!r}")
+    net, said = build(kind, message, port, seed)
     path = out / f"{kind}.pcapng" if out is not None else None
     if path is not None:
         with net.capture(path, interfaces=["client-eth0"]):

@@ -11,6 +11,7 @@ hosts' ARP caches, which live longer, still hold the address: an *unknown unicas
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from netsim import AF_INET, SOCK_DGRAM, Network
 from netsim.sim.units import NS_PER_S
@@ -48,27 +49,30 @@ def _describe(frame) -> str:
     if frame.arp is not None:
         return "ARP request" if frame.arp.op == 1 else "ARP reply"
     if frame.udp is not None:
-        return "UDP datagram"
+        return "UDP"
     return frame.summary()[:30]
 
 
 def _learned(note: str | None, names: dict[str, str]) -> str:
-    """'learned 02:00:00:00:00:01 on port eth0' -> 'h1 is on eth0'."""
+    """'learned 02:00:00:00:00:01 on port eth0' -> 'h1 on eth0'."""
     if not note or not note.startswith("learned"):
         return ""
     words = note.split()
-    return f"{names.get(words[1], words[1])} is on {words[-1]}"
+    return f"{names.get(words[1], words[1])} on {words[-1]}"
 
 
-def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | None = None,
-        jobs: int | None = None, progress: bool = True) -> LabResult:
+def build(hosts: int = 4, aging: str = "20s", seed: int = 1) -> tuple[Network, dict[str, Any]]:
+    """The switch and its hosts with their programs started (not run): h1 talks to h2, h3
+    to h1, the others to h2; after the aging time h1 and h2 talk again.
+
+    Returns:
+        ``(net, info)``: ``info`` has the switch (``sw``), the hosts, ``names`` (MAC ->
+        host), ``port_host`` (switch port -> host) and ``later`` (s, after the aging).
+    """
     from netsim.sim.units import parse_time
-    out = Path(out) if out is not None else Path("captures") / NAME
-    out.mkdir(parents=True, exist_ok=True)
-    result = LabResult(NAME, TITLE, {"hosts": hosts, "aging": aging, "seed": seed})
     if hosts < 3:
-        raise ValueError("switch-learning needs at least 3 hosts (one of them a bystander)")
-
+        raise ValueError(f"switch-learning needs at least 3 hosts, one of them a bystander "
+                         f"(got {hosts})")
     net = Network(seed=seed)
     sw = net.add_switch("s1", aging=aging)
     hs = [net.add_host(f"h{i + 1}") for i in range(hosts)]
@@ -93,6 +97,28 @@ def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | Non
         h.spawn_with_host(_sink, name="sink")
         if plans[h.name]:
             h.spawn_with_host(_sender, plans[h.name], name="sender")
+    return net, {"sw": sw, "hosts": hs, "names": names, "port_host": port_host, "later": later}
+
+
+STEP_PARAMS = {
+    "hosts": Param(4, "hosts on the switch (at least 3)"),
+    "aging": Param("20s", "MAC table aging time"),
+    "seed": Param(1, "random seed"),
+}
+
+
+def scene(hosts: int = 4, aging: str = "20s", seed: int = 1) -> Network:
+    """What ``netsim step switch-learning`` walks through: :func:`build`'s network."""
+    return build(hosts, aging, seed)[0]
+
+
+def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | None = None,
+        jobs: int | None = None, progress: bool = True) -> LabResult:
+    out = Path(out) if out is not None else Path("captures") / NAME
+    out.mkdir(parents=True, exist_ok=True)
+    result = LabResult(NAME, TITLE, {"hosts": hosts, "aging": aging, "seed": seed})
+    net, info = build(hosts, aging, seed)
+    sw, names, port_host, later = info["sw"], info["names"], info["port_host"], info["later"]
 
     table_sizes: list[int] = []
     cap = out / "switch-learning.pcapng"
@@ -109,7 +135,8 @@ def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | Non
         outs = [o for o in events if o.kind == "tx" and o.frame is ev.frame]
         f = ev.decoded
         if len(outs) > 1 or (outs and outs[0].note and outs[0].note.startswith("flooded")):
-            action = f"{outs[0].note.replace('flooded: ', 'flooded, ')} ({len(outs)} ports)"
+            why = outs[0].note.replace("flooded: ", "") if outs[0].note else "flood"
+            action = f"flooded to {len(outs)} ports ({why})"
         elif outs:
             action = f"forwarded to {outs[0].iface} ({port_host.get(outs[0].iface, '?')})"
         else:
@@ -119,9 +146,9 @@ def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | Non
                      _learned(ev.note, names),
                      table_sizes[k] if k < len(table_sizes) else len(sw.mac_table())))
     t = result.table("What the switch did with each frame",
-                     ["time s", "in port", "frame", "from", "to", "switch did", "learned", "entries"])
+                     ["time s", "in", "frame", "from > to", "switch did", "learned", "entries"])
     for r in rows:
-        t.add(round(r[0], 6), *r[1:])
+        t.add(round(r[0], 3), r[1], r[2], f"{r[3]} > {r[4]}", *r[5:])
     result.texts.append(("MAC table at the end", str(sw.mac_table())))
     result.notes.append(f"switch counters: {sw.stats()}")
 
@@ -129,7 +156,7 @@ def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | Non
     result.check("the first frame (an ARP broadcast) is flooded",
                  bool(first) and first[2] == "ARP request" and "flooded" in first[5],
                  f"first frame: {first[2]} from {first[3]}, switch {first[5]}" if first else "no frames")
-    before_aging = [r for r in rows if r[0] < later and r[2] == "UDP datagram"]
+    before_aging = [r for r in rows if r[0] < later and r[2] == "UDP"]
     result.check("once learned, unicast frames go out one port only",
                  bool(before_aging) and all(r[5].startswith("forwarded") for r in before_aging),
                  f"{sum(r[5].startswith('forwarded') for r in before_aging)} of {len(before_aging)} "
@@ -139,7 +166,7 @@ def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | Non
                  f"largest table before aging: {peak} entries for {hosts} hosts")
     after = [r for r in rows if r[0] >= later]
     result.check("after aging, a frame to a forgotten address floods again (unknown unicast)",
-                 bool(after) and after[0][2] == "UDP datagram" and "unknown unicast" in after[0][5],
+                 bool(after) and after[0][2] == "UDP" and "unknown unicast" in after[0][5],
                  f"first frame after {aging}: {after[0][2]} {after[0][3]}->{after[0][4]}, "
                  f"switch {after[0][5]}" if after else "no frame after aging")
     return result

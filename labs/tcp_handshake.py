@@ -13,7 +13,7 @@ diagram, and the capture of h1's wire carries the state changes as packet commen
 * ``time-wait``: the active closer's port is held for 2*MSL; rebinding it fails with
   EADDRINUSE unless SO_REUSEADDR is set.
 
-``netsim step tcp-handshake`` walks through the normal variant one event at a time.
+``netsim step tcp-handshake [--variant lost-syn]`` walks through one variant event by event.
 """
 
 from __future__ import annotations
@@ -163,6 +163,19 @@ def build(variant: str = "normal", msl: str = "5s", seed: int = 1) -> tuple[Netw
     return net, info
 
 
+STEP_PARAMS = {
+    "variant": Param("normal", f"the variant to step through: {', '.join(VARIANTS)}"),
+    "msl": Param("5s", "maximum segment lifetime; TIME_WAIT lasts 2*MSL"),
+    "seed": Param(1, "random seed (initial sequence numbers, ports)"),
+}
+
+
+def scene(variant: str = "normal", msl: str = "5s", seed: int = 1) -> Network:
+    """What ``netsim step tcp-handshake [--variant V]`` walks through: one variant's network
+    with its programs started."""
+    return build(variant, msl, seed)[0]
+
+
 def _states(conn, endpoint_prefix: str) -> list[str]:
     from netsim.trace.ladder import StateChange
     seq: list[str] = []
@@ -262,14 +275,15 @@ def run(variant: str = "all", msl: str = "5s", seed: int = 1, out: Path | str | 
         if v not in VARIANTS:
             raise ValueError(f"unknown variant {v!r}; choose one of {', '.join(VARIANTS)} or all")
     result = LabResult(NAME, TITLE, {"variant": variant, "msl": msl, "seed": seed})
-    t = result.table("Each variant at a glance",
-                     ["variant", "h1 states", "h2 states", "segments", "capture"])
+    t = result.table("Each variant at a glance (its capture: VARIANT.pcapng)",
+                     ["variant", "h1 states", "h2 states", "segments"])
     msl_ns = parse_time(msl)
     for v in variants:
         r = run_variant(v, out, msl, seed)
         from netsim.trace.ladder import LadderRow
         nseg = sum(isinstance(i, LadderRow) for c in r["conns"] for i in c.items)
-        t.add(v, " > ".join(r["h1"]), " > ".join(r["h2"]), nseg, r["capture"].name)
+        t.add(v, " > ".join(r["h1"]) or "(no socket)", " > ".join(r["h2"]) or "(no socket)",
+              nseg)
         said = "\n".join(f"  {who}: {what}" for who, what in r["info"]["events"])
         result.texts.append((f"{v}: ladder (h1's wire; seq/ack relative to each ISN)",
                              r["ladder"] + ("\n" + said if said else "")))

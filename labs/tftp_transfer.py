@@ -214,13 +214,35 @@ def build(size: int = 100_000, loss: float = 0.1, bandwidth: str = "10Mbps", del
     return net, info
 
 
+STEP_PARAMS = {
+    "size": Param(20_000, "file size in bytes (smaller than the lab's: 40 blocks of 512)"),
+    "loss": Param(0.1, "loss probability of the WAN link"),
+    "blksize": Param(512, "block size (RFC 2348)"),
+    "windowsize": Param(1, "window size (RFC 7440)"),
+    "seed": Param(1, "random seed"),
+}
+
+
+def scene(size: int = 20_000, loss: float = 0.1, blksize: int = 512, windowsize: int = 1,
+          seed: int = 1) -> Network:
+    """What ``netsim step tftp-transfer`` walks through: one download across the lossy link."""
+    if not 0 <= loss < 1:
+        raise ValueError(f"--loss must be a probability from 0 to below 1 (got {loss})")
+    if size < 0:
+        raise ValueError(f"--size must be an integer >= 0 (got {size})")
+    return build(size, loss, seed=seed, blksize=None if blksize == 512 else blksize,
+                 windowsize=None if windowsize == 1 else windowsize)[0]
+
+
 def measure_point(size: int, loss: float, blksize: int, windowsize: int, bandwidth: str,
                   delay: str, seed: int, capture: str | None = None) -> dict[str, Any]:
     net, info = build(size, loss, bandwidth, delay, seed,
                       blksize=None if blksize == 512 else blksize,
                       windowsize=None if windowsize == 1 else windowsize)
     if capture:
-        with net.capture(capture, interfaces=["h1-eth0"]):
+        # The client's NIC and both ends of the lossy WAN link: a frame the link lost is in
+        # the capture once, on the interface that sent it, commented "lost on link".
+        with net.capture(capture, interfaces=["h1-eth0", "r1-eth1", "srv-eth0"]):
             net.run(until="600s")
     else:
         net.run(until="600s")
@@ -285,10 +307,11 @@ def run(size: int = 100_000, loss=None, blksize=None, windowsize=None, bandwidth
     rows = run_points(measure_point, points, jobs=jobs, label=f"{NAME}: {len(points)} downloads",
                       progress=progress)
     t = result.table(f"Downloading {size:,} bytes across r1 (WAN {bandwidth}, {delay} each way)",
-                     ["blksize", "window", "loss", "time s", "resent", "frames lost", "kB/s",
+                     ["blksize", "window", "loss %", "time s", "resent", "frames lost", "kB/s",
                       "intact"])
+    t.key = 3
     for r in rows:
-        t.add(r["blksize"], r["windowsize"], r["loss"], round(r["seconds"], 3),
+        t.add(r["blksize"], r["windowsize"], round(r["loss"] * 100, 1), round(r["seconds"], 3),
               r["retransmissions"], r["frames_lost"], round(r["throughput_kBps"], 1),
               "yes" if r["ok"] else f"NO {r['error']}")
     result.figures.append(_plot(rows, out / "tftp-transfer.png"))
@@ -298,9 +321,13 @@ def run(size: int = 100_000, loss=None, blksize=None, windowsize=None, bandwidth
     demo = measure_point(size, demo_loss, blksize[0], windowsize[0], bandwidth, delay, seed,
                          capture=str(cap))
     result.captures.append(cap)
-    result.notes.append(f"capture: a {blksize[0]}-byte-block download at {demo_loss:.0%} loss, "
-                        f"{demo['retransmissions']} timeouts; in Wireshark the DATA from the "
-                        f"server's new port (its transfer ID) is dissected as TFTP too.")
+    result.notes.append(f"capture: a {blksize[0]}-byte-block download at {demo_loss:.0%} loss "
+                        f"({demo['frames_lost']} frames lost, {demo['retransmissions']} "
+                        "timeouts), seen on h1's NIC and on both ends of the WAN link "
+                        "(r1-eth1, srv-eth0): a lost frame is commented 'lost on link' on the end "
+                        "that sent it and never shows up on the other end (Wireshark: "
+                        "frame.comment contains \"lost\"). The DATA from the server's new port (its transfer ID) is "
+                        "dissected as TFTP too.")
 
     result.check("every download arrives byte-identical (sha256)", all(r["ok"] for r in rows),
                  f"{sum(r['ok'] for r in rows)} of {len(rows)} downloads intact")

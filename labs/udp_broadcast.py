@@ -164,13 +164,11 @@ def measure(lan: str, hosts: int, remote: int, port: int, seed: int, out: Path |
 
     for node in nodes:
         node.iface("eth0").taps.append(tap_for(node.name))
-        if node.name != "h1":
-            node.spawn_with_host(receiver, port, got, name="receiver")
     log: list[str] = []
     errors: list[OSError] = []
+    _start(net, port, got, log, errors)
     path = out / f"{lan}.pcapng" if out is not None else None
     ifaces = [f"{n.name}-{i.name}" for n in nodes for i in n.interfaces]
-    net["h1"].spawn_with_host(sender, port, log, errors, at=0.01)
     if path is not None:
         with net.capture(path, interfaces=ifaces):
             net.run(until="1s")
@@ -181,6 +179,39 @@ def measure(lan: str, hosts: int, remote: int, port: int, seed: int, out: Path |
         sockets.setdefault(msg, set()).add(name)
     return {"lan": lan, "errors": errors, "log": log, "sockets": sockets, "nics": nics,
             "dst": dsts, "first": first, "local": local, "remote": far, "capture": path}
+
+
+def _start(net: Network, port: int, got: list, log: list, errors: list) -> None:
+    """Every node but h1 listens on ``port``; h1 runs :func:`sender` at 10 ms."""
+    for node in [*net.hosts, *net.routers]:
+        if node.name != "h1":
+            node.spawn_with_host(receiver, port, got, name="receiver")
+    net["h1"].spawn_with_host(sender, port, log, errors, at=0.01)
+
+
+STEP_PARAMS = {
+    "lan": Param("switch", "hub or switch: the box of the sender's LAN"),
+    "hosts": Param(3, "receivers on the sender's LAN"),
+    "remote": Param(2, "receivers behind the router"),
+    "port": Param(5000, "UDP port the receivers listen on"),
+    "seed": Param(1, "random seed"),
+}
+
+
+def scene(lan: str = "switch", hosts: int = 3, remote: int = 2, port: int = 5000,
+          seed: int = 1) -> Network:
+    """What ``netsim step udp-broadcast [--lan hub]`` walks through: h1 sending without and
+    with SO_BROADCAST; what it prints appears as it happens."""
+    if hosts < 1 or remote < 1:
+        raise ValueError(f"--hosts and --remote must be integers >= 1 (got {hosts}, {remote})")
+    net = build(lan, hosts, remote, seed)
+
+    class Log(list):
+        def append(self, line: str) -> None:
+            super().append(line)
+            print(f"   h1 says: {line}")
+    _start(net, port, [], Log(), [])
+    return net
 
 
 def _names(names: set[str], order: list[str]) -> str:

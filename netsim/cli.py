@@ -260,23 +260,30 @@ def ladder(capture: Path, svg: Path | None, png: Path | None, ascii_only: bool,
             click.echo(f"PNG written to {path}")
 
 
-@main.command(context_settings=CONTEXT)
+@main.command(context_settings={**CONTEXT, "ignore_unknown_options": True,
+                                "allow_extra_args": True})
 @click.argument("target")
 @click.option("--script", "script", type=click.File("r"), default=None,
               help="Read stepper commands from this file ('-' for stdin) instead of the keyboard.")
-def step(target: str, script) -> None:
+@click.pass_context
+def step(ctx: click.Context, target: str, script) -> None:
     """Step through a lab or a Python script one event at a time.
 
+    TARGET is a lab (its scene's options follow it: a wrong one lists them) or a script
+    that builds a Network (its own arguments follow it; it runs up to its net.run()).
     Keys: n/Enter next event, c continue, b FILTER break on a filter (tcp.flags.fin, node h2),
-    p back one event, q quit.
+    p back one event, l ladder, r raw/relative sequence numbers, h help, q quit.
 
     \b
     Examples:
       netsim step tcp-handshake
-      echo "n\\nn\\nb tcp.flags.fin\\nc\\nq" | netsim step tcp-handshake --script -
+      netsim step tcp-handshake --variant lost-syn
+      netsim step hub-vs-switch --device hub
+      netsim step examples/tcp_echo.py --sim
+      printf 'n\\nn\\nb tcp.flags.fin\\nc\\nq\\n' | netsim step tcp-handshake --script -
     """
     from .cli_step import main as stepper_main
-    sys.exit(stepper_main(target, script))
+    sys.exit(stepper_main(target, script, args=ctx.args))
 
 
 main.add_command(tftp)

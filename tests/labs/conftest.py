@@ -22,3 +22,18 @@ def lab_results(tmp_path_factory):
         return cache[name]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def default_results(tmp_path_factory):
+    """``get(name) -> LabResult``: each lab once with its default parameters, as a student first
+    runs it (the sizes the README shows; 2 worker processes)."""
+    cache: dict[str, labs.LabResult] = {}
+
+    def get(name: str) -> labs.LabResult:
+        if name not in cache:
+            out = tmp_path_factory.mktemp("d")  # short: the printed paths fit 80 columns
+            cache[name] = lab_module(name).run(out=out, jobs=2, progress=False)
+        return cache[name]
+
+    return get

@@ -73,6 +73,7 @@ def test_router_subnets_checks_fail_when_r1_stops_forwarding(tmp_path, monkeypat
     assert checks["ping h1 -> h3 across two routers"] is False
     assert checks["TTL drops by one at each router"] is False
     assert checks["traceroute lists r1, r2, then h3"] is False
+    assert checks["every echo request goes h1 > r1 > r2 > h3, every reply the reverse way"] is False
 
 
 def test_tcp_handshake_time_wait_check_fails_against_a_different_msl(tmp_path):
@@ -218,3 +219,52 @@ def test_concurrent_server_pool_check_fails_when_the_pool_is_smaller_than_assume
     result = LabResult("t", "t", {})
     cs.grade(result, [row], workers=4, service_ms=20)  # 4 workers would take 20 ms, 1 takes 80
     assert _checks(result) == {"pool makespan ~ ceil(N/K) x service time": False}
+
+
+# -- hub-vs-switch: the physics checks over the sweep ----------------------------------------
+
+def _sweep_rows(collisions, goodput, fairness, switch_fairness=1.0):
+    """Hub and switch rows for 8 hosts at loads 0.2, 0.8, 1.2, 1.6."""
+    rows = []
+    for load, c, g, f in zip((0.2, 0.8, 1.2, 1.6), collisions, goodput, fairness):
+        rows.append({"device": "hub", "hosts": 8, "load": load, "collisions": c,
+                     "goodput_mbps": g, "fairness": f, "not_for_me": 10})
+        rows.append({"device": "switch", "hosts": 8, "load": load, "collisions": 0,
+                     "goodput_mbps": g, "fairness": switch_fairness, "not_for_me": 0})
+    return rows
+
+
+def _grade_hub(rows):
+    import labs.hub_vs_switch as hvs
+    demo = {"hub": {"to_h2": 10}, "switch": {"to_h2": 1, "unknown_unicast_floods": 1}}
+    result = LabResult("t", "t", {})
+    hvs._grade(result, rows, demo, [8], [0.2, 0.8, 1.2, 1.6], "10Mbps")
+    return _checks(result)
+
+
+def test_hub_physics_checks_pass_on_what_a_hub_does():
+    checks = _grade_hub(_sweep_rows([30, 900, 560, 340], [1.6, 6.7, 8.3, 8.4],
+                                    [0.99, 1.0, 0.94, 0.90]))
+    assert checks["hub: collisions rise with the offered load up to saturation"] is True
+    assert checks["hub: goodput plateaus below the link rate"] is True
+    assert checks["hub: past saturation the stations' shares grow unequal (capture effect)"] is True
+
+
+def test_hub_collision_check_fails_when_collisions_fall_before_saturation():
+    checks = _grade_hub(_sweep_rows([300, 90, 560, 340], [1.6, 6.7, 8.3, 8.4], [1, 1, 0.9, 0.9]))
+    assert checks["hub: collisions rise with the offered load up to saturation"] is False
+
+
+def test_hub_plateau_check_fails_when_goodput_keeps_growing_with_the_load():
+    checks = _grade_hub(_sweep_rows([30, 900, 560, 340], [1.6, 6.7, 7.4, 9.9], [1, 1, 0.9, 0.9]))
+    assert checks["hub: goodput plateaus below the link rate"] is False
+
+
+def test_hub_plateau_check_fails_above_the_link_rate():
+    checks = _grade_hub(_sweep_rows([30, 900, 560, 340], [1.6, 6.7, 12.0, 12.1], [1, 1, 0.9, 0.9]))
+    assert checks["hub: goodput plateaus below the link rate"] is False
+
+
+def test_hub_capture_effect_check_fails_when_the_shares_stay_equal():
+    checks = _grade_hub(_sweep_rows([30, 900, 560, 340], [1.6, 6.7, 8.3, 8.4], [1, 1, 1, 1]))
+    assert checks["hub: past saturation the stations' shares grow unequal (capture effect)"] is False

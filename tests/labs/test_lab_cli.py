@@ -38,10 +38,12 @@ def test_hub_vs_switch_from_the_command_line_prints_the_table_and_writes_files(t
     proc = netsim("lab", "hub-vs-switch", "--hosts", "2,3", "--load", "0.3,0.9", "--duration",
                   "0.05s", "--out", str(out), "--jobs", "1")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Sweep: the same traffic on a hub and on a switch" in proc.stdout
+    assert "Sweep, hub: one shared half-duplex wire" in proc.stdout
+    assert "Sweep, switch: a full-duplex link for each host" in proc.stdout
     assert "PASS" in proc.stdout and "FAIL" not in proc.stdout
     assert (out / "hub-vs-switch.png").stat().st_size > 0
-    assert {p.name for p in out.glob("*.pcapng")} == {"hub.pcapng", "switch.pcapng"}
+    assert {p.name for p in out.glob("*.pcapng")} == {"hub.pcapng", "switch.pcapng",
+                                                      "hub-saturated.pcapng"}
 
 
 @pytest.mark.parametrize("name", [n for n in labs.LABS if n in labs.available()])

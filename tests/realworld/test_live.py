@@ -219,7 +219,9 @@ def test_cli_lab_live_streams_the_labs_captures(tmp_path):
     assert proc.returncode == 0, err.decode()
     assert b"Bystander" in err          # the lab's report went to stderr, stdout is the stream
     live = list(read_capture(io.BytesIO(out)))
-    files = [*read_capture(tmp_path / "hub.pcapng"), *read_capture(tmp_path / "switch.pcapng")]
+    # in the order the lab opens them: the saturated hub run, then the two bystander scenes
+    files = [*read_capture(tmp_path / "hub-saturated.pcapng"),
+             *read_capture(tmp_path / "hub.pcapng"), *read_capture(tmp_path / "switch.pcapng")]
     assert len(live) > 50 and _key(live) == _key(files)
 
 

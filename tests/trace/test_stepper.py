@@ -105,7 +105,8 @@ def test_stepping_the_main_lab_stops_at_the_unknown_unicast_flood_reaching_the_b
     assert "not for me" in text  # h3's NIC drops it: the switch flooded it as unknown unicast
 
 
-def test_labs_without_a_scene_say_they_cannot_be_stepped():
-    import pytest
-    with pytest.raises(SystemExit, match="cannot be stepped"):
-        load_target("concurrent-server")
+def test_a_lab_option_it_does_not_take_is_one_line_naming_the_options(capsys):
+    assert main("tcp-handshake", io.StringIO("q\n"), io.StringIO(), args=["--varient", "x"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--varient" in err and "did you mean --variant?" in err
+    assert "it takes --variant, --msl, --seed" in err

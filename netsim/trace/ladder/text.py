@@ -14,7 +14,8 @@ _ASCII = {"line": "|", "dash": "-", "right": ">", "left": "<", "lost": "x", "mor
 
 def render_text(items, endpoints: tuple[str, str], relative: bool = True,
                 width: int | None = None, ascii: bool = False,
-                states: dict[str, str] | None = None, notes: bool = True) -> str:
+                states: dict[str, str] | None = None, notes: bool = True,
+                t0: int | None = None) -> str:
     """Draw a ladder for a terminal.
 
     Args:
@@ -26,9 +27,11 @@ def render_text(items, endpoints: tuple[str, str], relative: bool = True,
         states: initial states to print under the endpoints (default: the ``old`` state of
             each end's first change).
         notes: append each row's ``note`` after the right lifeline.
+        t0: the time (ns) the time column counts from; None: the first item's (0 gives the
+            simulation's own clock, as the stepper shows it).
 
     Returns:
-        The diagram, lines joined with ``\\n``, time (ms since the first item) on the left.
+        The diagram, lines joined with ``\\n``, time (ms since ``t0``) on the left.
     """
     g = _ASCII if ascii else _UNICODE
     items = by_time(items)
@@ -40,7 +43,8 @@ def render_text(items, endpoints: tuple[str, str], relative: bool = True,
     inner = max([40, len(left) + len(right) + 2] + [len(s) + 5 for s in labels.values()])
     if width is not None:
         inner = max(12, width - tcol - 2)
-    t0 = items[0].time_ns if items else 0
+    if t0 is None:
+        t0 = items[0].time_ns if items else 0
     blank = " " * tcol
 
     def ends(a: str, b: str) -> str:
