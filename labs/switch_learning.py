@@ -14,17 +14,23 @@ from pathlib import Path
 
 from netsim import AF_INET, SOCK_DGRAM, Network
 
-from .result import LabResult, Param
+from .params import TIME, Param, checked, declare
+from .result import LabResult
 
 NAME = "switch-learning"
 TITLE = "Switch learning: the MAC table fills, flooding stops, aging makes it flood again"
 SUMMARY = "the MAC table frame by frame; flooding stops once learned; aging brings it back"
 
-PARAMS = {
-    "hosts": Param(4, "hosts on the switch"),
-    "aging": Param("20s", "MAC table aging time (real switches: 300s)"),
-    "seed": Param(1, "random seed"),
-}
+PARAMS = declare(
+    Param("hosts", int, 4, min=3, max=254,
+          help="hosts on the switch (one is a bystander; a /24 has room for 254)"),
+    # IEEE 802.1D-2004 7.9.2 allows 10 s and more. The lesson needs the hosts' ARP caches
+    # (60 s) to outlive the switch's table, so the frame sent 5 s after aging is a unicast
+    # flood rather than an ARP broadcast: at most 50 s.
+    Param("aging", TIME, "20s", min="10s", max="50s",
+          help="MAC table aging time (real switches: 300s)"),
+    Param("seed", int, 1, min=0, help="random seed"),
+)
 
 PORT = 7000
 
@@ -59,6 +65,7 @@ def _learned(note: str | None, names: dict[str, str]) -> str:
     return f"{names.get(words[1], words[1])} is on {words[-1]}"
 
 
+@checked(PARAMS)
 def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | None = None,
         jobs: int | None = None, progress: bool = True) -> LabResult:
     from netsim.sim.units import parse_time

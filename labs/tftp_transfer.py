@@ -17,23 +17,32 @@ from typing import Any
 
 from netsim import Network
 from netsim.apps.tftp import sim_driver as tftp_sim
+from netsim.apps.tftp.options import MAX_BLKSIZE, MAX_WINDOWSIZE, MIN_BLKSIZE, MIN_WINDOWSIZE
 
-from .result import LabResult, Param
+from .params import RATE, TIME, Param, checked, declare
+from .result import LabResult
 from .sweep import run_points
 
 NAME = "tftp-transfer"
 TITLE = "TFTP over a lossy link: time, retransmissions and throughput"
 SUMMARY = "a file downloaded across a router over a lossy link; loss vs block size vs window size"
 
-PARAMS = {
-    "size": Param(100_000, "file size in bytes"),
-    "loss": Param([0.0, 0.02, 0.05, 0.1], "loss probabilities of the WAN link to sweep", list),
-    "blksize": Param([512, 1468], "block sizes to sweep (RFC 2348)", list),
-    "windowsize": Param([1, 8], "window sizes to sweep (RFC 7440)", list),
-    "bandwidth": Param("10Mbps", "WAN link rate"),
-    "delay": Param("5ms", "WAN link one-way delay"),
-    "seed": Param(1, "random seed"),
-}
+PARAMS = declare(
+    # Bounded so that one download stays within seconds, not hours, of real time.
+    Param("size", int, 100_000, min=0, max=16_000_000, help="file size in bytes"),
+    Param("loss", float, [0.0, 0.02, 0.05, 0.1], many=True, min=0, max=1,
+          help="loss probabilities of the WAN link to sweep"),
+    Param("blksize", int, [512, 1468], many=True, min=MIN_BLKSIZE, max=MAX_BLKSIZE,
+          help="block sizes to sweep (RFC 2348)"),
+    Param("windowsize", int, [1, 8], many=True, min=MIN_WINDOWSIZE, max=MAX_WINDOWSIZE,
+          help="window sizes to sweep (RFC 7440)"),
+    # A lock-step round trip must stay under the first retransmission timeout (1 s), or each
+    # block is sent again before its ACK can arrive: the largest block (0.52 s at 1 Mb/s) and
+    # two delays of 200 ms (a geostationary satellite hop is about 250 ms) still fit.
+    Param("bandwidth", RATE, "10Mbps", min="1Mbps", max="100Gbps", help="WAN link rate"),
+    Param("delay", TIME, "5ms", min="0s", max="200ms", help="WAN link one-way delay"),
+    Param("seed", int, 1, min=0, help="random seed"),
+)
 
 
 def _content(size: int, seed: int) -> bytes:
@@ -124,6 +133,7 @@ def _plot(rows: list[dict], path: Path) -> Path:
     return path
 
 
+@checked(PARAMS)
 def run(size: int = 100_000, loss=None, blksize=None, windowsize=None, bandwidth: str = "10Mbps",
         delay: str = "5ms", seed: int = 1, out: Path | str | None = None, jobs: int | None = None,
         progress: bool = True) -> LabResult:
