@@ -332,12 +332,15 @@ def _run_lab(mod, values: dict[str, Any], out: Path | None, jobs: int | None,
     sys.exit(0 if result.passed else EXIT_CHECK_FAILED)
 
 
-def _make_folder(path: Path, option: str) -> Path:
+def _make_folder(path: Path, option: str, given: Path | None = None) -> Path:
+    """Create ``path`` (and its parents) now, so that a bad ``option`` fails before the work."""
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise click.UsageError(f"{option} {path}: cannot create the folder "
-                               f"({exc.strerror or exc})") from None
+        blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+        why = f"{blocker} is a file" if blocker else exc.strerror or str(exc)
+        raise click.UsageError(f"{option} {given or path}: cannot create the folder {path} "
+                               f"({why})") from None
     return path
 
 
@@ -345,7 +348,7 @@ def _output_file(path: Path | None, option: str) -> Path | None:
     """Check before a long job that an output file can be written (its folder is made)."""
     if path is None:
         return None
-    _make_folder(path.parent, option)
+    _make_folder(path.parent, option, given=path)
     if not os.access(path.parent, os.W_OK):
         raise click.UsageError(f"{option} {path}: the folder {path.parent} is not writable")
     return path
