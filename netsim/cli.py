@@ -6,7 +6,8 @@ which convert and range-check the value. An unexpected error while a lab or a to
 also one line (what failed, in which task on which host, at what virtual time) and exit status
 3; ``--debug`` (or ``NETSIM_DEBUG=1``) prints the full traceback instead.
 
-Exit status: 0 done (every check passed), 1 a check failed, 2 wrong input, 3 the run failed.
+Exit status: 0 done (every check passed), 1 a check failed (or the job could not be done: a
+TFTP transfer failed, a capture holds no TCP connection), 2 wrong input, 3 the run failed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import click
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_CRASH = 1, 2, 3
+EXIT_CHECK_FAILED, EXIT_CRASH = 1, 3  # wrong input: 2, click's UsageError
 
 _state = {"debug": False, "doing": "netsim"}
 
