@@ -1,7 +1,8 @@
 """The labs: one module per lesson, each with ``run(**params) -> LabResult``.
 
-Each lab module defines ``NAME``, ``TITLE``, ``SUMMARY`` (one line), ``PARAMS`` (a dict of
-:class:`labs.result.Param`) and ``run(**params)``.
+Each lab module defines ``NAME``, ``TITLE``, ``SUMMARY`` (one line), ``PARAMS`` (its parameters,
+each with a type and a valid range: :mod:`labs.params`) and ``run(**params)``, decorated with
+:func:`labs.params.checked` so that a value out of its range is refused before the lab starts.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from .result import Check, LabResult, Param, Table
+from .params import Param, ParamError
+from .result import Check, LabResult, Table
 
-__all__ = ["LABS", "load", "run", "Check", "LabResult", "Param", "Table"]
+__all__ = ["LABS", "load", "available", "run", "Check", "LabResult", "Param", "ParamError", "Table"]
 
 # name -> module; the order is the order of the course.
 LABS = {
@@ -46,7 +48,12 @@ def available() -> dict[str, ModuleType]:
 
 
 def run(name: str, **params) -> LabResult:
-    """Run a lab by name with keyword parameters (unknown names are an error)."""
+    """Run a lab by name with keyword parameters.
+
+    Raises:
+        TypeError: a name that is not one of the lab's parameters.
+        labs.ParamError: a value of the wrong type or out of its range (a ValueError).
+    """
     mod = load(name)
     unknown = set(params) - set(mod.PARAMS) - {"out", "jobs", "progress"}
     if unknown:

@@ -17,27 +17,32 @@ them, and sweeps N to show how the makespan grows for each design.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from netsim import AF_INET, SOCK_STREAM, Network
 from netsim.sim.units import NS_PER_S
 
-from .result import LabResult, Param
+from .params import TIME, Param, checked, declare
+from .result import LabResult
 from .sweep import run_points
 
 NAME = "concurrent-server"
 TITLE = "Concurrent servers: iterative vs thread per client vs a pool of workers"
 SUMMARY = "N clients at once against an iterative, a thread-per-client and a worker-pool server"
 
-PARAMS = {
-    "clients": Param(8, "clients that connect at the same time"),
-    "workers": Param(3, "workers in the pool (K)"),
-    "service": Param("50ms", "time the server spends on each request"),
-    "sweep": Param([1, 2, 4, 8, 16, 32], "client counts for the makespan-vs-N sweep (comma separated)",
-                   list),
-    "seed": Param(1, "random seed"),
-}
+PARAMS = declare(
+    # Past about 300 clients at once, full queues lose ARP replies and connect() fails with
+    # EHOSTUNREACH, which these programs do not handle.
+    Param("clients", int, 8, min=1, max=250, help="clients that connect at the same time"),
+    Param("workers", int, 3, min=1, max=1000, help="workers in the pool (K)"),
+    Param("service", TIME, "50ms", min="1ms", max="10s",
+          help="time the server spends on each request"),
+    Param("sweep", int, [1, 2, 4, 8, 16, 32], many=True, min=1, max=250,
+          help="client counts for the makespan-vs-N sweep (comma separated)"),
+    Param("seed", int, 1, min=0, help="random seed"),
+)
 
 MODELS = ("iterative", "thread per client", "worker pool")
 PORT = 8080
@@ -169,14 +174,13 @@ def build(model: str, clients: int, workers: int, service: str, seed: int, trace
     return net, {"done": done, "limit": limit, "clients": hosts}
 
 
-STEP_PARAMS = {
-    "model": Param("iterative", "the server to step through: "
-                   + ", ".join(m.replace(" ", "-") for m in MODELS)),
-    "clients": Param(3, "clients that connect at the same time"),
-    "workers": Param(2, "workers in the pool (K)"),
-    "service": Param("50ms", "time the server spends on each request"),
-    "seed": Param(1, "random seed"),
-}
+STEP_PARAMS = declare(
+    Param("model", str, "iterative", choices=tuple(m.replace(" ", "-") for m in MODELS),
+          help="the server to step through"),
+    replace(PARAMS["clients"], default=3),
+    replace(PARAMS["workers"], default=2),
+    PARAMS["service"], PARAMS["seed"],
+)
 
 
 def scene(model: str = "iterative", clients: int = 3, workers: int = 2, service: str = "50ms",
@@ -278,6 +282,7 @@ def grade(result: LabResult, rows: list[dict], workers: int, service_ms: float) 
                      f"(allowed {want:.0f} to {want + service_ms / 2:.0f})")
 
 
+@checked(PARAMS)
 def run(clients: int = PARAMS["clients"].default, workers: int = PARAMS["workers"].default,
         service: str = PARAMS["service"].default, sweep=None, seed: int = PARAMS["seed"].default,
         out: Path | str | None = None, jobs: int | None = None, progress: bool = True) -> LabResult:

@@ -20,22 +20,30 @@ from typing import Any
 from netsim import AF_INET, SOCK_DGRAM, Network
 from netsim.sim.units import NS_PER_S
 
-from .result import LabResult, Param
+from .params import RATE, TIME, Param, checked, declare
+from .result import LabResult
 from .sweep import run_points
 
 NAME = "hub-vs-switch"
 TITLE = "Hub vs switch: flooding, collisions, goodput and latency"
 SUMMARY = "same hosts and traffic on a hub and a switch: who sees what, collisions, goodput"
 
-PARAMS = {
-    "hosts": Param([2, 4, 8], "numbers of hosts to sweep (comma separated)", list),
-    "load": Param([0.2, 0.5, 0.8, 1.2, 1.6],
-                  "total offered load, as a fraction of one link's rate (above 1 a hub must drop)", list),
-    "bandwidth": Param("10Mbps", "link rate (classic 10BASE-T hubs ran at 10 Mb/s)"),
-    "payload": Param(472, "UDP payload bytes per datagram (a 518-byte frame with headers)"),
-    "duration": Param("0.5s", "virtual time each point sends traffic"),
-    "seed": Param(1, "random seed (same seed, same results and captures)"),
-}
+PARAMS = declare(
+    Param("hosts", int, [2, 4, 8], many=True, min=2, max=254,
+          help="numbers of hosts to sweep (comma separated; a /24 has room for 254)"),
+    Param("load", float, [0.2, 0.5, 0.8, 1.2, 1.6], many=True, min=0, min_open=True, max=10,
+          help="total offered load, as a fraction of one link's rate (above 1 a hub must drop)"),
+    # Shared (hub) Ethernet ran from 1 Mb/s (1BASE5) to 100 Mb/s (100BASE-TX repeaters).
+    Param("bandwidth", RATE, "10Mbps", min="1Mbps", max="100Mbps",
+          help="link rate (classic 10BASE-T hubs ran at 10 Mb/s)"),
+    # 12 bytes carry the send time and sequence number; 1472 fills one 1500-byte IP packet
+    # (the offered load is computed for one frame per datagram, without fragments).
+    Param("payload", int, 472, min=12, max=1472,
+          help="UDP payload bytes per datagram (a 518-byte frame with headers)"),
+    Param("duration", TIME, "0.5s", min="10ms", max="60s",
+          help="virtual time each point sends traffic"),
+    Param("seed", int, 1, min=0, help="random seed (same seed, same results and captures)"),
+)
 
 PORT = 9000
 _HDR = struct.Struct("!QI")  # send time (ns), sequence number
@@ -205,11 +213,11 @@ def build(kind: str = "switch", seed: int = 1, bandwidth: str = "10Mbps") -> tup
     return net, seen
 
 
-STEP_PARAMS = {
-    "device": Param("switch", "hub or switch: the box between h1, h2 and the bystander h3"),
-    "seed": Param(1, "random seed"),
-    "bandwidth": Param("10Mbps", "link rate"),
-}
+STEP_PARAMS = declare(
+    Param("device", str, "switch", choices=("hub", "switch"),
+          help="the box between h1, h2 and the bystander h3"),
+    PARAMS["seed"], PARAMS["bandwidth"],
+)
 
 
 def scene(device: str = "switch", seed: int = 1, bandwidth: str = "10Mbps") -> Network:
@@ -265,6 +273,7 @@ def _plot(rows: list[dict], path: Path, rate_mbps: float) -> Path:
     return path
 
 
+@checked(PARAMS)
 def run(hosts=None, load=None, bandwidth: str = PARAMS["bandwidth"].default,
         payload: int = PARAMS["payload"].default, duration: str = PARAMS["duration"].default,
         seed: int = PARAMS["seed"].default, out: Path | str | None = None, jobs: int | None = None,

@@ -7,22 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Check", "Table", "LabResult", "Param"]
-
-
-@dataclass(frozen=True)
-class Param:
-    """A lab parameter: default value, help text, and the type the CLI converts to."""
-
-    default: Any
-    help: str
-    type: type | None = None
-
-    @property
-    def kind(self) -> type:
-        if self.type is not None:
-            return self.type
-        return type(self.default) if self.default is not None else str
+__all__ = ["Check", "Table", "LabResult"]
 
 
 @dataclass(frozen=True)

@@ -15,16 +15,19 @@ from pathlib import Path
 
 from netsim import AF_INET, SO_BROADCAST, SOCK_DGRAM, SOL_SOCKET, Network
 
-from .result import LabResult, Param
+from .params import Param, checked, declare
+from .result import LabResult
 
 NAME = "router-subnets"
 TITLE = "Routing between subnets: masks, ARP per segment, TTL hop by hop, traceroute"
 SUMMARY = "three subnets and two routers: masks, ARP per segment, TTL, traceroute, broadcasts"
 
-PARAMS = {
-    "prefix_len": Param(24, "prefix length of each subnet, 9-28 (e.g. 24 = 255.255.255.0)"),
-    "seed": Param(1, "random seed"),
-}
+PARAMS = declare(
+    # Three subnets of 10.0.0.0/8, each with room for a router and two hosts.
+    Param("prefix_len", int, 24, min=9, max=28,
+          help="prefix length of each subnet (e.g. 24 = 255.255.255.0)"),
+    Param("seed", int, 1, min=0, help="random seed"),
+)
 
 
 def _address_class(ip: str) -> str:
@@ -109,10 +112,7 @@ def build(prefix_len: int = 24, seed: int = 1) -> tuple[Network, dict]:
     return net, info
 
 
-STEP_PARAMS = {
-    "prefix_len": Param(24, "prefix length of each subnet, 9-28"),
-    "seed": Param(1, "random seed"),
-}
+STEP_PARAMS = declare(PARAMS["prefix_len"], PARAMS["seed"])
 
 
 def scene(prefix_len: int = 24, seed: int = 1) -> Network:
@@ -161,6 +161,7 @@ def _addresses(net: Network, node: str) -> set[str]:
     return {cidr.split("/")[0] for _ifname, cidr in net[node].addresses()}
 
 
+@checked(PARAMS)
 def run(prefix_len: int = 24, seed: int = 1, out: Path | str | None = None, jobs: int | None = None,
         progress: bool = True) -> LabResult:
     out = Path(out) if out is not None else Path("captures") / NAME

@@ -22,17 +22,19 @@ from typing import Any
 
 from netsim import AF_INET, SOCK_DGRAM, SOCK_STREAM, Network
 
-from .result import LabResult, Param
+from .params import Param, checked, declare
+from .result import LabResult
 
 NAME = "sockets-basics"
 TITLE = "Sockets, first steps: a UDP datagram and a TCP conversation, frame by frame"
 SUMMARY = "UDP sender/receiver and TCP client/server as plain blocking code, with their captures"
 
-PARAMS = {
-    "message": Param("hello, network", "the text the client sends"),
-    "port": Param(9000, "the port the receiver / server listens on"),
-    "seed": Param(1, "random seed (it picks the client's ephemeral port)"),
-}
+PARAMS = declare(
+    # The programs read with recv(1024): a longer message would arrive in pieces.
+    Param("message", str, "hello, network", min=1, max=1024, help="the text the client sends"),
+    Param("port", int, 9000, min=1, max=65535, help="the port the receiver / server listens on"),
+    Param("seed", int, 1, min=0, help="random seed (it picks the client's ephemeral port)"),
+)
 
 Say = Callable[[str], None]
 
@@ -130,12 +132,11 @@ def build(kind: str, message: str, port: int, seed: int,
     return net, said
 
 
-STEP_PARAMS = {
-    "kind": Param("tcp", "udp (a datagram and its answer) or tcp (a connection)"),
-    "message": Param("hello, network", "the text the client sends"),
-    "port": Param(9000, "the port the receiver / server listens on"),
-    "seed": Param(1, "random seed"),
-}
+STEP_PARAMS = declare(
+    Param("kind", str, "tcp", choices=("udp", "tcp"),
+          help="udp (a datagram and its answer) or tcp (a connection)"),
+    PARAMS["message"], PARAMS["port"], PARAMS["seed"],
+)
 
 
 def scene(kind: str = "tcp", message: str = "hello, network", port: int = 9000,
@@ -248,6 +249,7 @@ def grade(result: LabResult, udp: dict, tcp: dict, message: str, port: int) -> N
                  replies[0] if replies else "the client got no reply")
 
 
+@checked(PARAMS)
 def run(message: str = PARAMS["message"].default, port: int = PARAMS["port"].default,
         seed: int = PARAMS["seed"].default, out: Path | str | None = None, jobs: int | None = None,
         progress: bool = True) -> LabResult:

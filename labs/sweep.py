@@ -34,15 +34,38 @@ def run_points(fn: Callable[..., Any], points: Sequence[dict[str, Any]], jobs: i
     with bar:
         if jobs == 1 or len(points) <= 1:
             for i, p in enumerate(points):
-                results[i] = fn(**p)
+                with _naming_point(i, points):
+                    results[i] = fn(**p)
                 bar.advance()
         else:
             with ProcessPoolExecutor(max_workers=min(jobs, len(points))) as pool:
                 futures = {pool.submit(fn, **p): i for i, p in enumerate(points)}
-                for fut in as_completed(futures):
-                    results[futures[fut]] = fut.result()
-                    bar.advance()
+                try:
+                    for fut in as_completed(futures):
+                        with _naming_point(futures[fut], points):
+                            results[futures[fut]] = fut.result()
+                        bar.advance()
+                except BaseException:
+                    # One point failed: do not wait for the points nobody will look at.
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
     return results
+
+
+class _naming_point:
+    """Note on an exception which sweep point raised it (the CLI prints the note)."""
+
+    def __init__(self, index: int, points: Sequence[dict[str, Any]]):
+        self.index, self.points = index, points
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, typ, exc, tb) -> bool:
+        if isinstance(exc, Exception):
+            point = ", ".join(f"{k}={v}" for k, v in self.points[self.index].items())
+            exc.add_note(f"netsim: sweep point {self.index + 1} of {len(self.points)} ({point})")
+        return False
 
 
 class _Progress:

@@ -16,17 +16,23 @@ from typing import Any
 from netsim import AF_INET, SOCK_DGRAM, Network
 from netsim.sim.units import NS_PER_S
 
-from .result import LabResult, Param
+from .params import TIME, Param, checked, declare
+from .result import LabResult
 
 NAME = "switch-learning"
 TITLE = "Switch learning: the MAC table fills, flooding stops, aging makes it flood again"
 SUMMARY = "the MAC table frame by frame; flooding stops once learned; aging brings it back"
 
-PARAMS = {
-    "hosts": Param(4, "hosts on the switch"),
-    "aging": Param("20s", "MAC table aging time (real switches: 300s)"),
-    "seed": Param(1, "random seed"),
-}
+PARAMS = declare(
+    Param("hosts", int, 4, min=3, max=254,
+          help="hosts on the switch (one is a bystander; a /24 has room for 254)"),
+    # IEEE 802.1D-2004 7.9.2 allows 10 s and more. The lesson needs the hosts' ARP caches
+    # (60 s) to outlive the switch's table, so the frame sent 5 s after aging is a unicast
+    # flood rather than an ARP broadcast: at most 50 s.
+    Param("aging", TIME, "20s", min="10s", max="50s",
+          help="MAC table aging time (real switches: 300s)"),
+    Param("seed", int, 1, min=0, help="random seed"),
+)
 
 PORT = 7000
 
@@ -100,11 +106,7 @@ def build(hosts: int = 4, aging: str = "20s", seed: int = 1) -> tuple[Network, d
     return net, {"sw": sw, "hosts": hs, "names": names, "port_host": port_host, "later": later}
 
 
-STEP_PARAMS = {
-    "hosts": Param(4, "hosts on the switch (at least 3)"),
-    "aging": Param("20s", "MAC table aging time"),
-    "seed": Param(1, "random seed"),
-}
+STEP_PARAMS = declare(PARAMS["hosts"], PARAMS["aging"], PARAMS["seed"])
 
 
 def scene(hosts: int = 4, aging: str = "20s", seed: int = 1) -> Network:
@@ -112,6 +114,7 @@ def scene(hosts: int = 4, aging: str = "20s", seed: int = 1) -> Network:
     return build(hosts, aging, seed)[0]
 
 
+@checked(PARAMS)
 def run(hosts: int = 4, aging: str = "20s", seed: int = 1, out: Path | str | None = None,
         jobs: int | None = None, progress: bool = True) -> LabResult:
     out = Path(out) if out is not None else Path("captures") / NAME

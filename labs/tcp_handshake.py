@@ -26,7 +26,8 @@ from netsim import AF_INET, SO_REUSEADDR, SOCK_STREAM, SOL_SOCKET, Network
 from netsim.sim.units import NS_PER_S, parse_time
 from netsim.wire import tcp as wtcp
 
-from .result import LabResult, Param
+from .params import TIME, Param, checked, declare
+from .result import LabResult
 
 NAME = "tcp-handshake"
 TITLE = "TCP: the three-way handshake, the four-way teardown, and what goes wrong"
@@ -35,11 +36,14 @@ SUMMARY = "SYN/SYN-ACK/ACK and FIN/ACK pairs with both ends' states; RST, lost S
 VARIANTS = ("normal", "simultaneous-open", "closed-port", "lost-syn", "lost-fin",
             "simultaneous-close", "time-wait")
 
-PARAMS = {
-    "variant": Param("all", f"one of {', '.join(VARIANTS)}, or all"),
-    "msl": Param("5s", "maximum segment lifetime; TIME_WAIT lasts 2*MSL (Linux: 60 s in all)"),
-    "seed": Param(1, "random seed (initial sequence numbers, ports)"),
-}
+PARAMS = declare(
+    Param("variant", str, "all", choices=(*VARIANTS, "all"), help="which variant to run, or all"),
+    # RFC 9293 3.4.1 sets MSL to 2 minutes; at least 1 s keeps TIME_WAIT (2*MSL) longer than
+    # the time-wait variant's wait before it rebinds the port.
+    Param("msl", TIME, "5s", min="1s", max="120s",
+          help="maximum segment lifetime; TIME_WAIT lasts 2*MSL (Linux: 60 s in all)"),
+    Param("seed", int, 1, min=0, help="random seed (initial sequence numbers, ports)"),
+)
 
 PORT = 80
 
@@ -163,11 +167,10 @@ def build(variant: str = "normal", msl: str = "5s", seed: int = 1) -> tuple[Netw
     return net, info
 
 
-STEP_PARAMS = {
-    "variant": Param("normal", f"the variant to step through: {', '.join(VARIANTS)}"),
-    "msl": Param("5s", "maximum segment lifetime; TIME_WAIT lasts 2*MSL"),
-    "seed": Param(1, "random seed (initial sequence numbers, ports)"),
-}
+STEP_PARAMS = declare(
+    Param("variant", str, "normal", choices=VARIANTS, help="the variant to step through"),
+    PARAMS["msl"], PARAMS["seed"],
+)
 
 
 def scene(variant: str = "normal", msl: str = "5s", seed: int = 1) -> Network:
@@ -266,6 +269,7 @@ def _check_variant(result: LabResult, r: dict[str, Any], msl_ns: int) -> None:
                      binds == ["EADDRINUSE", "ok"], f"bind without / with SO_REUSEADDR: {binds}")
 
 
+@checked(PARAMS)
 def run(variant: str = "all", msl: str = "5s", seed: int = 1, out: Path | str | None = None,
         jobs: int | None = None, progress: bool = True) -> LabResult:
     out = Path(out) if out is not None else Path("captures") / NAME

@@ -18,29 +18,39 @@ duplicate arrived (RFC 1123 4.2.3.1, the Sorcerer's Apprentice).
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from netsim import Network
 from netsim.apps.tftp import sim_driver as tftp_sim
+from netsim.apps.tftp.options import MAX_BLKSIZE, MAX_WINDOWSIZE, MIN_BLKSIZE, MIN_WINDOWSIZE
 from netsim.wire import tftp as wtftp
 
-from .result import LabResult, Param
+from .params import RATE, TIME, Param, checked, declare
+from .result import LabResult
 from .sweep import run_points
 
 NAME = "tftp-transfer"
 TITLE = "TFTP over a lossy link: time, retransmissions and throughput"
 SUMMARY = "a file downloaded across a router over a lossy link; loss vs block size vs window size"
 
-PARAMS = {
-    "size": Param(100_000, "file size in bytes"),
-    "loss": Param([0.0, 0.02, 0.05, 0.1], "loss probabilities of the WAN link to sweep", list),
-    "blksize": Param([512, 1468], "block sizes to sweep (RFC 2348)", list),
-    "windowsize": Param([1, 8], "window sizes to sweep (RFC 7440)", list),
-    "bandwidth": Param("10Mbps", "WAN link rate"),
-    "delay": Param("5ms", "WAN link one-way delay"),
-    "seed": Param(1, "random seed"),
-}
+PARAMS = declare(
+    # Bounded so that one download stays within seconds, not hours, of real time.
+    Param("size", int, 100_000, min=0, max=16_000_000, help="file size in bytes"),
+    Param("loss", float, [0.0, 0.02, 0.05, 0.1], many=True, min=0, max=1,
+          help="loss probabilities of the WAN link to sweep"),
+    Param("blksize", int, [512, 1468], many=True, min=MIN_BLKSIZE, max=MAX_BLKSIZE,
+          help="block sizes to sweep (RFC 2348)"),
+    Param("windowsize", int, [1, 8], many=True, min=MIN_WINDOWSIZE, max=MAX_WINDOWSIZE,
+          help="window sizes to sweep (RFC 7440)"),
+    # A lock-step round trip must stay under the first retransmission timeout (1 s), or each
+    # block is sent again before its ACK can arrive: the largest block (0.52 s at 1 Mb/s) and
+    # two delays of 200 ms (a geostationary satellite hop is about 250 ms) still fit.
+    Param("bandwidth", RATE, "10Mbps", min="1Mbps", max="100Gbps", help="WAN link rate"),
+    Param("delay", TIME, "5ms", min="0s", max="200ms", help="WAN link one-way delay"),
+    Param("seed", int, 1, min=0, help="random seed"),
+)
 
 
 def _content(size: int, seed: int) -> bytes:
@@ -214,13 +224,14 @@ def build(size: int = 100_000, loss: float = 0.1, bandwidth: str = "10Mbps", del
     return net, info
 
 
-STEP_PARAMS = {
-    "size": Param(20_000, "file size in bytes (smaller than the lab's: 40 blocks of 512)"),
-    "loss": Param(0.1, "loss probability of the WAN link"),
-    "blksize": Param(512, "block size (RFC 2348)"),
-    "windowsize": Param(1, "window size (RFC 7440)"),
-    "seed": Param(1, "random seed"),
-}
+STEP_PARAMS = declare(
+    replace(PARAMS["size"], default=20_000,
+            help="file size in bytes (smaller than the lab's: 40 blocks of 512)"),
+    replace(PARAMS["loss"], default=0.1, many=False),
+    replace(PARAMS["blksize"], default=512, many=False),
+    replace(PARAMS["windowsize"], default=1, many=False),
+    PARAMS["seed"],
+)
 
 
 def scene(size: int = 20_000, loss: float = 0.1, blksize: int = 512, windowsize: int = 1,
@@ -291,6 +302,7 @@ def _plot(rows: list[dict], path: Path) -> Path:
     return path
 
 
+@checked(PARAMS)
 def run(size: int = 100_000, loss=None, blksize=None, windowsize=None, bandwidth: str = "10Mbps",
         delay: str = "5ms", seed: int = 1, out: Path | str | None = None, jobs: int | None = None,
         progress: bool = True) -> LabResult:

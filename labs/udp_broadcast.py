@@ -23,18 +23,21 @@ from typing import Any
 
 from netsim import AF_INET, SO_BROADCAST, SOCK_DGRAM, SOL_SOCKET, Network
 
-from .result import LabResult, Param
+from .params import Param, checked, declare
+from .result import LabResult
 
 NAME = "udp-broadcast"
 TITLE = "UDP broadcast: SO_BROADCAST, who receives it on a hub and a switch, and the router"
 SUMMARY = "SO_BROADCAST and EACCES; a broadcast on a hub, on a switch, and stopped by a router"
 
-PARAMS = {
-    "hosts": Param(3, "receivers on the sender's LAN (the hub or the switch)"),
-    "remote": Param(2, "receivers behind the router, on the second subnet"),
-    "port": Param(5000, "UDP port the receivers listen on"),
-    "seed": Param(1, "random seed"),
-}
+PARAMS = declare(
+    # 10.0.1.0/24 holds the sender, the receivers and the router (.254).
+    Param("hosts", int, 3, min=2, max=252,
+          help="receivers on the sender's LAN (the hub or the switch)"),
+    Param("remote", int, 2, min=1, max=253, help="receivers behind the router, on the second subnet"),
+    Param("port", int, 5000, min=1, max=65535, help="UDP port the receivers listen on"),
+    Param("seed", int, 1, min=0, help="random seed"),
+)
 
 LAN, REMOTE = "10.0.1", "10.0.2"
 # The datagrams the sender tries, in order: (label, destination address).
@@ -189,13 +192,10 @@ def _start(net: Network, port: int, got: list, log: list, errors: list) -> None:
     net["h1"].spawn_with_host(sender, port, log, errors, at=0.01)
 
 
-STEP_PARAMS = {
-    "lan": Param("switch", "hub or switch: the box of the sender's LAN"),
-    "hosts": Param(3, "receivers on the sender's LAN"),
-    "remote": Param(2, "receivers behind the router"),
-    "port": Param(5000, "UDP port the receivers listen on"),
-    "seed": Param(1, "random seed"),
-}
+STEP_PARAMS = declare(
+    Param("lan", str, "switch", choices=("hub", "switch"), help="the box of the sender's LAN"),
+    PARAMS["hosts"], PARAMS["remote"], PARAMS["port"], PARAMS["seed"],
+)
 
 
 def scene(lan: str = "switch", hosts: int = 3, remote: int = 2, port: int = 5000,
@@ -289,6 +289,7 @@ def grade(result: LabResult, runs: dict[str, dict]) -> None:
                                    for lan, req in arp.items()))
 
 
+@checked(PARAMS)
 def run(hosts: int = PARAMS["hosts"].default, remote: int = PARAMS["remote"].default,
         port: int = PARAMS["port"].default, seed: int = PARAMS["seed"].default,
         out: Path | str | None = None, jobs: int | None = None, progress: bool = True) -> LabResult:

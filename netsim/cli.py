@@ -1,19 +1,197 @@
-"""The ``netsim`` command: labs, topology files, the stepper, capture viewers, TFTP on real sockets."""
+"""The ``netsim`` command: labs, topology files, the stepper, capture viewers, TFTP on real sockets.
+
+Every mistake on the command line costs one line on stderr and exit status 2, before anything
+runs: each lab option is built from the lab's parameter declarations (:mod:`labs.params`),
+which convert and range-check the value. An unexpected error while a lab or a topology runs is
+also one line (what failed, in which task on which host, at what virtual time) and exit status
+3; ``--debug`` (or ``NETSIM_DEBUG=1``) prints the full traceback instead.
+
+Exit status: 0 done (every check passed), 1 a check failed (or the job could not be done: a
+TFTP transfer failed, a capture holds no TCP connection), 2 wrong input, 3 the run failed.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from .apps.tftp.cli import tftp
-
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+EXIT_CHECK_FAILED, EXIT_CRASH = 1, 3  # wrong input: 2, click's UsageError
+
+_state = {"debug": False, "doing": "netsim"}
 
 
-@click.group(context_settings=CONTEXT)
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        _state["debug"] = True
+
+
+def debug_option(fn):
+    """``--debug``: show the traceback of an unexpected error (accepted by every command)."""
+    return click.option("--debug", is_flag=True, expose_value=False, is_eager=True,
+                        callback=_set_debug,
+                        help="Show the full traceback of an unexpected error.")(fn)
+
+
+class Declared(click.ParamType):
+    """A click type made from a :class:`labs.params.Param`: its checks, its one-line messages."""
+
+    def __init__(self, param):
+        self.param = param
+        self.name = param.kind.noun
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        from labs.params import ParamError
+        try:
+            return self.param.check(value, label=self.param.flag)
+        except ParamError as exc:
+            raise PlainBadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+class PlainBadParameter(click.BadParameter):
+    """A BadParameter whose message is already the whole sentence (no "Invalid value for")."""
+
+    def format_message(self) -> str:
+        return self.message
+
+
+class NetsimGroup(click.Group):
+    """The top command: turns every error into one line and an exit status.
+
+    ``netsim tftp`` and ``netsim exec`` are loaded only when used: a command line with a typo
+    should not pay for importing the TFTP stack or the program runner before it is told so.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), "tftp", "exec"])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == "tftp":
+            from .apps.tftp.cli import tftp
+            return tftp
+        if name == "exec":
+            from .cli_exec import exec_cmd
+            return exec_cmd
+        return super().get_command(ctx, name)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        _state.update(debug=bool(os.environ.get("NETSIM_DEBUG")), doing="netsim")
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else 0
+        except click.ClickException as exc:
+            click.echo(f"Error: {_usage_line(exc)}", err=True)
+            code = exc.exit_code
+        except click.Abort as exc:
+            interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+            click.echo("interrupted" if interrupted else "Aborted.", err=True)
+            code = 130 if interrupted else 1
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            code = 130
+        except BrokenPipeError:
+            # `netsim show big.pcapng | head`: the reader left; say nothing more.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            code = 1
+        except Exception as exc:  # noqa: BLE001 - the one place that reports unexpected errors
+            if _state["debug"]:
+                import traceback
+                traceback.print_exception(exc, file=sys.stderr)
+            click.echo(f"Error: {_state['doing']} failed: {describe_failure(exc)}"
+                       + ("" if _state["debug"] else " (--debug shows the traceback)"), err=True)
+            code = EXIT_CRASH
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
+
+def _command_path(ctx: click.Context | None) -> str:
+    """``netsim lab hub-vs-switch``, whatever name the program was started under."""
+    if ctx is None:
+        return "netsim"
+    return " ".join(["netsim", *ctx.command_path.split()[1:]])
+
+
+def _usage_line(exc: click.ClickException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.NoSuchOption):
+        near = f" (did you mean {exc.possibilities[0]}?)" if exc.possibilities else ""
+        where = _command_path(ctx)
+        if ctx is not None and getattr(ctx.command, "lab", None) is not None:
+            return (f"lab {ctx.command.name} has no parameter {exc.option_name}{near}; "
+                    f"see: {where} --help")
+        return f"{where} has no option {exc.option_name}{near}; see: {where} --help"
+    if ctx is not None and getattr(ctx.command, "lab", None) is not None and \
+            exc.message.startswith("Got unexpected extra argument"):
+        extra = exc.message.split("(", 1)[-1].rstrip(")")
+        return (f"lab {ctx.command.name} takes only --name value parameters, not {extra!r}; "
+                f"see: {_command_path(ctx)} --help")
+    return " ".join(exc.format_message().split())  # one line, whatever click wrapped
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line about an unexpected exception: what, where in the simulation, where in the code.
+
+    The kernel notes the task, its host and the virtual time on an exception from a task; the
+    sweep notes the point that failed; for an exception from a worker process the code
+    location comes from the worker's traceback.
+    """
+    what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    notes = [n.removeprefix("netsim: ") for n in getattr(exc, "__notes__", ())
+             if n.startswith("netsim: ")]
+    where = _code_location(exc)
+    return "; ".join([" ".join(what.split()), *notes, *([f"in {where}"] if where else [])])
+
+
+def _code_location(exc: BaseException) -> str:
+    """``labs/hub_vs_switch.py:75 (_sender)``: the innermost frame of netsim's, a lab's or the
+    student's code (not the standard library's, nor the kernel's task trampoline)."""
+    import traceback
+    frames = [(f.filename, f.lineno, f.name) for f in traceback.extract_tb(exc.__traceback__)]
+    remote = getattr(exc.__cause__, "tb", None)  # concurrent.futures' _RemoteTraceback
+    if isinstance(remote, str):
+        frames += _frames_of(remote)
+    for filename, lineno, name in reversed(frames):
+        path = Path(filename)
+        if not _is_library(path) and path not in _PLUMBING:
+            return f"{_short(path)}:{lineno} ({name})"
+    return ""
+
+
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # holds netsim/ and labs/
+# Frames that only pass an exception on: the task trampoline and the parameter-check wrapper.
+_PLUMBING = {_PACKAGE_ROOT / "netsim" / "sim" / "kernel.py", _PACKAGE_ROOT / "labs" / "params.py"}
+
+
+def _is_library(path: Path) -> bool:
+    import sysconfig
+    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    return str(path).startswith("<") or any(str(path).startswith(r + os.sep) for r in roots)
+
+
+def _short(path: Path) -> str:
+    for root in (_PACKAGE_ROOT, Path.cwd()):
+        try:
+            return str(path.resolve().relative_to(root))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def _frames_of(text: str) -> list[tuple[str, int, str]]:
+    import re
+    return [(m[1], int(m[2]), m[3])
+            for m in re.finditer(r'File "([^"]+)", line (\d+), in (\S+)', text)]
+
+
+@click.group(cls=NetsimGroup, context_settings=CONTEXT)
 @click.version_option(package_name="netsim")
+@debug_option
 def main() -> None:
     """netsim: a network protocol simulator and packet lab.
 
@@ -24,81 +202,42 @@ def main() -> None:
       netsim step tcp-handshake             walk through a TCP handshake one event at a time
       netsim show captures/hub-vs-switch/hub.pcapng
       netsim tftp serve --root ./files      a real TFTP server on 127.0.0.1:6969
+
+    Exit status: 0 done, 1 a lab check failed, 2 wrong input, 3 the run failed.
     """
 
 
 # -- labs -----------------------------------------------------------------------------------
 
-def _convert(value: str, kind: type):
-    if kind is bool:
-        if value.lower() in ("1", "true", "yes", "on"):
-            return True
-        if value.lower() in ("0", "false", "no", "off"):
-            return False
-        raise click.BadParameter(f"expected true or false, got {value!r}")
-    if kind in (list, tuple):
-        return [_guess(v) for v in value.split(",") if v]
-    try:
-        return kind(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"expected {kind.__name__}, got {value!r}") from exc
+class LabGroup(click.Group):
+    """``netsim lab NAME``: one command per lab, its options made from the lab's PARAMS."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        import labs
+        return ["list", *labs.LABS]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        import labs
+        if name == "list":
+            return lab_list
+        if name in labs.LABS:
+            return _lab_command(labs.load(name))
+        return None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        import labs
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            try:
+                labs.load(name)
+            except KeyError as exc:
+                raise click.UsageError(str(exc.args[0]), ctx) from None
+        return super().resolve_command(ctx, args)
 
 
-def _guess(v: str):
-    for kind in (int, float):
-        try:
-            return kind(v)
-        except ValueError:
-            pass
-    return v
-
-
-def _parse_lab_args(mod, args: list[str]) -> dict:
-    params, i = {}, 0
-    while i < len(args):
-        arg = args[i]
-        if not arg.startswith("--"):
-            raise click.UsageError(f"unexpected argument {arg!r}; parameters look like --name value")
-        key, _, val = arg[2:].partition("=")
-        name = key.replace("-", "_")
-        if name not in mod.PARAMS:
-            import difflib
-            near = difflib.get_close_matches(name, mod.PARAMS, n=1)
-            hint = f" (did you mean --{near[0].replace('_', '-')}?)" if near else ""
-            raise click.UsageError(f"lab {mod.NAME} has no parameter --{key}{hint}; "
-                                   f"see: netsim lab {mod.NAME} --help")
-        p = mod.PARAMS[name]
-        if not val:
-            if p.kind is bool and (i + 1 >= len(args) or args[i + 1].startswith("--")):
-                val = "true"
-            else:
-                i += 1
-                if i >= len(args):
-                    raise click.UsageError(f"--{key} needs a value")
-                val = args[i]
-        params[name] = _convert(val, p.kind)
-        i += 1
-    return params
-
-
-@main.command(context_settings={**CONTEXT, "ignore_unknown_options": True,
-                                "allow_extra_args": True, "help_option_names": []})
-@click.argument("name", required=False)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for captures and plots (default: captures/<lab>).")
-@click.option("--jobs", type=int, default=None, help="Worker processes for sweeps (default: cores).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("-h", "--help", "show_help", is_flag=True, help="Show the lab's parameters.")
-@click.option("--realtime", is_flag=True, help="Pace virtual time to the wall clock.")
-@click.option("--max-lag", default=None, help="With real time: abort past this lag (e.g. 10ms).")
-@click.option("--live", default=None, metavar="-|FIFO",
-              help="Stream the lab's captures live as pcapng to stdout (-) or a FIFO.")
-@click.option("--on-broken-pipe", type=click.Choice(["stop", "continue"]), default="stop",
-              show_default=True, help="When the --live reader goes away.")
+@main.group(cls=LabGroup, invoke_without_command=True, context_settings=CONTEXT)
 @click.pass_context
-def lab(ctx: click.Context, name: str | None, out: Path | None, jobs: int | None, as_json: bool,
-        show_help: bool, realtime: bool, max_lag: str | None, live: str | None,
-        on_broken_pipe: str) -> None:
+def lab(ctx: click.Context) -> None:
     """Run a lab: `netsim lab list`, `netsim lab NAME [--param value ...]`.
 
     \b
@@ -109,71 +248,182 @@ def lab(ctx: click.Context, name: str | None, out: Path | None, jobs: int | None
       netsim lab hub-vs-switch --help       the lab's own parameters
       netsim lab hub-vs-switch --live - | tshark -i -     watch its captures live
     """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        raise click.UsageError("name a lab (netsim lab list shows them)", ctx)
+
+
+@click.command("list", context_settings=CONTEXT)
+def lab_list() -> None:
+    """The labs, in the order of the course."""
     from rich.console import Console
+    from rich.table import Table
 
     import labs
+    t = Table(title="netsim labs", title_justify="left")
+    t.add_column("lab")
+    t.add_column("what it shows")
+    for lab_name, mod in labs.available().items():
+        t.add_row(lab_name, mod.SUMMARY)
     console = Console()
-    if name is None:
-        click.echo(ctx.get_help())
-        if not show_help:
-            raise click.UsageError("name a lab (netsim lab list shows them)")
-        return
-    if name == "list":
-        from rich.table import Table
-        t = Table(title="netsim labs", title_justify="left")
-        t.add_column("lab")
-        t.add_column("what it shows")
-        for lab_name, mod in labs.available().items():
-            t.add_row(lab_name, mod.SUMMARY)
-        console.print(t)
-        console.print("run one with: netsim lab NAME   (netsim lab NAME --help for its parameters)")
-        return
+    console.print(t)
+    console.print("run one with: netsim lab NAME   (netsim lab NAME --help for its parameters)")
+
+
+def _option_help(p) -> str:
+    default = ",".join(map(str, p.default)) if p.many else p.default
+    return f"{p.help}: {p.describe(example=False)} (default: {default})"
+
+
+def _metavar(p) -> str:
+    base = {"an integer": "N", "a number": "X", "text": "TEXT", "a time": "TIME",
+            "a rate": "RATE"}[p.kind.noun]
+    if p.choices:
+        base = "NAME"
+    return f"{base},..." if p.many else base
+
+
+_JOBS = None  # built on first use: labs.params is imported only when a lab is named
+
+
+def _jobs_param():
+    global _JOBS
+    if _JOBS is None:
+        from labs.params import Param
+        _JOBS = Param("jobs", int, 1, min=1, help="worker processes for sweeps")
+    return _JOBS
+
+
+def _lab_command(mod) -> click.Command:
+    options: list[click.Parameter] = [
+        click.Option([p.flag, name], type=Declared(p), default=None, metavar=_metavar(p),
+                     help=_option_help(p))
+        for name, p in mod.PARAMS.items()]
+    options += [
+        click.Option(["--out"], type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help=f"Folder for captures and plots (default: captures/{mod.NAME})."),
+        click.Option(["--jobs"], type=Declared(_jobs_param()), default=None, metavar="N",
+                     help="Worker processes for sweeps, 1 or more (default: the number of cores)."),
+        click.Option(["--json", "as_json"], is_flag=True, help="Print the result as JSON."),
+        click.Option(["--realtime"], is_flag=True, help="Pace virtual time to the wall clock."),
+        click.Option(["--max-lag"], default=None,
+                     help="With real time: abort past this lag (e.g. 10ms)."),
+        click.Option(["--live"], default=None, metavar="-|FIFO",
+                     help="Stream the lab's captures live as pcapng to stdout (-) or a FIFO."),
+        click.Option(["--on-broken-pipe"], type=click.Choice(["stop", "continue"]),
+                     default="stop", show_default=True, help="When the --live reader goes away."),
+    ]
+
+    def callback(out: Path | None, jobs: int | None, as_json: bool, realtime: bool,
+                 max_lag: str | None, live: str | None, on_broken_pipe: str,
+                 **values: Any) -> None:
+        live_opts = {"realtime": realtime, "max_lag": max_lag, "live": live,
+                     "on_broken_pipe": on_broken_pipe}
+        _run_lab(mod, {k: v for k, v in values.items() if v is not None}, out, jobs, as_json,
+                 live_opts)
+
+    cmd = click.Command(mod.NAME, params=options, callback=callback, context_settings=CONTEXT,
+                        help=f"{mod.TITLE}.\n\n{mod.SUMMARY}.",
+                        epilog=f"Example: netsim lab {mod.NAME} --out /tmp/{mod.NAME}")
+    debug_option(cmd)
+    cmd.lab = mod  # type: ignore[attr-defined]  (the error lines say "lab X has no parameter")
+    return cmd
+
+
+def _run_lab(mod, values: dict[str, Any], out: Path | None, jobs: int | None,
+             as_json: bool, live_opts: dict[str, Any]) -> None:
+    from rich.console import Console
+
+    from labs.params import ParamError
+    out = _make_folder(out if out is not None else Path("captures") / mod.NAME, "--out")
+    _state["doing"] = f"lab {mod.NAME}"
+    console = Console()
     try:
-        mod = labs.load(name)
-    except KeyError as exc:
-        raise click.UsageError(str(exc.args[0])) from None
-    if show_help:
-        console.print(f"[bold]netsim lab {mod.NAME}[/bold]: {mod.TITLE}\n{mod.SUMMARY}\n")
-        for pname, p in mod.PARAMS.items():
-            console.print(f"  --{pname.replace('_', '-'):<18} {p.help} (default: {p.default})",
-                          markup=False, highlight=False)
-        console.print("  --out DIR            folder for captures and plots\n"
-                      "  --jobs N             worker processes for sweeps\n"
-                      "  --realtime           pace virtual time to the wall clock (--max-lag 10ms: "
-                      "a hard limit)\n"
-                      "  --live -|FIFO        stream the captures live (pcapng) to a reader",
-                      markup=False)
-        return
-    params = _parse_lab_args(mod, ctx.args)
-    if out is not None:
-        params["out"] = out
-    if jobs is not None:
-        params["jobs"] = jobs
-    if realtime or max_lag is not None or live is not None:
-        if live == "-" and as_json:
-            raise click.UsageError("--json and --live - both want stdout; use a FIFO for --live")
-        from .cli_realworld import run_lab
-        result, console, code = run_lab(mod, params, realtime=realtime, max_lag=max_lag,
-                                        live=live, on_broken_pipe=on_broken_pipe)
-        if result is None:
-            sys.exit(code)
-    else:
-        result = mod.run(**params)
+        if live_opts["realtime"] or live_opts["max_lag"] is not None or live_opts["live"]:
+            if live_opts["live"] == "-" and as_json:
+                raise click.UsageError("--json and --live - both want stdout; use a FIFO for "
+                                       "--live")
+            from .cli_realworld import run_lab
+            result, console, code = run_lab(mod, {**values, "out": out, "jobs": jobs},
+                                            **live_opts)
+            if result is None:
+                sys.exit(code)
+        else:
+            result = mod.run(**values, out=out, jobs=jobs)
+    except ParamError as exc:  # a combination of values the lab itself refuses
+        raise click.UsageError(str(exc)) from None
     if as_json:
         import json
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
         result.render(console)
-    sys.exit(0 if result.passed else 1)
+    sys.exit(0 if result.passed else EXIT_CHECK_FAILED)
+
+
+def _make_folder(path: Path, option: str, given: Path | None = None) -> Path:
+    """Create ``path`` (and its parents) now, so that a bad ``option`` fails before the work."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+        why = f"{blocker} is a file" if blocker else exc.strerror or str(exc)
+        raise click.UsageError(f"{option} {given or path}: cannot create the folder {path} "
+                               f"({why})") from None
+    return path
+
+
+def _output_file(path: Path | None, option: str) -> Path | None:
+    """Check before a long job that an output file can be written (its folder is made)."""
+    if path is None:
+        return None
+    _make_folder(path.parent, option, given=path)
+    if not os.access(path.parent, os.W_OK):
+        raise click.UsageError(f"{option} {path}: the folder {path.parent} is not writable")
+    return path
 
 
 # -- topology files ---------------------------------------------------------------------------
 
-@main.command("run")
+def _duration_param():
+    from labs.params import TIME, Param
+
+    from .topo.runner import DEFAULT_DURATION
+    from .topo.yamlfile import MAX_DURATION
+    return Param("duration", TIME, DEFAULT_DURATION, min="0s", min_open=True, max=MAX_DURATION)
+
+
+class _LazyDeclared(Declared):
+    """A :class:`Declared` whose parameter is made on first use (keeps ``--help`` fast)."""
+
+    def __init__(self, make, noun: str):
+        self._make, self.name = make, noun
+
+    @property
+    def param(self):
+        return self._make()
+
+
+def _interface_list(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",")]
+    if not all(names):
+        raise click.BadParameter(f"--capture-on must be interface or node names separated by "
+                                 f"commas, like h1-eth0,r1-eth1 (got {value!r})")
+    return names
+
+
+@main.command("run", context_settings=CONTEXT)
 @click.argument("topology", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--duration", default="10s", show_default=True, help="Virtual time to run.")
+@click.option("--duration", type=_LazyDeclared(_duration_param, "a time"), default=None,
+              metavar="TIME",
+              help="Virtual time to run, up to a day (default: the file's duration:, else 10s).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the capture and the topology picture (default: captures/<file>).")
+@click.option("--capture-on", "capture_on", callback=_interface_list, default=None,
+              metavar="IFACE,...",
+              help="Capture only these interfaces or nodes (h1-eth0,r1-eth1); default: the "
+                   "file's capture:, else every interface.")
 @click.option("--realtime", is_flag=True,
               help="Pace virtual time to the wall clock (on anyway with --forward or attach:).")
 @click.option("--max-lag", default=None, help="With real time: abort past this lag (e.g. 10ms).")
@@ -183,47 +433,59 @@ def lab(ctx: click.Context, name: str | None, out: Path | None, jobs: int | None
               help="Also stream the capture live as pcapng to stdout (-) or a FIFO.")
 @click.option("--on-broken-pipe", type=click.Choice(["stop", "continue"]), default="stop",
               show_default=True, help="When the --live reader goes away.")
-def run_cmd(topology: Path, duration: str, out: Path | None, realtime: bool,
-            max_lag: str | None, forwards: tuple[str, ...], live: str | None,
-            on_broken_pipe: str) -> None:
-    """Build a network from a YAML topology file, run its programs, capture everything.
+@debug_option
+def run_cmd(topology: Path, duration: str | None, out: Path | None,
+            capture_on: list[str] | None, realtime: bool, max_lag: str | None,
+            forwards: tuple[str, ...], live: str | None, on_broken_pipe: str) -> None:
+    """Build a network from a YAML topology file, run its programs, capture, draw it.
 
     \b
     Examples:
-      netsim run examples/topologies/two-subnets.yaml --duration 5s
-      netsim run examples/topologies/tftp-behind-routers.yaml --forward udp:6969=h2:69
-      netsim run examples/topologies/two-subnets.yaml --realtime --live - | wireshark -k -i -
+      netsim run examples/topologies/two_subnets.yaml --duration 5s
+      netsim run examples/topologies/two_subnets.yaml --capture-on h1-eth0
+      netsim run examples/topologies/tftp_behind_routers.yaml --forward udp:6969=h2:69
+      netsim run examples/topologies/two_subnets.yaml --realtime --live - | wireshark -k -i -
     """
     from .cli_realworld import run_command
-    out = out or Path("captures") / topology.stem
+    out = _make_folder(out or Path("captures") / topology.stem, "--out")
+    _state["doing"] = f"netsim run {topology}"
     sys.exit(run_command(topology, out, duration, realtime=realtime, max_lag=max_lag,
-                         forwards=forwards, live=live, on_broken_pipe=on_broken_pipe))
+                         forwards=forwards, live=live, on_broken_pipe=on_broken_pipe,
+                         capture_on=capture_on, picture=True))
 
 
 # -- captures ---------------------------------------------------------------------------------
 
-@main.command()
+def _limit_param():
+    from labs.params import Param
+    return Param("limit", int, 1, min=1, help="frames to show")
+
+
+@main.command(context_settings=CONTEXT)
 @click.argument("capture", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--limit", type=int, default=None, help="Show at most this many frames.")
+@click.option("--limit", type=_LazyDeclared(_limit_param, "an integer"), default=None,
+              metavar="N", help="Show at most this many frames (1 or more).")
+@debug_option
 def show(capture: Path, limit: int | None) -> None:
     """One line per frame, like tshark's summary, with netsim's packet comments.
 
     \b
     Example:
-      netsim show captures/hub-vs-switch/hub.pcapng
+      netsim show captures/hub-vs-switch/hub.pcapng --limit 20
     """
     from .trace.show import show_capture
     from .wire.errors import DecodeError
+    _state["doing"] = f"netsim show {capture}"
     try:
         for n, line in enumerate(show_capture(capture)):
             if limit is not None and n >= limit:
                 break
             click.echo(line)
     except DecodeError as exc:
-        raise click.ClickException(f"{capture}: {exc}") from None
+        raise click.UsageError(f"{capture}: {exc}") from None
 
 
-@main.command()
+@main.command(context_settings=CONTEXT)
 @click.argument("capture", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the ladder as SVG to this file.")
@@ -231,20 +493,23 @@ def show(capture: Path, limit: int | None) -> None:
               help="Also draw the ladder as a PNG picture into this file.")
 @click.option("--ascii", "ascii_only", is_flag=True, help="Plain ASCII arrows.")
 @click.option("--absolute", is_flag=True, help="Show raw sequence numbers, not relative ones.")
+@debug_option
 def ladder(capture: Path, svg: Path | None, png: Path | None, ascii_only: bool,
            absolute: bool) -> None:
     """Draw the TCP ladder diagram of every connection in a capture (ours or tcpdump's).
 
     \b
     Example:
-      netsim ladder captures/tcp-handshake/handshake.pcapng --svg handshake.svg
+      netsim ladder captures/tcp-handshake/normal.pcapng --svg handshake.svg
     """
     from .trace.ladder import ladders_from_capture, render_svg, render_text
     from .wire.errors import DecodeError
+    svg, png = _output_file(svg, "--svg"), _output_file(png, "--png")
+    _state["doing"] = f"netsim ladder {capture}"
     try:
         ladders = ladders_from_capture(capture)
     except DecodeError as exc:
-        raise click.ClickException(f"{capture}: {exc}") from None
+        raise click.UsageError(f"{capture}: {exc}") from None
     if not ladders:
         raise click.ClickException(f"{capture}: no TCP connections found")
     for i, lad in enumerate(ladders):
@@ -266,6 +531,7 @@ def ladder(capture: Path, svg: Path | None, png: Path | None, ascii_only: bool,
 @click.option("--script", "script", type=click.File("r"), default=None,
               help="Read stepper commands from this file ('-' for stdin) instead of the keyboard.")
 @click.pass_context
+@debug_option
 def step(ctx: click.Context, target: str, script) -> None:
     """Step through a lab or a Python script one event at a time.
 
@@ -283,18 +549,9 @@ def step(ctx: click.Context, target: str, script) -> None:
       printf 'n\\nn\\nb tcp.flags.fin\\nc\\nq\\n' | netsim step tcp-handshake --script -
     """
     from .cli_step import main as stepper_main
+    _state["doing"] = f"netsim step {target}"
     sys.exit(stepper_main(target, script, args=ctx.args))
 
-
-main.add_command(tftp)
-
-
-def _add_exec() -> None:
-    from .cli_exec import exec_cmd
-    main.add_command(exec_cmd)
-
-
-_add_exec()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

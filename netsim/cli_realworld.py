@@ -69,8 +69,11 @@ def _say_for(live: str | None):
 
 def run_command(topology: Path, out: Path, duration: str | None, *, realtime: bool = False,
                 max_lag: str | None = None, forwards: tuple[str, ...] = (),
-                live: str | None = None, on_broken_pipe: str = "stop") -> int:
-    """``netsim run``: build, set up the real-world options, run, report. Returns the exit code."""
+                live: str | None = None, on_broken_pipe: str = "stop",
+                capture_on: list[str] | None = None, picture: bool = False) -> int:
+    """``netsim run``: build, set up the real-world options, run, report. Returns the exit code.
+
+    ``capture_on`` and ``picture`` are :func:`netsim.topo.runner.run_topology_file`'s."""
     from .topo.runner import run_topology_file
     from .topo.yamlfile import TopologyError
     _one_line_warnings()
@@ -99,9 +102,10 @@ def run_command(topology: Path, out: Path, duration: str | None, *, realtime: bo
     try:
         stream = open_live(live, on_broken_pipe)
         summary = run_topology_file(topology, out, duration, factory=Network, prepare=prepare,
-                                    stop_on=(KeyboardInterrupt, LiveReaderGone))
+                                    stop_on=(KeyboardInterrupt, LiveReaderGone),
+                                    capture_on=capture_on, picture=picture)
     except TopologyError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.UsageError(str(exc)) from None
     except (MissingCapability, RealtimeLagError) as exc:
         _err(f"netsim: {exc}")
         return EXIT_LAG if isinstance(exc, RealtimeLagError) else 1

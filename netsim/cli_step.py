@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from labs.params import ParamError
+
 from .network import Network
 from .trace.stepper import Stepper
 
@@ -79,12 +81,10 @@ def _scene_options(mod, args: list[str]) -> dict[str, Any]:
             if i >= len(args):
                 raise StepError(f"--{key} needs a value")
             value = args[i]
-        kind = declared[name].kind
         try:
-            values[name] = kind(value)
-        except ValueError:
-            raise StepError(f"--{key} must be {'an integer' if kind is int else 'a number'}"
-                            f" (got {value!r})") from None
+            values[name] = declared[name].check(value, f"--{key}")
+        except ParamError as exc:
+            raise StepError(str(exc)) from None
         i += 1
     return values
 

@@ -110,6 +110,10 @@ def load_yaml(text: str, path: str | None = None) -> Any:
     """
     try:
         return yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass: no arbitrary objects
+    except RecursionError:
+        # PyYAML's parser recurses once per nesting level: thousands of "[" exhaust the stack.
+        raise TopologyError("malformed YAML: lists or mappings nested too deeply (a topology "
+                            "file needs only a few levels)", None, path) from None
     except TopologyError as exc:
         raise TopologyError(exc.message, exc.line, path) from None
     except yaml.MarkedYAMLError as exc:
@@ -176,12 +180,13 @@ class Where:
             raise self.error(f"{key} must be true or false, got {_describe(value)}", m.lines[key])
         return value
 
-    def integer(self, m: YMap, key: str, low: int | None = None) -> int:
+    def integer(self, m: YMap, key: str, low: int | None = None,
+                high: int | None = None) -> int:
         value = m[key]
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(f"{key} must be a whole number, got {_describe(value)}", m.lines[key])
-        if low is not None and value < low:
-            raise self.error(f"{key} must be at least {low}, got {value}", m.lines[key])
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise self.error(f"{key} must be {_range(low, high)}, got {value}", m.lines[key])
         return value
 
     def probability(self, m: YMap, key: str) -> float:
@@ -200,21 +205,33 @@ class Where:
             raise self.error(f"{key} must be between 0 and 1, got {value}", line)
         return float(value)
 
-    def time_ns(self, m: YMap, key: str) -> int:
-        return self._unit(m, key, parse_time)
+    def time_ns(self, m: YMap, key: str, low: str | None = None, high: str | None = None,
+                low_open: bool = False) -> int:
+        """A time ("50us", "2s"; a bare number is seconds) in nanoseconds, in [low, high]."""
+        return self._unit(m, key, parse_time, low, high, low_open)
 
-    def rate_bps(self, m: YMap, key: str) -> int:
-        return self._unit(m, key, parse_rate)
+    def rate_bps(self, m: YMap, key: str, low: str | None = None,
+                 high: str | None = None) -> int:
+        """A bit rate ("100Mbps"; a bare number is bit/s), in [low, high]."""
+        return self._unit(m, key, parse_rate, low, high)
 
-    def _unit(self, m: YMap, key: str, parse) -> int:
-        value = m[key]
+    def _unit(self, m: YMap, key: str, parse, low: str | None = None, high: str | None = None,
+              low_open: bool = False) -> int:
+        value, line = m[key], m.lines[key]
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise self.error(f"{key} must be a number with a unit, got {_describe(value)}",
-                             m.lines[key])
+            raise self.error(f"{key} must be a number with a unit, got {_describe(value)}", line)
         try:
-            return parse(value)
-        except ValueError as exc:
-            raise self.error(f"{key}: {exc}", m.lines[key]) from None
+            number = parse(value)
+        except (ValueError, OverflowError) as exc:  # OverflowError: "1e400s" is inf seconds
+            why = f"{value} is too large" if isinstance(exc, OverflowError) else str(exc)
+            allowed = f"; allowed: {_range(low, high, low_open)}" if low or high else ""
+            raise self.error(f"{key}: {why}{allowed}", line) from None
+        lo = None if low is None else parse(low)
+        hi = None if high is None else parse(high)
+        if (lo is not None and (number < lo or (low_open and number == lo))) or \
+                (hi is not None and number > hi):
+            raise self.error(f"{key} must be {_range(low, high, low_open)}, got {value}", line)
+        return number
 
     def cidr(self, m: YMap, key: str) -> ipaddress.IPv4Interface:
         """An interface address with its prefix length, "10.0.1.10/24"."""
@@ -267,6 +284,16 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"{hint} (expected one of: {', '.join(choices)})"
+
+
+def _range(low: Any, high: Any, low_open: bool = False) -> str:
+    """"at least 68 and at most 65535", "more than 0s and at most 86400s", ..."""
+    words = []
+    if low is not None:
+        words.append(f"more than {low}" if low_open else f"at least {low}")
+    if high is not None:
+        words.append(f"at most {high}")
+    return " and ".join(words)
 
 
 def _describe(value: Any) -> str:

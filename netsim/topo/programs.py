@@ -20,18 +20,25 @@ from typing import Any
 
 from ..sim.units import NS_PER_S, format_time
 
-__all__ = ["Param", "Program", "PROGRAMS", "REQUIRED"]
+__all__ = ["Param", "Program", "PROGRAMS", "REQUIRED", "MAX_TIME"]
 
 REQUIRED = object()
-Out = Callable[[str], None]
+MAX_TIME = "86400s"  # a day of virtual time: the longest run, start time or timeout in a file
+Out = Callable[..., None]  # out(line, at_ns=None): at_ns stamps the line (default: now)
 
 
 @dataclass(frozen=True)
 class Param:
-    """A program parameter: ``kind`` is target (address or node name), port, count, time, text."""
+    """A program parameter: ``kind`` is target (address or node name), port, count, time, text.
+
+    ``low`` and ``high`` bound a port, a count (numbers) or a time (text like "1ms").
+    """
 
     kind: str
     default: Any = REQUIRED
+    low: Any = None
+    high: Any = None
+    low_open: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,8 +52,20 @@ class Program:
 
 
 def _ping(host: Any, out: Out, target: str, count: int) -> None:
+    start = host.now
     result = host.ping(target, count=count)
-    for line in str(result).splitlines():
+    if result.failure:
+        out(str(result))
+        return
+    header, *_ = str(result).splitlines()
+    out(header, at_ns=start)
+    # Each reply (or ICMP error) at the time it arrived, as ping prints it; the statistics at
+    # the end, when ping finished.
+    for item in sorted([*result.replies, *result.errors], key=lambda x: (x.time_ns, x.seq)):
+        out(str(item), at_ns=item.time_ns)
+    summary = str(result).split(f"--- {result.dst} ping statistics ---", 1)[1]
+    out(f"--- {result.dst} ping statistics ---")
+    for line in summary.splitlines():
         if line.strip():
             out(line)
 
@@ -125,19 +144,31 @@ def _tftp_server(host: Any, out: Out, root: str, port: int) -> None:
     sim_driver.serve(host, root, port=port)
 
 
-_TARGET, _PORT = Param("target"), Param("port")
+def _port(default: Any = REQUIRED) -> Param:
+    return Param("port", default, 1, 65535)
+
+
+def _count(default: int) -> Param:
+    return Param("count", default, 1, 100_000)
+
+
+def _time(default: int, low: str = "0s", low_open: bool = False) -> Param:
+    return Param("time", default, low, MAX_TIME, low_open)
+
+
+_TARGET = Param("target")
 PROGRAMS: dict[str, Program] = {p.name: p for p in (
-    Program("ping", _ping, "ICMP echo to a target", {"target": _TARGET, "count": Param("count", 3)}),
+    Program("ping", _ping, "ICMP echo to a target", {"target": _TARGET, "count": _count(3)}),
     Program("udp_echo_server", _udp_echo_server, "echo every UDP datagram back to its sender",
-            {"port": Param("port", 7)}),
+            {"port": _port(7)}),
     Program("udp_send", _udp_send, "send UDP datagrams and wait for each reply",
-            {"target": _TARGET, "port": _PORT, "message": Param("text", "hello"),
-             "count": Param("count", 1), "interval": Param("time", NS_PER_S),
-             "timeout": Param("time", NS_PER_S)}),
+            {"target": _TARGET, "port": _port(), "message": Param("text", "hello"),
+             "count": _count(1), "interval": _time(NS_PER_S),
+             "timeout": _time(NS_PER_S, low_open=True)}),
     Program("tcp_echo_server", _tcp_echo_server, "echo every TCP connection's bytes back",
-            {"port": Param("port", 7)}),
+            {"port": _port(7)}),
     Program("tcp_client", _tcp_client, "connect, send a message, read the echo, close",
-            {"target": _TARGET, "port": _PORT, "message": Param("text", "hello")}),
+            {"target": _TARGET, "port": _port(), "message": Param("text", "hello")}),
     Program("tftp_server", _tftp_server, "serve the files of a directory over TFTP (read only)",
-            {"root": Param("text"), "port": Param("port", 69)}),
+            {"root": Param("text"), "port": _port(69)}),
 )}

@@ -15,6 +15,8 @@
     programs:
       - {host: h1, run: ping, target: 10.0.1.1, count: 3, at: 10ms}
       - {host: h2, run: server.py, args: [9999], cwd: files}   # an unmodified Python program
+    capture: [h1-eth0]                          # only these interfaces (default: all)
+    duration: 5s
 
 Loading happens in two steps. :func:`parse_topology` turns the text into a checked
 :class:`TopologySpec` without touching the simulator, so every mistake is reported with its
@@ -35,20 +37,31 @@ from typing import Any, Protocol
 
 import networkx as nx
 
+from ..sim.units import parse_rate
 from ._yaml import TopologyError, Where, YList, YMap, load_yaml, read_text, suggest
-from .programs import PROGRAMS, REQUIRED
+from .programs import MAX_TIME, PROGRAMS, REQUIRED
 
 __all__ = ["TopologyError", "TopologySpec", "NodeSpec", "LinkSpec", "RouteSpec", "ProgramSpec",
            "BuildableNetwork", "NetworkFactory", "parse_topology", "build_network",
-           "load_topology"]
+           "load_topology", "MAX_DURATION", "DEFAULT_BANDWIDTH"]
 
 TOP_KEYS = ("seed", "description", "nodes", "links", "routes", "auto_routes", "allow_loops",
-            "programs", "duration", "attach")
+            "programs", "duration", "capture", "attach")
 NODE_KEYS = {"host": ("kind", "ip", "gateway"), "router": ("kind", "ip"),
              "switch": ("kind", "aging"), "hub": ("kind",)}
 LINK_KEYS = ("a", "b", "bandwidth", "delay", "loss", "mtu", "queue", "duplicate", "reorder",
              "a_ip", "b_ip")
 L2_KINDS = ("switch", "hub")
+
+# The valid range of every number a file sets, so that a slip such as 1e300 is refused with the
+# range instead of reaching the simulator.
+MAX_DURATION = MAX_TIME               # a day of virtual time: runs, start times, timeouts
+RATE_RANGE = ("1bps", "400Gbps")      # 400GBASE (IEEE 802.3bs) is the fastest Ethernet
+DELAY_RANGE = ("0s", "100s")          # a geostationary hop is 0.25 s; 100 s covers any scenario
+MTU_RANGE = (68, 65535)               # RFC 791: every host takes 68 bytes; 16-bit total length
+QUEUE_RANGE = (1, 1_000_000)          # frames waiting for the wire
+AGING_RANGE = ("10s", "1000000s")     # IEEE 802.1D-2004 7.9.2
+DEFAULT_BANDWIDTH = "100Mbps"         # what Network.link uses when a link sets none
 
 
 @dataclass
@@ -115,6 +128,7 @@ class TopologySpec:
     programs: list[ProgramSpec] = field(default_factory=list)
     duration_ns: int | None = None
     attach: list[Any] = field(default_factory=list)   # topo.attachyaml.AttachSpec
+    capture: list[str] | None = None  # interfaces/nodes to capture; None: every interface
 
 
 # -- parsing -------------------------------------------------------------------------------
@@ -141,14 +155,14 @@ def parse_topology(text: str, path: str | None = None) -> TopologySpec:
     top.keys(doc, TOP_KEYS, required=("nodes",))
     spec = TopologySpec(path)
     if "seed" in doc:
-        spec.seed = top.integer(doc, "seed", low=0)
+        spec.seed = top.integer(doc, "seed", low=0)  # Python's random treats -n like n
     if "description" in doc:
         spec.description = top.text(doc, "description")
     for key in ("auto_routes", "allow_loops"):
         if key in doc:
             setattr(spec, key, top.boolean(doc, key))
     if "duration" in doc:
-        spec.duration_ns = top.time_ns(doc, "duration")
+        spec.duration_ns = top.time_ns(doc, "duration", "0s", MAX_DURATION, low_open=True)
     _parse_nodes(spec, top.mapping(doc["nodes"], doc.lines["nodes"], "nodes"), top)
     links = top.sequence(doc["links"], doc.lines["links"], "links") if "links" in doc else YList(0)
     _parse_links(spec, links, top)
@@ -157,12 +171,15 @@ def parse_topology(text: str, path: str | None = None) -> TopologySpec:
         spec.attach = parse_attach(spec, top.sequence(doc["attach"], doc.lines["attach"],
                                                       "attach"), top)
     _check_loops(spec, top)
+    _check_collision_domains(spec, top)
     _collect_addresses(spec, top)
     if "routes" in doc:
         _parse_routes(spec, top.mapping(doc["routes"], doc.lines["routes"], "routes"), top)
     if "programs" in doc:
         _parse_programs(spec, top.sequence(doc["programs"], doc.lines["programs"], "programs"),
                         top)
+    if "capture" in doc:
+        spec.capture = _parse_capture(spec, doc, top)
     return spec
 
 
@@ -193,7 +210,7 @@ def _parse_nodes(spec: TopologySpec, nodes: YMap, top: Where) -> None:
             node.gateway = str(where.address(body, "gateway"))
             node.gateway_line = body.lines["gateway"]
         if "aging" in body:
-            where.time_ns(body, "aging")
+            where.time_ns(body, "aging", *AGING_RANGE)
             node.options["aging"] = body["aging"]
         spec.nodes[name] = node
 
@@ -232,16 +249,16 @@ def _parse_links(spec: TopologySpec, links: YList, top: Where) -> None:
 def _link_params(link: LinkSpec, body: YMap, where: Where) -> None:
     p = link.params
     if "bandwidth" in body:
-        p["bandwidth"] = where.rate_bps(body, "bandwidth")
+        p["bandwidth"] = where.rate_bps(body, "bandwidth", *RATE_RANGE)
     if "delay" in body:
-        p["delay"] = f"{where.time_ns(body, 'delay')}ns"
+        p["delay"] = f"{where.time_ns(body, 'delay', *DELAY_RANGE)}ns"
     for key in ("loss", "duplicate", "reorder"):
         if key in body:
             p[key] = where.probability(body, key)
     if "mtu" in body:
-        p["mtu"] = where.integer(body, "mtu", low=68)
+        p["mtu"] = where.integer(body, "mtu", *MTU_RANGE)
     if "queue" in body:
-        p["queue"] = where.integer(body, "queue", low=1)
+        p["queue"] = where.integer(body, "queue", *QUEUE_RANGE)
 
 
 def _check_loops(spec: TopologySpec, top: Where) -> None:
@@ -262,6 +279,45 @@ def _check_loops(spec: TopologySpec, top: Where) -> None:
                 f"{' - '.join(loop + [loop[0]])}: a loop of {noun} makes a broadcast storm "
                 f"(no spanning tree here); set allow_loops: true to build it anyway", link.line)
         l2.add_edge(a, b)
+
+
+def _check_collision_domains(spec: TopologySpec, top: Where) -> None:
+    """Every cable of one collision domain (hubs cabled together) must run at one bit rate.
+
+    A hub repeats each bit onto all its ports as it arrives, so a station, a switch port or
+    another hub on it cannot use a different rate (a switch port cabled to a 10 Mb/s hub runs
+    at 10 Mb/s, half duplex). The first cable that reaches a domain sets its rate.
+    """
+    hubs = [n for n, node in spec.nodes.items() if node.kind == "hub"]
+    if not hubs:
+        return
+    g = nx.Graph()
+    g.add_nodes_from(hubs)
+    g.add_edges_from((link.a, link.b) for link in spec.links if link.a in g and link.b in g)
+    domain = {hub: min(comp) for comp in nx.connected_components(g) for hub in comp}
+    first: dict[str, tuple[int, LinkSpec]] = {}
+    for link in spec.links:
+        hub = link.a if link.a in domain else link.b if link.b in domain else None
+        if hub is None:
+            continue
+        rate = link.params.get("bandwidth", parse_rate(DEFAULT_BANDWIDTH))
+        seen = first.setdefault(domain[hub], (rate, link))
+        if seen[0] != rate:
+            given = "" if "bandwidth" in link.params else "the default "
+            raise top.sub(f"link {link.index}").error(
+                f"{link.a}-{link.b} runs at {given}{_rate_text(rate)}, but {hub}'s collision "
+                f"domain runs at {_rate_text(seen[0])} (set by link {seen[1].index}, "
+                f"{seen[1].a}-{seen[1].b}, line {seen[1].line}): a hub repeats every bit onto "
+                f"all its cables at once, so they must share one rate; give this link "
+                f"bandwidth: {_rate_text(seen[0])}", link.line)
+
+
+def _rate_text(bps: int) -> str:
+    """10000000 -> "10Mbps" (the way a file writes it)."""
+    for unit, scale in (("Gbps", 10**9), ("Mbps", 10**6), ("kbps", 10**3)):
+        if bps >= scale and bps % (scale // 1000 or 1) == 0:
+            return f"{bps / scale:g}{unit}"
+    return f"{bps}bps"
 
 
 def _rotate(cycle: list[str]) -> list[str]:
@@ -354,7 +410,7 @@ def _parse_programs(spec: TopologySpec, programs: YList, top: Where) -> None:
         if host not in ip_nodes:
             raise where.error(f"host {host!r} is not a host or router (those are "
                               f"{', '.join(ip_nodes)})", body.lines["host"])
-        at_ns = where.time_ns(body, "at") if "at" in body else 0
+        at_ns = where.time_ns(body, "at", "0s", MAX_DURATION) if "at" in body else 0
         params = {}
         for pname, param in prog.params.items():
             if pname not in body:
@@ -362,7 +418,7 @@ def _parse_programs(spec: TopologySpec, programs: YList, top: Where) -> None:
                     raise where.error(f"{run} needs {pname!r}", line)
                 params[pname] = param.default
                 continue
-            params[pname] = _program_param(spec, body, pname, param.kind, where)
+            params[pname] = _program_param(spec, body, pname, param, where)
         spec.programs.append(ProgramSpec(index, host, run, params, at_ns, line))
 
 
@@ -408,7 +464,8 @@ def _program_file(spec: TopologySpec, body: YMap, index: int, line: int, where: 
     return ProgramSpec(index, host, run, params, at_ns, line)
 
 
-def _program_param(spec: TopologySpec, body: YMap, key: str, kind: str, where: Where) -> Any:
+def _program_param(spec: TopologySpec, body: YMap, key: str, param, where: Where) -> Any:
+    kind = param.kind
     if kind == "target":
         value = body[key]
         if isinstance(value, str) and value in spec.nodes:
@@ -416,18 +473,59 @@ def _program_param(spec: TopologySpec, body: YMap, key: str, kind: str, where: W
             if not addrs:
                 raise where.error(f"{key}: {value} has no IP address", body.lines[key])
             return str(addrs[0].cidr.ip)
+        if isinstance(value, str) and not value.replace(".", "").isdigit():
+            names = ", ".join(n for n, s in spec.nodes.items() if s.kind in ("host", "router"))
+            raise where.error(f"{key}: no node named {value!r}{_near(value, spec.nodes)} "
+                              f"(hosts and routers: {names}; or give an IPv4 address like "
+                              f"10.0.1.1)", body.lines[key])
         return str(where.address(body, key))
-    if kind == "port":
-        port = where.integer(body, key, low=1)
-        if port > 65535:
-            raise where.error(f"{key} must be at most 65535, got {port}", body.lines[key])
-        return port
-    if kind == "count":
-        return where.integer(body, key, low=1)
+    if kind in ("port", "count"):
+        return where.integer(body, key, param.low, param.high)
     if kind == "time":
-        return where.time_ns(body, key)
+        return where.time_ns(body, key, param.low, param.high, low_open=param.low_open)
     value = body[key]
     return value if isinstance(value, str) else where.text(body, key)
+
+
+def _near(word: str, names) -> str:
+    import difflib
+    close = difflib.get_close_matches(word, list(names), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _parse_capture(spec: TopologySpec, doc: YMap, top: Where) -> list[str]:
+    """``capture: [h1-eth0, r1]``: interfaces (node-ethN) or whole nodes to capture."""
+    items = top.sequence(doc["capture"], doc.lines["capture"], "capture")
+    if not items:
+        raise top.error("capture: the list is empty; leave it out to capture every "
+                        "interface", items.line)
+    names = []
+    for value, line in zip(items, items.item_lines):
+        try:
+            names.append(check_interface(spec, value))
+        except ValueError as exc:
+            raise top.error(f"capture: {exc}", line) from None
+    return names
+
+
+def check_interface(spec: TopologySpec, name: Any) -> str:
+    """``name`` if it is a node or an interface (``h1-eth0``) of the topology.
+
+    Raises:
+        ValueError: no such node or interface (the message lists what there is).
+    """
+    if isinstance(name, str) and name in spec.nodes:
+        return name
+    node = name.rpartition("-")[0] if isinstance(name, str) else ""
+    if node in spec.nodes:
+        have = [f"{node}-eth{i}" for i in range(spec.nodes[node].n_ifaces)]
+        if name in have:
+            return name
+        there = f"{node} has {', '.join(have) or 'no interfaces'}"
+    else:
+        every = [f"{n}-eth{i}" for n, s in spec.nodes.items() for i in range(s.n_ifaces)]
+        there = "interfaces are " + ", ".join(every[:12]) + (", ..." if len(every) > 12 else "")
+    raise ValueError(f"no node or interface named {name!r} ({there})")
 
 
 # -- building ------------------------------------------------------------------------------

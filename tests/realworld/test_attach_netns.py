@@ -305,8 +305,8 @@ def test_without_the_capability_one_line_names_it_and_points_to_forwarding(call,
 
 
 def test_cli_with_an_attach_section_and_no_capability_is_one_line():
-    work = Path(tempfile.mkdtemp(prefix="netsim-attach-"))   # readable by nobody
-    os.chmod(work, 0o755)
+    work = Path(tempfile.mkdtemp(prefix="netsim-attach-"))
+    os.chmod(work, 0o777)     # nobody reads the topology and creates the --out folder here
     topo = work / "attach.yaml"
     topo.write_text("nodes:\n  s1: {kind: switch}\nattach:\n  - {node: s1, interface: lo}\n")
     os.chmod(topo, 0o644)

@@ -97,8 +97,8 @@ def test_a_switch_loop_builds_when_allowed(tmp_path):
     assert len(net.nodes["s1"].interfaces) == 3
 
 
-def test_device_refusal_while_building_names_the_line(tmp_path):
-    # Parsing accepts mixed bit rates; the hub refuses them when the cable is made.
+def test_mixed_bit_rates_on_a_hub_name_the_line(tmp_path):
+    # Refused while parsing now (the hub itself would refuse them when the cable is made).
     text = ("nodes:\n  hub1: {kind: hub}\n  h1: {kind: host}\n  h2: {kind: host}\nlinks:\n"
             "  - {a: h1, b: hub1, bandwidth: 10Mbps}\n  - {a: h2, b: hub1, bandwidth: 100Mbps}\n")
     with pytest.raises(TopologyError) as info:

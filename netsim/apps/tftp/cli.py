@@ -12,7 +12,7 @@ import sys
 import click
 
 from netsim.apps.tftp.blocking import TftpError
-from netsim.apps.tftp.os_driver import TftpServer, get, put, split_hostport
+from netsim.apps.tftp.os_driver import TftpServer, get, put
 from netsim.apps.tftp.os_server import drop_privileges, user_description
 from netsim.apps.tftp.paths import wire_name
 from netsim.sim.units import parse_time
@@ -35,6 +35,36 @@ def _time(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 _TIMEOUT = click.option("--timeout", default="1s", show_default=True, callback=_time,
                         help='First retransmission timeout: "500ms", "2s" (a number is seconds).')
+
+
+def _server_address(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int]:
+    """SERVER as (host, port): ``HOST``, ``HOST:PORT`` or ``[IPv6]:PORT``; port 69 by default.
+
+    Checked before any packet is sent, so a typo is one line and exit status 2.
+    """
+    import socket
+    text = value.strip()
+    port_text = None
+    if text.startswith("["):
+        host, closed, rest = text[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
+            host = ""
+        port_text = rest[1:] if rest else None
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+    else:
+        host = text  # a name, an IPv4 address, or a bare IPv6 address
+    if port_text is not None and not (port_text.isdigit() and 1 <= int(port_text) <= 65535):
+        host = ""
+    if not host or any(c.isspace() for c in host):
+        raise click.BadParameter(f"must be HOST or HOST:PORT with a port from 1 to 65535, like "
+                                 f"127.0.0.1:6969 (got {value!r})", ctx, param)
+    port = 69 if port_text is None else int(port_text)  # RFC 1350: the server listens on 69
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    except (OSError, UnicodeError) as exc:
+        raise click.BadParameter(f"cannot find the host {host!r} ({exc})", ctx, param) from None
+    return host, port
 
 
 def _report(verb: str, name: str, stats) -> None:
@@ -117,14 +147,14 @@ def serve(root: str, bind: str, port: int, allow_write: bool, allow_overwrite: b
 
 
 @tftp.command(name="get")
-@click.argument("server")
+@click.argument("server", callback=_server_address)
 @click.argument("remote")
 @click.argument("local", required=False)
 @_BLK
 @_WIN
 @_MODE
 @_TIMEOUT
-def get_cmd(server: str, remote: str, local: str | None, blksize: int | None,
+def get_cmd(server: tuple[str, int], remote: str, local: str | None, blksize: int | None,
             windowsize: int | None, mode: str, timeout: str) -> None:
     """Download REMOTE from SERVER (HOST or HOST:PORT, default port 69) to LOCAL.
 
@@ -140,7 +170,7 @@ def get_cmd(server: str, remote: str, local: str | None, blksize: int | None,
     target = sys.stdout.buffer if local == "-" else local
     try:
         # The name goes out as the bytes the local system spells it with (UTF-8 on Linux).
-        stats = get(split_hostport(server), wire_name(remote), target, blksize=blksize,
+        stats = get(server, wire_name(remote), target, blksize=blksize,
                     windowsize=windowsize, mode=mode, timeout=timeout).stats
     except TftpError as exc:
         raise click.ClickException(str(exc)) from None
@@ -149,14 +179,14 @@ def get_cmd(server: str, remote: str, local: str | None, blksize: int | None,
 
 
 @tftp.command(name="put")
-@click.argument("server")
+@click.argument("server", callback=_server_address)
 @click.argument("local", type=click.Path(exists=True, dir_okay=False))
 @click.argument("remote", required=False)
 @_BLK
 @_WIN
 @_MODE
 @_TIMEOUT
-def put_cmd(server: str, local: str, remote: str | None, blksize: int | None,
+def put_cmd(server: tuple[str, int], local: str, remote: str | None, blksize: int | None,
             windowsize: int | None, mode: str, timeout: str) -> None:
     """Upload LOCAL to SERVER (HOST or HOST:PORT) as REMOTE (default: LOCAL's name).
 
@@ -165,7 +195,7 @@ def put_cmd(server: str, local: str, remote: str | None, blksize: int | None,
       netsim tftp put 127.0.0.1:6969 config.txt --mode netascii
     """
     try:
-        stats = put(split_hostport(server), local, wire_name(remote or os.path.basename(local)),
+        stats = put(server, local, wire_name(remote or os.path.basename(local)),
                     blksize=blksize, windowsize=windowsize, mode=mode, timeout=timeout).stats
     except TftpError as exc:
         raise click.ClickException(str(exc)) from None
