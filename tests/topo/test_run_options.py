@@ -8,13 +8,13 @@ import re
 
 import pytest
 from click.testing import CliRunner
-from tests.kits.topo import EXAMPLES_DIR
 
 from netsim import Network
 from netsim.capture.reader import read_capture
 from netsim.cli import main
 from netsim.topo.runner import run_topology_file
 from netsim.topo.yamlfile import DEFAULT_BANDWIDTH
+from tests.kits.topo import EXAMPLES_DIR
 
 TWO = ("nodes:\n  h1: {kind: host, ip: 10.0.0.1/24}\n  h2: {kind: host, ip: 10.0.0.2/24}\n"
        "  s1: {kind: switch}\nlinks:\n  - {a: h1, b: s1}\n  - {a: h2, b: s1}\n")

@@ -4,11 +4,11 @@ refused while parsing, with its line and a message that says what is allowed."""
 from __future__ import annotations
 
 import pytest
-from tests.kits.topo import VALID, replace_line
 
 from netsim import Network
 from netsim.topo import TopologyError, parse_topology
 from netsim.topo.yamlfile import build_network
+from tests.kits.topo import VALID, replace_line
 
 
 def error_of(text: str) -> TopologyError:
