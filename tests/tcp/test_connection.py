@@ -1,7 +1,13 @@
-"""State-by-state behaviour of the sans-I/O connection (tests named <state>_<stimulus>)."""
+"""State-by-state behaviour of the sans-I/O connection (tests named <state>_<stimulus>).
+
+These tests run with the RFC 7323 options and SACK off (``classic``), so segments carry
+full-MSS payloads and a SYN only the MSS option; tests/tcp/test_rfc7323.py, test_sack.py and
+test_cc.py cover the options and the congestion control.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 
 import pytest
@@ -24,6 +30,11 @@ MS, S = 1_000_000, 1_000_000_000
 ISN_A, ISN_B = 1000, 5000
 
 
+def classic(**changes) -> TcpConfig:
+    """Default tunables with window scaling, timestamps and SACK off."""
+    return dataclasses.replace(TcpConfig().classic(), **changes)
+
+
 def shuttle(a: Connection, b: Connection, now: int = 0) -> None:
     """Move segments both ways, without loss, until both are quiet."""
     while True:
@@ -37,7 +48,8 @@ def shuttle(a: Connection, b: Connection, now: int = 0) -> None:
 
 
 def established(cfg_a: TcpConfig | None = None, cfg_b: TcpConfig | None = None):
-    a, b = Connection(A, B, ISN_A, cfg_a), Connection(B, A, ISN_B, cfg_b)
+    a = Connection(A, B, ISN_A, cfg_a or classic())
+    b = Connection(B, A, ISN_B, cfg_b or classic())
     b.open_passive(0)
     a.open_active(0)
     shuttle(a, b)
@@ -55,7 +67,7 @@ def seg_from_b(a: Connection, **kw) -> TCP:
 
 
 def syn_sent() -> Connection:
-    c = Connection(A, B, ISN_A)
+    c = Connection(A, B, ISN_A, classic())
     c.open_active(0)
     return c
 
@@ -182,7 +194,7 @@ def test_established_receives_old_duplicate_acks_it() -> None:
 
 
 def test_established_receives_segment_beyond_window_acks_and_drops_it() -> None:
-    a, _ = established(TcpConfig(rcv_buf=1000))
+    a, _ = established(classic(rcv_buf=1000))
     base = a.rcv_nxt
     a.receive(seg_from_b(a, seq=base + 5000, payload=b"far"), 1)
     (ack,) = a.pending_segments()
@@ -218,7 +230,7 @@ def test_established_receives_ack_of_unsent_data_acks_and_drops() -> None:
 
 
 def test_established_send_is_limited_by_peer_window() -> None:
-    a, b = established(cfg_b=TcpConfig(rcv_buf=3000))
+    a, b = established(cfg_b=classic(rcv_buf=3000))
     a.send(b"x" * 10000, 1)
     segs = a.pending_segments()
     # Two full segments fit; the 80-byte sliver left waits (sender SWS avoidance).
@@ -226,7 +238,7 @@ def test_established_send_is_limited_by_peer_window() -> None:
 
 
 def test_established_zero_window_arms_persist_and_probes() -> None:
-    a, b = established(cfg_b=TcpConfig(rcv_buf=2920))
+    a, b = established(cfg_b=classic(rcv_buf=2920))
     a.send(b"x" * 5000, 1)
     shuttle(a, b, 1)
     assert b.readable == 2920 and a.snd_wnd == 0
@@ -252,7 +264,7 @@ def test_established_retransmits_on_timeout_without_rtt_sample() -> None:
     a.on_timer(a.next_deadline())
     (again,) = a.pending_segments()
     assert again.seq == first.seq and again.payload == b"data"
-    assert a.rto.rto == 2 * S
+    assert a.rto.rto == 2 * 200 * MS  # twice the 200 ms minimum (the RTT sample was 0)
     b.receive(again, 3 * S)
     a.receive(b.pending_segments()[0], 3 * S)
     assert a.rto.srtt == srtt  # Karn: no sample from a retransmitted segment
@@ -260,7 +272,7 @@ def test_established_retransmits_on_timeout_without_rtt_sample() -> None:
 
 
 def test_established_gives_up_after_data_retries_with_etimedout() -> None:
-    a, _ = established(TcpConfig(data_retries=3))
+    a, _ = established(classic(data_retries=3))
     a.send(b"data", 0)
     while a.state is State.ESTABLISHED:
         a.on_timer(a.next_deadline())
@@ -324,7 +336,7 @@ def test_fin_wait_2_receives_fin_enters_time_wait() -> None:
 
 
 def test_time_wait_expires_after_2msl() -> None:
-    a, b = established(TcpConfig(msl_ns=1 * S))
+    a, b = established(classic(msl_ns=1 * S))
     a.close(0)
     b.close(0)
     shuttle(a, b)
@@ -355,7 +367,7 @@ def test_fin_wait_2_send_raises_epipe() -> None:
 
 
 def test_receive_window_opens_with_window_update_after_read() -> None:
-    a, b = established(cfg_b=TcpConfig(rcv_buf=4000))
+    a, b = established(cfg_b=classic(rcv_buf=4000))
     a.send(b"z" * 8000, 0)
     shuttle(a, b)
     assert b.readable == 4000 and b.recv(4000) == b"z" * 4000
@@ -364,7 +376,7 @@ def test_receive_window_opens_with_window_update_after_read() -> None:
 
 
 def test_delayed_ack_acks_every_second_segment() -> None:
-    a, b = established(cfg_b=TcpConfig(delayed_ack=True))
+    a, b = established(cfg_b=classic(delayed_ack=True))
     a.send(b"q" * 1460, 0)
     b.receive(a.pending_segments()[0], 1)
     assert b.pending_segments() == [] and b.next_deadline() == 1 + 200 * MS
@@ -379,7 +391,7 @@ def test_nagle_holds_small_segment_and_nodelay_sends_it() -> None:
     a.send(b"1", 0)
     a.send(b"2", 0)
     assert len(a.pending_segments()) == 1
-    c, _ = established(TcpConfig(nodelay=True))
+    c, _ = established(classic(nodelay=True))
     c.send(b"1", 0)
     c.send(b"2", 0)
     assert len(c.pending_segments()) == 2

@@ -2,15 +2,16 @@
 
 Split out of :mod:`.connection` to keep each module readable; :class:`Sender` is a mixin of
 :class:`~netsim.stack.tcp.connection.Connection` and works on its attributes. It decides the
-advertised window (receiver SWS avoidance, RFC 9293 3.8.6.2.2), builds segments, and runs the
-send loop limited by the peer's window and the congestion window (RFC 5681), with Nagle's
-algorithm (RFC 896) and the persist timer for a zero window (RFC 9293 3.8.6.1).
+advertised window (receiver SWS avoidance, RFC 9293 3.8.6.2.2; scaled per RFC 7323 2),
+builds segments with their options, and runs the send loop limited by the peer's window and
+the congestion window (RFC 5681), with Nagle's algorithm (RFC 896) and the persist timer for
+a zero window (RFC 9293 3.8.6.1). Loss recovery's sending lives in :mod:`.recovery`.
 """
 
 from __future__ import annotations
 
 from .segment import ACK, FIN, PSH, RST, SYN, TCP
-from .seqnum import seq_add, seq_diff, seq_ge, seq_gt
+from .seqnum import seq_add, seq_diff, seq_ge, seq_gt, seq_lt
 from .states import SYNCHRONIZED, State
 
 __all__ = ["Sender"]
@@ -26,44 +27,58 @@ class Sender:
 
     __slots__ = ()
 
-    def _init_cwnd(self) -> None:
-        # RFC 5681 (3.1) initial window
-        mss = self.eff_mss
-        self.cwnd = 2 * mss if mss > 2190 else 3 * mss if mss > 1095 else 4 * mss
-        self.ssthresh = 1 << 30
+    def _full_window(self) -> int:
+        """RCV.BUFF for SWS avoidance: the most we would ever advertise."""
+        cfg = self.cfg
+        return min(cfg.rcv_buf, cfg.rcv_wnd, 0xFFFF << self.rcv_wscale)
 
     def _adv_window(self) -> int:
-        free = min(max(self.cfg.rcv_buf - len(self._rcvq), 0), 0xFFFF)
+        """The window to advertise now, in bytes (a multiple of the scale unit)."""
+        full = self._full_window()
+        free = min(self.cfg.rcv_buf - len(self._rcvq), full)
         cur = max(seq_diff(self.rcv_adv, self.rcv_nxt), 0)
-        if free <= cur:
-            return cur  # never shrink the window (RFC 9293 3.8.6.2.2)
-        if free - cur < min(self.cfg.rcv_buf // 2, self.eff_mss):
-            return cur  # receiver SWS avoidance: move the right edge only by a useful amount
-        return free
+        ws = self.rcv_wscale
+        # Never shrink the window (RFC 9293 3.8.6.2.2), and move its right edge only by a
+        # useful amount: min(RCV.BUFF / 2, MSS) (receiver SWS avoidance, Fr = 1/2).
+        if free <= cur or free - cur < min(full >> 1, self._mss):
+            return -(-cur >> ws) << ws if ws else cur  # rounded up: the edge stays put
+        return free >> ws << ws
 
     def _window_grew_enough(self) -> bool:
         # A window update only when the window we advertised has fallen to half of what the
         # buffer can offer or less (Linux tcp_cleanup_rbuf): a reader that keeps up leaves
         # the window open, and the ACKs of the data move its right edge anyway.
-        free = min(max(self.cfg.rcv_buf - len(self._rcvq), 0), 0xFFFF)
+        full = self._full_window()
+        free = min(self.cfg.rcv_buf - len(self._rcvq), full)
         cur = max(seq_diff(self.rcv_adv, self.rcv_nxt), 0)
-        if 2 * cur > min(self.cfg.rcv_buf, 0xFFFF):
+        if 2 * cur > full:
             return False
-        return free - cur >= min(self.cfg.rcv_buf // 2, self.eff_mss)
+        return free - cur >= min(full >> 1, self._mss)
 
-    def _segment(self, flags: int, seq: int, payload: bytes = b"", options: tuple = ()) -> TCP:
+    def _segment(self, flags: int, seq: int, payload: bytes = b"",
+                 options: tuple | None = None) -> TCP:
+        remote_port = self.remote[1] if self.remote else 0
+        if flags & RST:
+            return TCP(sport=self.local[1], dport=remote_port, seq=seq,
+                       ack=self.rcv_nxt if flags & ACK else 0, flags=flags, payload=payload)
         ack = 0
         wnd = self._adv_window()
         if flags & ACK:
-            ack = self.rcv_nxt
+            ack = self.last_ack_sent = self.rcv_nxt
             self._ack_now = False
             self._unacked_segs = 0
             self._timers.pop("delack", None)
-        if not flags & RST:
-            self.rcv_adv = seq_add(self.rcv_nxt, wnd)
-        remote_port = self.remote[1] if self.remote else 0
+        if flags & SYN:
+            wnd = min(wnd, 0xFFFF)  # RFC 7323 2.2: the window of a SYN is never scaled
+            field = wnd
+        else:
+            field = min(wnd >> self.rcv_wscale, 0xFFFF)
+            wnd = field << self.rcv_wscale
+        self.rcv_adv = seq_add(self.rcv_nxt, wnd)
+        if options is None:
+            options = self._seg_options()
         return TCP(sport=self.local[1], dport=remote_port, seq=seq, ack=ack, flags=flags,
-                   window=wnd if not flags & RST else 0, payload=payload, options=options)
+                   window=field, payload=payload, options=options)
 
     def _send_ack(self) -> None:
         # SEQ=SND.MAX, not the rolled-back SND.NXT: after a go-back-N timeout the peer may
@@ -76,39 +91,38 @@ class Sender:
 
     def _send_syn(self, now: int, with_ack: bool) -> None:
         flags = SYN | ACK if with_ack else SYN
-        self._out.append(self._segment(flags, self.iss, options=(("MSS", self.cfg.mss),)))
+        self._out.append(self._segment(flags, self.iss, options=self._syn_options(with_ack)))
         if self.retries == 0 and self._rtt_seq is None:
             self._rtt_seq, self._rtt_start = self.iss, now
         self._arm("rexmt", now + self.rto.rto)
 
-    def _retransmit_head(self) -> None:
-        """Resend one segment at SND.UNA (fast retransmit, partial ACK)."""
-        n = min(len(self._sndbuf), self.eff_mss)
-        flags = ACK
-        fin_seq = seq_add(self._buf_seq, len(self._sndbuf))
-        if self._fin_queued and n == len(self._sndbuf) and seq_gt(self.snd_max, fin_seq):
-            flags |= FIN
-        if n == 0 and not flags & FIN:
-            return
-        if n and n == len(self._sndbuf):
-            flags |= PSH
-        self._out.append(self._segment(flags, self.snd_una, bytes(self._sndbuf[:n])))
-
     def _output(self, now: int) -> None:
         """Send what the windows allow, then a pure ACK if one is still owed."""
         if self.state in DATA_STATES:
-            self._send_data(now)
+            if self.ca_state == "recovery" and self.sack_ok:
+                self._sack_recovery_send(now)
+            else:
+                self._send_data(now)
         if self._ack_now and self.state in SYNCHRONIZED | {State.SYN_RECEIVED}:
             self._send_ack()
 
-    def _send_data(self, now: int) -> None:
-        mss = self.eff_mss
+    def _send_data(self, now: int, room: int | None = None, once: bool = False) -> int:
+        """Send new (or, after a timeout, go-back-N) data within the peer's window and
+        ``room`` (the congestion window's allowance when None); returns the bytes sent."""
+        mss = self._mss
+        if self.sack_ok and (self._ooo or self._dsack):
+            mss -= self._sack_option_len()  # the SACK option takes room from the data
         buf = self._sndbuf
+        if room is None:
+            room = self._cwnd_room()
+        total = 0
         while True:
+            if self.sb and seq_lt(self.snd_nxt, self.snd_max):
+                self._skip_sacked()
             off = seq_diff(self.snd_nxt, self._buf_seq)
             unsent = len(buf) - off
             in_flight = seq_diff(self.snd_nxt, self.snd_una)
-            usable = min(self.snd_wnd, self.cwnd) - in_flight
+            usable = min(self.snd_wnd - in_flight, room)
             n = max(min(unsent, mss, usable), 0)
             fin_now = self._fin_queued and off + n == len(buf) and unsent >= 0
             if n == 0 and not fin_now:
@@ -130,17 +144,22 @@ class Sender:
                 if self._rtt_seq is None:
                     self._rtt_seq, self._rtt_start = seq, now
                 self.snd_max = new_nxt
-            elif seq_gt(new_nxt, self.snd_max):
-                self.snd_max = new_nxt
+            else:
+                self.stats["retransmits"] += 1
+                if seq_gt(new_nxt, self.snd_max):
+                    self.snd_max = new_nxt
             self.snd_nxt = new_nxt
+            room -= n
+            total += n
             if "rexmt" not in self._timers:
                 self._arm("rexmt", now + self.rto.rto)
-            if fin_now:
+            if fin_now or once:
                 break
         off = seq_diff(self.snd_nxt, self._buf_seq)
         if (self.snd_wnd == 0 and off < len(buf) and "rexmt" not in self._timers
                 and "persist" not in self._timers):
             self._arm_persist(now)
+        return total
 
     def _arm_persist(self, now: int) -> None:
         base = max(self.rto.rto, self.cfg.rto_min_ns)

@@ -51,6 +51,7 @@ class Ev(StrEnum):
     ABORT = "abort/snd RST"
     GIVE_UP = "retries exhausted"
     DELETE = "close (no SYN sent yet)"
+    RCV_NEW_SYN = "rcv new SYN (RFC 6191)"
 
     def __str__(self) -> str:
         return self.value
@@ -105,6 +106,7 @@ TRANSITIONS: dict[tuple[State, Ev], State] = {
     (S.TIME_WAIT, Ev.TIMEOUT_2MSL): S.CLOSED,
     (S.TIME_WAIT, Ev.RCV_RST): S.CLOSED,
     (S.TIME_WAIT, Ev.ABORT): S.CLOSED,
+    (S.TIME_WAIT, Ev.RCV_NEW_SYN): S.CLOSED,            # a listener takes the SYN over
 }
 del S
 
