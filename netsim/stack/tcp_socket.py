@@ -23,6 +23,7 @@ from ..wire import tcp as wtcp
 from ..wire.errors import DecodeError
 from .socket import oserror, parse_address
 from .tcp import (
+    CongestionUpdate,
     Connected,
     Connection,
     Error,
@@ -33,6 +34,7 @@ from .tcp import (
     Writable,
     rst_for,
 )
+from .tcp.cc import ALGORITHMS
 
 if TYPE_CHECKING:
     from .host import Host
@@ -45,6 +47,8 @@ EPHEMERAL_LOW, EPHEMERAL_HIGH = 32768, 60999  # Linux ip_local_port_range
 _HANDSHAKE = frozenset({State.SYN_SENT, State.SYN_RECEIVED})
 _SENDABLE = frozenset({State.ESTABLISHED, State.CLOSE_WAIT})
 _ICMP_UNREACH = 3
+_KEEP_TIMES = {_pysocket.TCP_KEEPIDLE: "keepidle_ns", _pysocket.TCP_KEEPINTVL: "keepintvl_ns",
+               _pysocket.TCP_KEEPCNT: "keepcnt"}
 
 
 def tcp_layer(host: Host) -> TcpLayer:
@@ -98,6 +102,9 @@ class TcpLayer:
         self.counters = {"segments_in": 0, "segments_out": 0, "rst_sent": 0, "bad_checksum": 0,
                          "malformed": 0, "syn_dropped_backlog": 0}
         self.tracer = tracer_of(host.net)
+        # Called with (endpoint label, CongestionUpdate) on every change of a connection's
+        # cwnd, ssthresh, RTT estimate or recovery state: for a tracer or a lab to record.
+        self.on_congestion = None
         # Network(trace=False) is for speed: the tracer then keeps state changes only, not a
         # ladder row per segment.
         self.trace_segments = bool(getattr(host.net, "_tracing", True))
@@ -180,6 +187,9 @@ class TcpLayer:
                 text = f"{self.host.name}: {old} -> {new}"
                 self.host.net.log(self.host.name, "state", text)
                 notes.append(text)
+            elif isinstance(ev, CongestionUpdate):
+                if self.on_congestion is not None:
+                    self.on_congestion(ep.label, ev)
             elif isinstance(ev, Writable):
                 # Like Linux (sk_stream_write_space), wake a blocked writer only once a third
                 # of the send buffer is free: sendall then queues big chunks, not one
@@ -252,12 +262,17 @@ class TcpLayer:
             src, dst = ((ep.peer_label, ep.label) if ep is not None else
                         (self.label(ip.src, seg.sport), self.label(ip.dst, seg.dport)))
             self.tracer.segment(now, src, dst, seg, "in")
-        if ep is not None:
-            ep.conn.receive(seg, now)
-            return self.flush(ep, from_rx=True)
         lsock = self.listeners.get((ip.dst, seg.dport)) or self.listeners.get((ANY, seg.dport))
+        isn = None
+        if ep is not None:
+            # RFC 6191 / RFC 1122 4.2.2.13: a listener may take a new SYN from TIME-WAIT.
+            isn = ep.conn.accept_new_syn(seg, now) if lsock is not None else None
+            if isn is None:
+                ep.conn.receive(seg, now)
+                return self.flush(ep, from_rx=True)
+            self.flush(ep)
         if lsock is not None:
-            return self._to_listener(lsock, ip, seg, now)
+            return self._to_listener(lsock, ip, seg, now, isn)
         rst = rst_for(seg)
         if rst is None:
             return "no socket for this segment: dropped"
@@ -265,10 +280,11 @@ class TcpLayer:
         self.send_segment((ip.dst, seg.dport), (ip.src, seg.sport), rst)
         return f"port {seg.dport} closed: RST sent"
 
-    def _to_listener(self, lsock: TcpSocket, ip, seg: wtcp.TCP, now: int) -> str | None:
+    def _to_listener(self, lsock: TcpSocket, ip, seg: wtcp.TCP, now: int,
+                     isn: int | None = None) -> str | None:
         lst = lsock._listener
         dropped = lst.dropped_syns
-        child = lst.receive(seg, (ip.src, seg.sport), now)
+        child = lst.receive(seg, (ip.src, seg.sport), now, isn)
         for remote, reply in lst.pending_replies():
             self.counters["rst_sent"] += 1
             self.send_segment((ip.dst, seg.dport), remote, reply)
@@ -328,6 +344,7 @@ class TcpSocket:
         self._timeout: float | None = _pysocket.getdefaulttimeout()
         self.reuseaddr = False
         self.nodelay = False
+        self._tcp_opts: dict[str, Any] = {}  # TcpConfig fields set by socket options
         self._shut_rd = False
         self._fd = host._new_fd()
         if _ep is not None:
@@ -343,6 +360,8 @@ class TcpSocket:
         base = self.layer.config
         cfg = TcpConfig(**{f: getattr(base, f) for f in base.__dataclass_fields__})
         cfg.nodelay = self.nodelay or base.nodelay
+        for name, value in self._tcp_opts.items():
+            setattr(cfg, name, value)
         return cfg
 
     def _wait(self, waiters: Waiters, ready, what: str) -> None:
@@ -436,6 +455,7 @@ class TcpSocket:
         ep.listener_sock = None
         sock = TcpSocket(self.host, self.family, self.type, self.proto, _ep=ep)
         sock.nodelay = self.nodelay
+        sock._tcp_opts = dict(self._tcp_opts)
         return sock, ep.remote
 
     def connect(self, address: tuple[str, int]) -> None:
@@ -556,7 +576,7 @@ class TcpSocket:
         self._wait(ep.waiters, lambda: bool(conn.readable or conn.at_eof or ep.error or conn.error
                                             or conn.state is State.CLOSED), "recv")
         if conn.readable:
-            data = conn.recv(bufsize)
+            data = conn.recv(bufsize, self.host.kernel.now)
             self.layer.flush(ep)  # a window update if reading opened the window
             return data
         code = ep.error or conn.error
@@ -620,9 +640,9 @@ class TcpSocket:
             self.nodelay = bool(value)
             if self._ep is not None:
                 self._ep.conn.cfg.nodelay = self.nodelay
-        elif level == _pysocket.SOL_SOCKET and option in (_pysocket.SO_KEEPALIVE, _pysocket.SO_LINGER):
-            pass  # accepted and ignored: keepalive and linger are not modelled
-        else:
+        elif level == _pysocket.SOL_SOCKET and option == _pysocket.SO_LINGER:
+            pass  # accepted and ignored: linger is not modelled
+        elif not self._set_tcp_option(level, option, value):
             raise oserror(errno.ENOPROTOOPT)
 
     def getsockopt(self, level: int, option: int, buflen: int = 0) -> int:
@@ -639,7 +659,75 @@ class TcpSocket:
             return code
         if level == _pysocket.SOL_SOCKET and option == _pysocket.SO_TYPE:
             return int(self.type)
+        return self._get_tcp_option(level, option, buflen)
+
+    # -- keepalive, congestion control, buffers (the sans-I/O core's TcpConfig) ---------------
+
+    def _tcp_option_fields(self, level: int, option: int, value: Any) -> dict | None:
+        """The TcpConfig fields a socket option sets, as Linux interprets the value."""
+        sol, tcp = level == _pysocket.SOL_SOCKET, level == _pysocket.IPPROTO_TCP
+        if sol and option == _pysocket.SO_KEEPALIVE:
+            return {"keepalive": bool(value)}
+        if sol and option == _pysocket.SO_RCVBUF:
+            # Linux doubles the value (sk_rcvbuf) and offers about the value as window.
+            n = max(int(value), 1152)
+            return {"rcv_buf": 2 * n, "rcv_wnd": n}
+        if sol and option == _pysocket.SO_SNDBUF:
+            return {"snd_buf": max(int(value), 2304)}
+        if tcp and option in _KEEP_TIMES:
+            if int(value) < 1:
+                raise oserror(errno.EINVAL)
+            scale = 1 if option == _pysocket.TCP_KEEPCNT else 1_000_000_000
+            return {_KEEP_TIMES[option]: int(value) * scale}
+        if tcp and option == _pysocket.TCP_CONGESTION:
+            name = (value.decode() if isinstance(value, bytes) else str(value)).rstrip("\0")
+            if name not in ALGORITHMS:
+                raise oserror(errno.ENOENT)  # Linux: no such congestion-control module
+            return {"congestion_control": name}
+        return None
+
+    def _set_tcp_option(self, level: int, option: int, value: Any) -> bool:
+        fields = self._tcp_option_fields(level, option, value)
+        if fields is None:
+            return False
+        self._tcp_opts.update(fields)
+        if self._listener is not None:  # future children inherit it, as on Linux
+            for name, v in fields.items():
+                setattr(self._listener.cfg, name, v)
+        if self._ep is not None:
+            conn, now = self._ep.conn, self.host.kernel.now
+            for name, v in fields.items():
+                setattr(conn.cfg, name, v)
+            if "congestion_control" in fields:
+                conn.set_congestion_control(fields["congestion_control"])
+            if "keepalive" in fields or option in _KEEP_TIMES:
+                conn.set_keepalive(conn.cfg.keepalive, now)
+            self.layer.flush(self._ep)
+        return True
+
+    def _get_tcp_option(self, level: int, option: int, buflen: int) -> Any:
+        cfg = self._ep.conn.cfg if self._ep is not None else self._config()
+        if level == _pysocket.SOL_SOCKET and option == _pysocket.SO_KEEPALIVE:
+            return int(cfg.keepalive)
+        if level == _pysocket.SOL_SOCKET and option == _pysocket.SO_RCVBUF:
+            return cfg.rcv_buf
+        if level == _pysocket.SOL_SOCKET and option == _pysocket.SO_SNDBUF:
+            return 2 * cfg.snd_buf
+        if level == _pysocket.IPPROTO_TCP and option in _KEEP_TIMES:
+            value = getattr(cfg, _KEEP_TIMES[option])
+            return value if option == _pysocket.TCP_KEEPCNT else value // 1_000_000_000
+        if level == _pysocket.IPPROTO_TCP and option == _pysocket.TCP_CONGESTION:
+            name = cfg.congestion_control.encode()
+            return name.ljust(buflen, b"\0")[:buflen] if buflen else name
         raise oserror(errno.ENOPROTOOPT)
+
+    def tcp_info(self) -> dict:
+        """Linux's ``TCP_INFO`` as a dict (``tcpi_snd_cwnd``, ``tcpi_rtt``...).
+
+        Raises:
+            OSError: ENOTCONN before the socket has a connection.
+        """
+        return self._conn.info()
 
     def getsockname(self) -> tuple[str, int]:
         self._check()

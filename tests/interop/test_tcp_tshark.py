@@ -120,8 +120,10 @@ def is_tcp(frame: bytes, pred) -> bool:
 def session(tmp_path_factory):
     """Two connections from h1 to h2, each with one segment lost twice on h1's cable.
 
-    Port 7: handshake, 1000 bytes lost twice (RTO 1 s, then 2 s), echo, teardown.
-    Port 8 (ARP already known, so the SYN carries its state comment): the SYN is lost twice.
+    Port 7: handshake, 1000 bytes lost twice (RTO 200 ms, the minimum, then 400 ms), echo,
+    teardown.
+    Port 8 (ARP already known, so the SYN carries its state comment): the SYN is lost twice
+    (RTO 1 s, the initial value, then 2 s).
     """
     net, h1, h2, cable = lan()
     out = h1.interfaces[0]
@@ -169,11 +171,12 @@ def test_wireshark_flags_exactly_the_segments_we_retransmitted(session):
 
 def test_retransmission_timeouts_double_per_rfc_6298(session):
     net, rows = session
-    for stream in ("0", "1"):
+    # Wireshark measures from the first transmission: RTO, then RTO + 2 * RTO (5.5 backoff).
+    # Data: the 200 ms minimum (the sampled RTT is far below it); the SYN: the initial 1 s.
+    for stream, rto in (("0", 0.2), ("1", 1.0)):
         rtos = [float(r["tcp.analysis.rto"]) for r in rows
                 if r["tcp.stream"] == stream and r["tcp.analysis.rto"]]
-        # Wireshark measures from the first transmission: 1 s, then 1 s + 2 s (5.5 backoff)
-        assert rtos == pytest.approx([1.0, 3.0], abs=0.01), (stream, rtos)
+        assert rtos == pytest.approx([rto, 3 * rto], abs=0.01), (stream, rtos)
 
 
 def test_state_changes_are_visible_as_frame_comments(session):
