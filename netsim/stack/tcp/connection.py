@@ -36,13 +36,13 @@ from .events import (
 )
 from .handshake import _DEFAULT_PEER_MSS, Handshake
 from .keepalive import Keepalive
-from .options import Options, scan_options
+from .options import TS_TICK_NS, Options, scan_options
 from .reassembly import Reassembler
 from .recovery import Recovery
 from .rto import RtoEstimator
 from .segment import ACK, FIN, RST, SYN, TCP, rst_for, seg_len
 from .sender import DATA_STATES, Sender
-from .seqnum import seq_add, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
+from .seqnum import MASK, seq_add, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
 from .states import SYNCHRONIZED, Ev, State, StateMachine, TcpStateError
 
 __all__ = ["Connection"]
@@ -201,7 +201,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
             OSError: EPIPE after the write side was shut down or the connection closed,
                 ENOTCONN before any open.
         """
-        st = self.state
+        st = self.sm.state
         if self._wr_shut or st in (State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSING,
                                    State.LAST_ACK, State.TIME_WAIT):
             raise OSError(_errno.EPIPE, "write side shut down")
@@ -227,7 +227,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
             self._now = now
         data = bytes(self._rcvq[:max_bytes])
         del self._rcvq[:len(data)]
-        if data and self.state in _TEXT_STATES and self._window_grew_enough():
+        if data and self.sm.state in _TEXT_STATES and self._window_grew_enough():
             self._send_ack()
         return data
 
@@ -242,7 +242,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         if self._wr_shut:
             return
         self._now = now
-        st = self.state
+        st = self.sm.state
         if st in (State.LISTEN, State.CLOSED):
             raise TcpStateError(f"shutdown in {st}")
         self._wr_shut = True
@@ -257,7 +257,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         """
         self._closed_by_user = True
         self._now = now
-        st = self.state
+        st = self.sm.state
         if st is State.CLOSED:
             return
         if st is State.LISTEN:
@@ -272,7 +272,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
     def abort(self, now: int) -> None:
         """ABORT: send RST when synchronized and go to CLOSED (RFC 9293 3.10.5)."""
         self._now = now
-        st = self.state
+        st = self.sm.state
         if st is State.CLOSED:
             return
         if st in (State.SYN_RECEIVED, State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2,
@@ -294,7 +294,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
 
     def _timeout_persist(self, now: int) -> None:
         # RFC 9293 3.8.6.1: probe a zero window with one byte; never give up while ACKed.
-        if self.snd_wnd == 0 and self.state in DATA_STATES:
+        if self.snd_wnd == 0 and self.sm.state in DATA_STATES:
             off = seq_diff(self.snd_nxt, self._buf_seq)
             if off < len(self._sndbuf):
                 probe = self._segment(ACK, self.snd_nxt, bytes(self._sndbuf[off:off + 1]))
@@ -319,7 +319,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
             now: virtual time of arrival (ns).
         """
         self._now = self._last_rcv = now
-        st = self.state
+        st = self.sm.state
         if st is State.CLOSED:
             rst = rst_for(seg)
             if rst is not None:
@@ -334,8 +334,12 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         self._emit_cc(now)
 
     def _rcv_other(self, seg: TCP, now: int) -> None:
-        st, f = self.state, seg.flags
-        ts, blocks = scan_options(seg)
+        st, f = self.sm.state, seg.flags
+        opts = seg.options
+        if opts and len(opts) == 3 and opts[2][0] == "Timestamp":  # NOP, NOP, TS: the usual
+            ts, blocks = opts[2][1], None
+        else:
+            ts, blocks = scan_options(seg)
         self._in_ts = ts
         if st is State.SYN_RECEIVED and f & SYN and seg.seq == self.irs:
             if not f & ACK:
@@ -347,7 +351,8 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
                               window=seg.window >> self.snd_wscale)
             f = seg.flags
             self._ack_now = True
-        if self._paws_reject(seg, ts, now):  # RFC 7323 5.3 R1: an old duplicate
+        if ts is not None and self.ts_ok and seq_lt(ts[0], self.ts_recent) \
+                and self._paws_reject(seg, ts, now):  # RFC 7323 5.3 R1: an old duplicate
             self.stats["paws_rejected"] += 1
             self._send_ack()
             return
@@ -361,8 +366,11 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
                     self._arm("timewait", now + 2 * self.cfg.msl_ns)  # RFC 9293 3.10.7.4
                 self._send_ack()
             return
-        if self.ts_ok:
-            self._take_ts(seg.seq, ts, now)
+        if ts is not None and self.ts_ok and seq_ge(ts[0], self.ts_recent) \
+                and seq_le(seg.seq, self.last_ack_sent):
+            # RFC 7323 4.3 (2): keep the TSval of a segment that starts at or before the
+            # last ACK we sent, so our TSecr times the segment that got acknowledged.
+            self.ts_recent, self.ts_recent_at = ts[0], now
         if f & RST:
             self._rcv_rst(seg, now)
             return
@@ -383,7 +391,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         if seg.seq != self.rcv_nxt:
             self._send_ack()
             return
-        st = self.state
+        st = self.sm.state
         if st is State.SYN_RECEIVED and not self._child and self.sm.history[0][1] is State.LISTEN:
             self._clear_for_listen(now)
             return
@@ -392,7 +400,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
 
     def _rcv_ack(self, seg: TCP, now: int, blocks: tuple | None = None) -> bool:
         """ACK processing (RFC 9293 3.10.7.4 fifth check); False means drop the segment."""
-        st, ack = self.state, seg.ack
+        st, ack = self.sm.state, seg.ack
         if st is State.SYN_RECEIVED:
             if not (seq_lt(self.snd_una, ack) and seq_le(ack, self.snd_max)):
                 self._out.append(TCP(sport=self.local[1], dport=seg.sport, seq=ack, flags=RST))
@@ -420,7 +428,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         if seq_ge(ack, self.snd_una):
             self._update_window(seg)
         self._fin_acked_transitions(now)
-        return self.state is not State.CLOSED
+        return self.sm.state is not State.CLOSED
 
     def _fin_acked_transitions(self, now: int) -> None:
         if not self._fin_queued:
@@ -428,7 +436,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         fin_seq = seq_add(self._buf_seq, len(self._sndbuf))
         if self._sndbuf or not seq_gt(self.snd_una, fin_seq):
             return
-        st = self.state
+        st = self.sm.state
         if st is State.FIN_WAIT_1:
             self._fire(Ev.RCV_ACK_OF_FIN, now)
         elif st is State.CLOSING:
@@ -441,7 +449,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
                               payload: bytes | None = None, fin: bool | None = None) -> None:
         if payload is None:
             payload, fin = seg.payload, bool(seg.flags & FIN)
-        if self.state not in _TEXT_STATES:
+        if self.sm.state not in _TEXT_STATES:
             return  # RFC 9293: after a FIN from the peer, text is ignored
         off = self._rcv_off + seq_diff(seq, self.rcv_nxt)
         if off < self._rcv_off:  # already delivered (text queued on a SYN went first)
@@ -479,7 +487,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         self.eof = True
         self._ack_now = True
         self._events.append(Eof(now))
-        if self.state is State.FIN_WAIT_2:
+        if self.sm.state is State.FIN_WAIT_2:
             self._fire(Ev.RCV_FIN, now)
             self._arm("timewait", now + 2 * self.cfg.msl_ns)
             self._timers.pop("rexmt", None)
@@ -532,12 +540,12 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         if self._rtt_seq is not None and seq_gt(ack, self._rtt_seq):
             self.rto.sample(now - self._rtt_start)
             self._rtt_seq = None
-        elif self.ts_ok:
+        elif self.ts_ok and self._in_ts is not None and self._in_ts[1]:
             # RFC 7323 4.1: TSecr times the transmission that was acknowledged, even a
             # retransmission, so the RTO comes back down after a timeout.
-            rtt = self._ts_rtt(self._in_ts, now)
-            if rtt is not None:
-                self.rto.sample(rtt)
+            ticks = (now // TS_TICK_NS + self.ts_offset - self._in_ts[1]) & MASK
+            if ticks < 1 << 31:
+                self.rto.sample(ticks * TS_TICK_NS)
         self.retries = 0
         self._on_new_ack(max(acked, 0), flight, now)
         if self.snd_una == self.snd_max:

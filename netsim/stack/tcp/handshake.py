@@ -77,8 +77,7 @@ class Handshake:
         # RFC 9293 3.10.7.3 fourth: "If there are other controls or text in the segment,
         # queue them for processing after the ESTABLISHED state has been reached." The
         # bytes wait in the reassembler at stream offset 0, as if out of order.
-        room = seq_diff(self.rcv_adv, self.rcv_nxt)
-        data = seg.payload[:max(room, 0)]
+        data = seg.payload[:self._adv_window()]  # what the window we are about to offer holds
         if data:
             self._ooo.add(self._rcv_off, data)
         if seg.flags & FIN and len(data) == len(seg.payload):

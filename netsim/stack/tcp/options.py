@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .sack import receiver_blocks
 from .segment import RST, TCP
-from .seqnum import MASK, seq_add, seq_diff, seq_le, seq_lt
+from .seqnum import MASK, seq_add, seq_diff, seq_lt
 
 __all__ = ["Options", "scan_options", "TS_TICK_NS", "our_wscale"]
 
@@ -24,7 +24,6 @@ _PAWS_IDLE_NS = 24 * 86400 * 1_000_000_000  # RFC 7323 5.5: TS.Recent expires af
 _MAX_WSCALE = 14              # RFC 7323 2.3
 _NOP = ("NOP", None)
 _SACK_PERM = ("SAckOK", b"")
-_HALF = 1 << 31
 
 
 def scan_options(seg: TCP) -> tuple[tuple[int, int] | None, tuple | None]:
@@ -186,17 +185,3 @@ class Options:
             self.ts_recent, self.ts_recent_at = ts[0], now  # RFC 7323 5.5: TS.Recent expired
             return False
         return True
-
-    def _take_ts(self, seq: int, ts: tuple[int, int] | None, now: int) -> None:
-        """RFC 7323 4.3 (2): remember TSval when the segment starts at or before the last
-        ACK we sent, so our TSecr times the segment that got acknowledged."""
-        if ts is not None and seq_diff(ts[0], self.ts_recent) >= 0 \
-                and seq_le(seq, self.last_ack_sent):
-            self.ts_recent, self.ts_recent_at = ts[0], now
-
-    def _ts_rtt(self, ts: tuple[int, int] | None, now: int) -> int | None:
-        """The RTT (ns) an ACK's TSecr measures (RFC 7323 4.1), or None."""
-        if ts is None or not ts[1]:
-            return None
-        ticks = (self._ts_now(now) - ts[1]) & MASK
-        return ticks * TS_TICK_NS if ticks < _HALF else None

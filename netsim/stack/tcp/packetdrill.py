@@ -104,6 +104,7 @@ class Runner:
         raise ScriptError(self.name, line.lineno, msg, expected, actual)
 
     def _collect(self) -> None:
+        self._resolve_waiting()  # first: a completed read may send a window update
         for lst in self.listeners:
             for _remote, seg in lst.pending_replies():
                 self.outq.append((self.now, seg, self.isn))
@@ -111,7 +112,6 @@ class Runner:
             for seg in c.pending_segments():
                 self.outq.append((self.now, seg, c.iss))
             c.pop_events()
-        self._resolve_waiting()
 
     def _advance(self, t: int) -> None:
         """Fire every timer due up to ``t`` at its own deadline, then set the clock to ``t``."""
@@ -340,6 +340,9 @@ class Runner:
             # Linux doubles SO_RCVBUF; netsim offers the value asked for as window.
             "SO_RCVBUF": lambda: {"rcv_buf": 2 * int(raw), "rcv_wnd": int(raw)},
             "SO_SNDBUF": lambda: {"snd_buf": int(raw)},
+            # Linux always delays ACKs; TCP_QUICKACK 0 asks for that here (netsim's default
+            # ACKs every segment), 1 turns it off again.
+            "TCP_QUICKACK": lambda: {"delayed_ack": raw == "0"},
         }.get(name)
         if changes is None:
             return 0, None  # accepted and ignored, as before
@@ -356,6 +359,21 @@ class Runner:
                 conn.set_keepalive(conn.cfg.keepalive, self.now)
         else:
             entry.opts = {**(entry.opts or {}), **values}
+        return 0, None
+
+    def _sys_getsockopt(self, line, call, fd):
+        """``getsockopt(fd, SOL_SOCKET, SO_ERROR, [ECONNRESET], [4]) = 0``: the pending
+        error (cleared by reading, as on Linux) must be the one written."""
+        if call.args[2] != "SO_ERROR":
+            self._fail(line, f"unsupported getsockopt option {call.args[2]}")
+        conn = self.fds[fd].obj
+        code = conn.error if isinstance(conn, Connection) else None
+        want = call.args[3].strip("[]")
+        got = _errno.errorcode.get(code, str(code)) if code else "0"
+        if got != want:
+            self._fail(line, "getsockopt(SO_ERROR) returned something else", want, got)
+        if isinstance(conn, Connection):
+            conn.error = None
         return 0, None
 
     def _sys_listen(self, line, call, fd):
@@ -452,12 +470,10 @@ class Runner:
         if call.name == "read":
             if obj.readable:
                 return len(obj.recv(int(call.args[2]), self.now)), None
-            if entry.rd_shut:
-                return 0, None
+            if entry.rd_shut or obj.at_eof:
+                return 0, None  # after the peer's FIN even a reset reads as EOF (Linux)
             if obj.error is not None:
                 return -1, _errno.errorcode[obj.error]
-            if obj.at_eof:
-                return 0, None
             return (-1, "EAGAIN") if entry.nonblocking else None
         return -1, "EINVAL"
 

@@ -97,7 +97,7 @@ class Recovery:
 
     def _on_new_ack(self, acked: int, flight: int, now: int) -> None:
         """After SND.UNA advanced by ``acked`` (``flight`` was in flight before)."""
-        if self.sb:
+        if self.sb.starts:
             self.sb.trim(self._off(self.snd_una))
         self.dupacks = 0
         st = self.ca_state
@@ -124,12 +124,9 @@ class Recovery:
             self.cc.on_ack(acked, now)
 
     def _end_recovery(self, now: int) -> None:
-        if self.sack_ok or self.cc.recovery == "reno":
-            self.cwnd = self.ssthresh  # RFC 6675 / RFC 5681 3.2 step 6
-        else:
-            # RFC 6582 3.2 step 3, option 1: no burst larger than what is in flight + 1.
-            flight = seq_diff(self.snd_max, self.snd_una)
-            self.cwnd = min(self.ssthresh, max(flight, self._mss) + self._mss)
+        # RFC 5681 3.2 step 6, RFC 6675, and RFC 6582 3.2 step 3 option (2), as Linux does:
+        # the window deflates to ssthresh, half the flight when the loss was found.
+        self.cwnd = self.ssthresh
         self.ca_state = "open"
         self.rescue_rxt = None
         self.cc.on_recovery_end(now)
@@ -145,7 +142,7 @@ class Recovery:
             # RFC 6582 3.2 step 1 (the careful variant): no fast retransmit for duplicates
             # of data that was outstanding at the timeout.
             return
-        lost = self.sack_ok and self.sb and self.sb.is_lost(self._off(self.snd_una), self._mss)
+        lost = self.sack_ok and self.sb.starts and self.sb.is_lost(self._off(self.snd_una), self._mss)
         if self.dupacks >= DUP_THRESH or lost:
             self._enter_recovery(now)
         else:

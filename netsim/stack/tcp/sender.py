@@ -10,8 +10,9 @@ a zero window (RFC 9293 3.8.6.1). Loss recovery's sending lives in :mod:`.recove
 
 from __future__ import annotations
 
+from .options import TS_TICK_NS
 from .segment import ACK, FIN, PSH, RST, SYN, TCP
-from .seqnum import seq_add, seq_diff, seq_ge, seq_gt, seq_lt
+from .seqnum import MASK, seq_add, seq_diff, seq_ge, seq_gt, seq_lt
 from .states import SYNCHRONIZED, State
 
 __all__ = ["Sender"]
@@ -20,6 +21,8 @@ __all__ = ["Sender"]
 # any, is not acknowledged yet.
 DATA_STATES = frozenset({State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_1,
                          State.CLOSING, State.LAST_ACK})
+_ACK_STATES = SYNCHRONIZED | {State.SYN_RECEIVED}
+_NOP = ("NOP", None)
 
 
 class Sender:
@@ -32,12 +35,12 @@ class Sender:
         cfg = self.cfg
         return min(cfg.rcv_buf, cfg.rcv_wnd, 0xFFFF << self.rcv_wscale)
 
-    def _adv_window(self) -> int:
-        """The window to advertise now, in bytes (a multiple of the scale unit)."""
-        full = self._full_window()
-        free = min(self.cfg.rcv_buf - len(self._rcvq), full)
+    def _adv_window(self, ws: int = 0) -> int:
+        """The window to advertise now, in bytes (a multiple of ``1 << ws``, the scale)."""
+        cfg = self.cfg
+        full = min(cfg.rcv_buf, cfg.rcv_wnd, 0xFFFF << ws)
+        free = min(cfg.rcv_buf - len(self._rcvq), full)
         cur = max(seq_diff(self.rcv_adv, self.rcv_nxt), 0)
-        ws = self.rcv_wscale
         # Never shrink the window (RFC 9293 3.8.6.2.2), and move its right edge only by a
         # useful amount: min(RCV.BUFF / 2, MSS) (receiver SWS avoidance, Fr = 1/2).
         if free <= cur or free - cur < min(full >> 1, self._mss):
@@ -62,21 +65,25 @@ class Sender:
             return TCP(sport=self.local[1], dport=remote_port, seq=seq,
                        ack=self.rcv_nxt if flags & ACK else 0, flags=flags, payload=payload)
         ack = 0
-        wnd = self._adv_window()
+        # RFC 7323 2.2: the window of a SYN is never scaled.
+        wnd = self._adv_window(0 if flags & SYN else self.rcv_wscale)
         if flags & ACK:
             ack = self.last_ack_sent = self.rcv_nxt
             self._ack_now = False
             self._unacked_segs = 0
             self._timers.pop("delack", None)
         if flags & SYN:
-            wnd = min(wnd, 0xFFFF)  # RFC 7323 2.2: the window of a SYN is never scaled
-            field = wnd
+            wnd = field = min(wnd, 0xFFFF)
         else:
             field = min(wnd >> self.rcv_wscale, 0xFFFF)
             wnd = field << self.rcv_wscale
         self.rcv_adv = seq_add(self.rcv_nxt, wnd)
         if options is None:
-            options = self._seg_options()
+            if self.ts_ok and not (self.sack_ok and (self._ooo or self._dsack)):
+                options = (_NOP, _NOP, ("Timestamp", ((self._now // TS_TICK_NS + self.ts_offset)
+                                                      & MASK, self.ts_recent)))
+            else:
+                options = self._seg_options()
         return TCP(sport=self.local[1], dport=remote_port, seq=seq, ack=ack, flags=flags,
                    window=field, payload=payload, options=options)
 
@@ -98,12 +105,12 @@ class Sender:
 
     def _output(self, now: int) -> None:
         """Send what the windows allow, then a pure ACK if one is still owed."""
-        if self.state in DATA_STATES:
+        if self.sm.state in DATA_STATES:
             if self.ca_state == "recovery" and self.sack_ok:
                 self._sack_recovery_send(now)
-            else:
-                self._send_data(now)
-        if self._ack_now and self.state in SYNCHRONIZED | {State.SYN_RECEIVED}:
+            elif self._fin_queued or seq_diff(self.snd_nxt, self._buf_seq) < len(self._sndbuf):
+                self._send_data(now)  # (skipped with nothing unsent: a pure receiver)
+        if self._ack_now and self.sm.state in _ACK_STATES:
             self._send_ack()
 
     def _send_data(self, now: int, room: int | None = None, once: bool = False) -> int:
@@ -117,7 +124,7 @@ class Sender:
             room = self._cwnd_room()
         total = 0
         while True:
-            if self.sb and seq_lt(self.snd_nxt, self.snd_max):
+            if self.sb.starts and seq_lt(self.snd_nxt, self.snd_max):
                 self._skip_sacked()
             off = seq_diff(self.snd_nxt, self._buf_seq)
             unsent = len(buf) - off
