@@ -173,7 +173,6 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         self._init_cwnd()
         self.snd_nxt = self.snd_max = seq_add(self.iss, 1)
         self._send_syn(now, with_ack=False)
-        self._emit_cc(now)
 
     def open_passive(self, now: int = 0, *, listener_child: bool = False) -> None:
         """Passive OPEN: wait in LISTEN for a SYN.
