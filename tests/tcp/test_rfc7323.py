@@ -217,3 +217,15 @@ def test_timestamp_clock_has_a_per_connection_offset_unless_sysctl_says_2() -> N
     cfg.sysctl("net.ipv4.tcp_timestamps", 2)
     c3 = Connection(A, B, 3, cfg)
     assert c3.ts_offset == 0 and c3._ts_now(1500 * MS) == 1500  # 1 ms ticks
+
+
+def test_syn_sent_retransmitted_syn_is_timed_by_the_syn_ack_timestamp() -> None:
+    a = Connection(A, B, ISN_A)
+    a.open_active(0)
+    a.pending_segments()
+    a.on_timer(a.next_deadline())  # the SYN is lost: resent at 1 s, Karn forbids timing it
+    (again,) = a.pending_segments()
+    a.receive(TCP(sport=80, dport=40000, seq=ISN_B, ack=ISN_A + 1, flags=SYN | ACK,
+                  window=65535, options=(("MSS", 1460), ("Timestamp", (7, ts_of(again)[0])))),
+              1 * S + 30 * MS)
+    assert a.rto.srtt == 30 * MS and a.rto.rto == 200 * MS  # RFC 7323 4.1

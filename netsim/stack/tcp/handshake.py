@@ -62,6 +62,8 @@ class Handshake:
             return
         self._take_syn(seg)
         if ack_ok:
+            # With timestamps, the SYN,ACK's TSecr times even a retransmitted SYN.
+            self._in_ts = scan_options(seg)[0]
             self._ack_advanced(seg.ack, now)
             self._update_window(seg)
             self._fire(Ev.RCV_SYN_ACK, now)

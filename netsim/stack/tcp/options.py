@@ -5,7 +5,10 @@ carried them (a SYN,ACK may carry an option only if the SYN did). Once timestamp
 every segment but a RST carries one (RFC 7323 3.2): the sender's clock (TSval) and the
 latest TSval received in order (TSecr), which gives an RTT sample on every ACK of new data,
 retransmissions included (RFC 7323 4), and PAWS, which rejects an old duplicate by its
-timestamp (RFC 7323 5). Option layout is Linux's (``tcp_options_write``): on a SYN ``MSS,
+timestamp (RFC 7323 5). A segment that lacks the option although timestamps are on is
+accepted, as Linux does (RFC 7323 3.2 says it SHOULD be dropped). TSval ticks every 1 ms,
+so timestamp RTT samples have 1 ms granularity; a segment timed by the sender itself (one per
+RTT, RFC 6298) still gives a nanosecond sample. Option layout is Linux's (``tcp_options_write``): on a SYN ``MSS,
 SACK_PERM, TS, NOP, WS``; on other segments ``NOP, NOP, TS`` then ``NOP, NOP, SACK``.
 
 :class:`Options` is a mixin of :class:`~netsim.stack.tcp.connection.Connection`.
