@@ -33,8 +33,8 @@ from .tcp import (
     TcpConfig,
     Writable,
     rst_for,
+    sockopt,
 )
-from .tcp.cc import ALGORITHMS
 
 if TYPE_CHECKING:
     from .host import Host
@@ -47,8 +47,6 @@ EPHEMERAL_LOW, EPHEMERAL_HIGH = 32768, 60999  # Linux ip_local_port_range
 _HANDSHAKE = frozenset({State.SYN_SENT, State.SYN_RECEIVED})
 _SENDABLE = frozenset({State.ESTABLISHED, State.CLOSE_WAIT})
 _ICMP_UNREACH = 3
-_KEEP_TIMES = {_pysocket.TCP_KEEPIDLE: "keepidle_ns", _pysocket.TCP_KEEPINTVL: "keepintvl_ns",
-               _pysocket.TCP_KEEPCNT: "keepcnt"}
 
 
 def tcp_layer(host: Host) -> TcpLayer:
@@ -661,33 +659,10 @@ class TcpSocket:
             return int(self.type)
         return self._get_tcp_option(level, option, buflen)
 
-    # -- keepalive, congestion control, buffers (the sans-I/O core's TcpConfig) ---------------
-
-    def _tcp_option_fields(self, level: int, option: int, value: Any) -> dict | None:
-        """The TcpConfig fields a socket option sets, as Linux interprets the value."""
-        sol, tcp = level == _pysocket.SOL_SOCKET, level == _pysocket.IPPROTO_TCP
-        if sol and option == _pysocket.SO_KEEPALIVE:
-            return {"keepalive": bool(value)}
-        if sol and option == _pysocket.SO_RCVBUF:
-            # Linux doubles the value (sk_rcvbuf) and offers about the value as window.
-            n = max(int(value), 1152)
-            return {"rcv_buf": 2 * n, "rcv_wnd": n}
-        if sol and option == _pysocket.SO_SNDBUF:
-            return {"snd_buf": max(int(value), 2304)}
-        if tcp and option in _KEEP_TIMES:
-            if int(value) < 1:
-                raise oserror(errno.EINVAL)
-            scale = 1 if option == _pysocket.TCP_KEEPCNT else 1_000_000_000
-            return {_KEEP_TIMES[option]: int(value) * scale}
-        if tcp and option == _pysocket.TCP_CONGESTION:
-            name = (value.decode() if isinstance(value, bytes) else str(value)).rstrip("\0")
-            if name not in ALGORITHMS:
-                raise oserror(errno.ENOENT)  # Linux: no such congestion-control module
-            return {"congestion_control": name}
-        return None
+    # -- keepalive, congestion control, buffers: options of the core (tcp/sockopt.py) -------
 
     def _set_tcp_option(self, level: int, option: int, value: Any) -> bool:
-        fields = self._tcp_option_fields(level, option, value)
+        fields = sockopt.config_changes(level, option, value)
         if fields is None:
             return False
         self._tcp_opts.update(fields)
@@ -695,31 +670,16 @@ class TcpSocket:
             for name, v in fields.items():
                 setattr(self._listener.cfg, name, v)
         if self._ep is not None:
-            conn, now = self._ep.conn, self.host.kernel.now
-            for name, v in fields.items():
-                setattr(conn.cfg, name, v)
-            if "congestion_control" in fields:
-                conn.set_congestion_control(fields["congestion_control"])
-            if "keepalive" in fields or option in _KEEP_TIMES:
-                conn.set_keepalive(conn.cfg.keepalive, now)
+            sockopt.apply(self._ep.conn, fields, self.host.kernel.now)
             self.layer.flush(self._ep)
         return True
 
     def _get_tcp_option(self, level: int, option: int, buflen: int) -> Any:
         cfg = self._ep.conn.cfg if self._ep is not None else self._config()
-        if level == _pysocket.SOL_SOCKET and option == _pysocket.SO_KEEPALIVE:
-            return int(cfg.keepalive)
-        if level == _pysocket.SOL_SOCKET and option == _pysocket.SO_RCVBUF:
-            return cfg.rcv_buf
-        if level == _pysocket.SOL_SOCKET and option == _pysocket.SO_SNDBUF:
-            return 2 * cfg.snd_buf
-        if level == _pysocket.IPPROTO_TCP and option in _KEEP_TIMES:
-            value = getattr(cfg, _KEEP_TIMES[option])
-            return value if option == _pysocket.TCP_KEEPCNT else value // 1_000_000_000
-        if level == _pysocket.IPPROTO_TCP and option == _pysocket.TCP_CONGESTION:
-            name = cfg.congestion_control.encode()
-            return name.ljust(buflen, b"\0")[:buflen] if buflen else name
-        raise oserror(errno.ENOPROTOOPT)
+        value = sockopt.config_value(cfg, level, option, buflen)
+        if value is None:
+            raise oserror(errno.ENOPROTOOPT)
+        return value
 
     def tcp_info(self) -> dict:
         """Linux's ``TCP_INFO`` as a dict (``tcpi_snd_cwnd``, ``tcpi_rtt``...).
