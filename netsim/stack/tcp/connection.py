@@ -498,9 +498,15 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         """Acceptability test and trimming to the window (RFC 9293 3.10.7.4, 3.3.2 table)."""
         seq, payload = seg.seq, seg.payload
         fin = bool(seg.flags & FIN)
-        slen = seg_len(seg)
-        wnd = max(seq_diff(self.rcv_adv, self.rcv_nxt), 0)
         rn = self.rcv_nxt
+        wnd = max(seq_diff(self.rcv_adv, rn), 0)
+        if seq == rn and not seg.flags & SYN:  # the usual: the next segment expected
+            if not payload and not fin:
+                return seq, payload, fin  # SEG.LEN 0 at RCV.NXT: always acceptable
+            if wnd == 0:
+                return None, b"", False
+            return (seq, payload[:wnd], False) if len(payload) > wnd else (seq, payload, fin)
+        slen = seg_len(seg)
         if slen == 0:
             ok = seq == rn if wnd == 0 else 0 <= seq_diff(seq, rn) < wnd
         elif wnd == 0:

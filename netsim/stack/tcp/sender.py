@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .options import TS_TICK_NS
 from .segment import ACK, FIN, PSH, RST, SYN, TCP
-from .seqnum import MASK, seq_add, seq_diff, seq_ge, seq_gt, seq_lt
+from .seqnum import MASK, seq_add, seq_diff, seq_gt, seq_lt
 from .states import SYNCHRONIZED, State
 
 __all__ = ["Sender"]
@@ -23,6 +23,7 @@ DATA_STATES = frozenset({State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_1,
                          State.CLOSING, State.LAST_ACK})
 _ACK_STATES = SYNCHRONIZED | {State.SYN_RECEIVED}
 _NOP = ("NOP", None)
+_HALF = 1 << 31
 
 
 class Sender:
@@ -115,39 +116,41 @@ class Sender:
 
     def _send_data(self, now: int, room: int | None = None, once: bool = False) -> int:
         """Send new (or, after a timeout, go-back-N) data within the peer's window and
-        ``room`` (the congestion window's allowance when None); returns the bytes sent."""
+        ``room`` (the congestion window's allowance when None); returns the bytes sent.
+
+        The hottest loop of a bulk transfer, so sequence arithmetic is inlined here
+        (``(a - b + HALF) & MASK) - HALF`` is :func:`~.seqnum.seq_diff`).
+        """
         mss = self._mss
         if self.sack_ok and (self._ooo or self._dsack):
             mss -= self._sack_option_len()  # the SACK option takes room from the data
         buf = self._sndbuf
+        size, base, fin_queued = len(buf), self._buf_seq, self._fin_queued
         if room is None:
             room = self._cwnd_room()
         total = 0
         while True:
             if self.sb.starts and seq_lt(self.snd_nxt, self.snd_max):
                 self._skip_sacked()
-            off = seq_diff(self.snd_nxt, self._buf_seq)
-            unsent = len(buf) - off
-            in_flight = seq_diff(self.snd_nxt, self.snd_una)
-            usable = min(self.snd_wnd - in_flight, room)
-            n = max(min(unsent, mss, usable), 0)
-            fin_now = self._fin_queued and off + n == len(buf) and unsent >= 0
+            seq = self.snd_nxt
+            off = ((seq - base + _HALF) & MASK) - _HALF
+            unsent = size - off
+            in_flight = ((seq - self.snd_una + _HALF) & MASK) - _HALF
+            n = max(min(unsent, mss, self.snd_wnd - in_flight, room), 0)
+            fin_now = fin_queued and off + n == size and unsent >= 0
             if n == 0 and not fin_now:
                 break
-            if (0 < n < mss and n == unsent and in_flight > 0 and not self.cfg.nodelay
-                    and not self._fin_queued):
+            if (n < mss and n == unsent and in_flight > 0 and not fin_queued
+                    and not self.cfg.nodelay):
                 break  # Nagle (RFC 9293 3.7.4): one small segment outstanding at a time
             if n < unsent and n < mss and in_flight > 0:
                 break  # sender SWS avoidance: wait for a bigger window (RFC 9293 3.8.6.2.1)
-            flags = ACK
-            if n and n == unsent:
-                flags |= PSH
+            flags = ACK | PSH if n and n == unsent else ACK
             if fin_now:
                 flags |= FIN
-            seq = self.snd_nxt
             self._out.append(self._segment(flags, seq, bytes(buf[off:off + n])))
-            new_nxt = seq_add(seq, n + (1 if fin_now else 0))
-            if seq_ge(seq, self.snd_max):
+            new_nxt = (seq + n + (1 if fin_now else 0)) & MASK
+            if ((seq - self.snd_max + _HALF) & MASK) - _HALF >= 0:
                 if self._rtt_seq is None:
                     self._rtt_seq, self._rtt_start = seq, now
                 self.snd_max = new_nxt
@@ -162,9 +165,8 @@ class Sender:
                 self._arm("rexmt", now + self.rto.rto)
             if fin_now or once:
                 break
-        off = seq_diff(self.snd_nxt, self._buf_seq)
-        if (self.snd_wnd == 0 and off < len(buf) and "rexmt" not in self._timers
-                and "persist" not in self._timers):
+        if (self.snd_wnd == 0 and "rexmt" not in self._timers and "persist" not in self._timers
+                and seq_diff(self.snd_nxt, self._buf_seq) < len(buf)):
             self._arm_persist(now)
         return total
 
