@@ -54,3 +54,18 @@ def test_every_congestion_control_gets_the_data_through_loss_dup_and_reorder() -
             cfg = dataclasses.replace(TcpConfig(), congestion_control=name, sack=sack)
             t, _ = one_way(7, cfg, size=200_000, loss=0.1)
             assert t < 30, (name, sack)
+
+
+def test_every_option_combination_survives_loss_duplication_and_reordering() -> None:
+    from tcp_harness import transfer_both_ways
+
+    for name in ("reno", "newreno", "cubic"):
+        for sack in (True, False):
+            for timestamps in (0, 1):
+                cfg = dataclasses.replace(TcpConfig(), congestion_control=name, sack=sack,
+                                          timestamps=timestamps, rcv_buf=300_000,
+                                          rcv_wnd=150_000, snd_buf=200_000)
+                pair, data_a, data_b, at_b, at_a = transfer_both_ways(
+                    seed=2, size=150_000, loss=0.15, dup=0.1, reorder=0.2, config=cfg)
+                assert at_b == data_a and at_a == data_b, (name, sack, timestamps)
+                assert pair.a.error is None and pair.b.error is None

@@ -201,3 +201,19 @@ def test_established_data_segment_shrinks_to_make_room_for_sack_blocks() -> None
     segs = b.pending_segments()
     assert segs[0].option("SAck") is not None
     assert len(segs[0].payload) == b.eff_mss - 12  # NOP, NOP, SACK with one block
+
+
+def test_established_retransmission_never_runs_past_snd_max() -> None:
+    # A partial ACK leaves less than a segment outstanding while more data waits unsent:
+    # resending "one segment" from SND.UNA must stop at SND.MAX, or the peer would ACK
+    # bytes we never sent and the two ends would trade challenge ACKs.
+    p = Path(cfg(nodelay=True))
+    a = p.a
+    a.send(bytes(1500), p.now)
+    full, _tail = a.pending_segments()  # 1000 + 500 bytes
+    a.receive(TCP(sport=80, dport=40000, seq=p.b.snd_max, ack=full.seq + 1000, flags=ACK,
+                  window=65535), p.now + 1)
+    a.cfg.nodelay = False
+    a.send(bytes(700), p.now + 2)  # Nagle holds it: 500 bytes are still unacknowledged
+    assert a.pending_segments() == []
+    assert a._retransmit(a.snd_una, MSS) == 500 == len(a.pending_segments()[0].payload)

@@ -104,6 +104,12 @@ class Recovery:
         if st == "recovery":
             if seq_ge(self.snd_una, self.recover):
                 self._end_recovery(now)
+            elif self.sack_ok and not self.sb.starts:
+                # A partial ACK and nothing SACKed above it: IsLost cannot point at the
+                # next hole, but the ACK does (as in RFC 6582), so resend it now.
+                una = self._off(self.snd_una)
+                sent = self._retransmit(self.snd_una, self._mss)
+                self.high_rxt = max(self.high_rxt, una + sent)
             elif not self.sack_ok:
                 if self.cc.recovery == "newreno":
                     # RFC 6582 3.2 step 5: a partial ACK; resend the next hole, deflate cwnd
@@ -214,7 +220,9 @@ class Recovery:
         off = seq_diff(seq, self._buf_seq)
         if off < 0:
             return 0
-        n = max(min(len(buf) - off, max_len), 0)
+        # Never past SND.MAX: bytes not sent before are new data, for the send loop (and a
+        # peer ACKing beyond our SND.MAX would get challenge ACKs, RFC 9293 3.10.7.4).
+        n = max(min(len(buf) - off, max_len, seq_diff(self.snd_max, seq)), 0)
         flags = ACK
         fin_seq = seq_add(self._buf_seq, len(buf))
         if self._fin_queued and off + n == len(buf) and seq_gt(self.snd_max, fin_seq):
