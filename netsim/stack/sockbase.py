@@ -70,6 +70,9 @@ class SocketBase(ABC):
     own options, ``_setopt`` / ``_getopt``.
     """
 
+    # Options whose value is text, not a number (TCP_CONGESTION: b"cubic"): passed on as given.
+    _RAW_OPTIONS: frozenset[tuple[int, int]] = frozenset()
+
     __slots__ = ("host", "family", "type", "proto", "reuseaddr", "_timeout", "_waiters", "_fd",
                  "__weakref__")
 
@@ -130,7 +133,7 @@ class SocketBase(ABC):
     def _setopt(self, level: int, option: int, value: int) -> bool:
         return False
 
-    def _getopt(self, level: int, option: int) -> int | None:
+    def _getopt(self, level: int, option: int, buflen: int | None = None) -> Any:
         return None
 
     # -- Python socket API -----------------------------------------------------------------
@@ -165,13 +168,13 @@ class SocketBase(ABC):
             OSError: ENOPROTOOPT for an option the socket does not have.
         """
         self._check()
-        v = option_value(value)
+        v = value if (level, option) in self._RAW_OPTIONS else option_value(value)
         if level == _pysocket.SOL_SOCKET and option == _pysocket.SO_REUSEADDR:
             self.reuseaddr = bool(v)
         elif not self._setopt(level, option, v):
             raise oserror(errno.ENOPROTOOPT)
 
-    def getsockopt(self, level: int, option: int, buflen: int | None = None) -> int:
+    def getsockopt(self, level: int, option: int, buflen: int | None = None) -> Any:
         """Read an option set with :meth:`setsockopt`, or SO_TYPE / SO_ERROR (clears the error)."""
         self._check()
         if level == _pysocket.SOL_SOCKET:
@@ -182,7 +185,7 @@ class SocketBase(ABC):
             if option == _pysocket.SO_ERROR:
                 # Reading SO_ERROR clears the pending error (Linux sock_error()).
                 return self._take_error()
-        got = self._getopt(level, option)
+        got = self._getopt(level, option, buflen)
         if got is None:
             raise oserror(errno.ENOPROTOOPT)
         return got

@@ -235,7 +235,7 @@ class UdpSocket(SocketBase):
             return True
         return False
 
-    def _getopt(self, level: int, option: int) -> int | None:
+    def _getopt(self, level: int, option: int, buflen: int | None = None) -> int | None:
         if level == _pysocket.SOL_SOCKET:
             if option == _pysocket.SO_BROADCAST:
                 return int(self.broadcast)

@@ -20,7 +20,17 @@ from ..wire import tcp as wtcp
 from ..wire.errors import DecodeError
 from ..wire.ipv4 import PROTO_TCP, IPv4
 from .ports import ANY, pick_ephemeral, port_taken
-from .tcp import Connected, Connection, Error, State, StateChange, TcpConfig, Writable, rst_for
+from .tcp import (
+    CongestionUpdate,
+    Connected,
+    Connection,
+    Error,
+    State,
+    StateChange,
+    TcpConfig,
+    Writable,
+    rst_for,
+)
 
 if TYPE_CHECKING:
     from ..net.interface import Interface
@@ -73,6 +83,9 @@ class TcpLayer:
                          "malformed": 0, "syn_dropped_backlog": 0}
         self.tracer = tracer
         self.trace_segments = trace_segments
+        # Called with (endpoint label, CongestionUpdate) on every change of a connection's
+        # cwnd, ssthresh, RTT estimate or recovery state: for a tracer or a lab to record.
+        self.on_congestion = None
         host.register_protocol(PROTO_TCP, self.on_ip)
         host.register_icmp_error_handler(PROTO_TCP, self.on_icmp_error)
 
@@ -144,6 +157,9 @@ class TcpLayer:
                 text = f"{self.host.name}: {old} -> {new}"
                 self.host.log("state", text)
                 notes.append(text)
+            elif isinstance(ev, CongestionUpdate):
+                if self.on_congestion is not None:
+                    self.on_congestion(ep.label, ev)
             elif isinstance(ev, Writable):
                 # Like Linux (sk_stream_write_space), wake a blocked writer only once a third
                 # of the send buffer is free: sendall then queues big chunks, not one
@@ -216,12 +232,17 @@ class TcpLayer:
             src, dst = ((ep.peer_label, ep.label) if ep is not None else
                         (self.label(ip.src, seg.sport), self.label(ip.dst, seg.dport)))
             self.tracer.segment(now, src, dst, seg, "in")
-        if ep is not None:
-            ep.conn.receive(seg, now)
-            return self.flush(ep, from_rx=True)
         lsock = self.listeners.get((ip.dst, seg.dport)) or self.listeners.get((ANY, seg.dport))
+        isn = None
+        if ep is not None:
+            # RFC 6191 / RFC 1122 4.2.2.13: a listener may take a new SYN from TIME_WAIT.
+            isn = ep.conn.accept_new_syn(seg, now) if lsock is not None else None
+            if isn is None:
+                ep.conn.receive(seg, now)
+                return self.flush(ep, from_rx=True)
+            self.flush(ep)
         if lsock is not None:
-            return self._to_listener(lsock, ip, seg, now)
+            return self._to_listener(lsock, ip, seg, now, isn)
         rst = rst_for(seg)
         if rst is None:
             return "no socket for this segment: dropped"
@@ -229,10 +250,11 @@ class TcpLayer:
         self.send_segment((ip.dst, seg.dport), (ip.src, seg.sport), rst)
         return f"port {seg.dport} closed: RST sent"
 
-    def _to_listener(self, lsock: TcpSocket, ip: IPv4, seg: wtcp.TCP, now: int) -> str | None:
+    def _to_listener(self, lsock: TcpSocket, ip: IPv4, seg: wtcp.TCP, now: int,
+                     isn: int | None = None) -> str | None:
         lst = lsock.listener
         dropped = lst.dropped_syns
-        child = lst.receive(seg, (ip.src, seg.sport), now)
+        child = lst.receive(seg, (ip.src, seg.sport), now, isn)
         for remote, reply in lst.pending_replies():
             self.counters["rst_sent"] += 1
             self.send_segment((ip.dst, seg.dport), remote, reply)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import errno
 import socket as _pysocket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..trace.tcptrace import state_name
 from .ports import ANY, check_local_address
 from .sockbase import SocketBase, oserror, parse_address
-from .tcp import Connection, Listener, State, TcpConfig
+from .tcp import Connection, Listener, State, TcpConfig, sockopt
 
 if TYPE_CHECKING:
     from .services import IpServices
@@ -35,7 +35,8 @@ class TcpSocket(SocketBase):
         listener: the sans-I/O :class:`~netsim.stack.tcp.Listener` once listening, else None.
     """
 
-    __slots__ = ("layer", "local", "listener", "nodelay", "_ep", "_shut_rd")
+    __slots__ = ("layer", "local", "listener", "nodelay", "_ep", "_shut_rd", "_tcp_opts")
+    _RAW_OPTIONS = frozenset({(_pysocket.IPPROTO_TCP, _pysocket.TCP_CONGESTION)})
 
     def __init__(self, host: IpServices, family: int = _pysocket.AF_INET,
                  type: int = _pysocket.SOCK_STREAM, proto: int = 0, _ep: Endpoint | None = None):
@@ -48,6 +49,7 @@ class TcpSocket(SocketBase):
         self.nodelay = False
         self._ep = _ep
         self._shut_rd = False
+        self._tcp_opts: dict[str, Any] = {}  # TcpConfig fields set by socket options
         if _ep is not None:
             _ep.sock = self
 
@@ -57,6 +59,8 @@ class TcpSocket(SocketBase):
         base = self.layer.config
         cfg = TcpConfig(**{f: getattr(base, f) for f in base.__dataclass_fields__})
         cfg.nodelay = self.nodelay or base.nodelay
+        for name, value in self._tcp_opts.items():
+            setattr(cfg, name, value)
         return cfg
 
     def _raise_error(self, code: int) -> None:
@@ -132,6 +136,7 @@ class TcpSocket(SocketBase):
         ep.listener_sock = None
         sock = TcpSocket(self.host, self.family, self.type, self.proto, _ep=ep)
         sock.nodelay = self.nodelay
+        sock._tcp_opts = dict(self._tcp_opts)
         return sock, ep.remote
 
     def connect(self, address: tuple[str, int]) -> None:
@@ -245,7 +250,7 @@ class TcpSocket(SocketBase):
                                             or conn.state is State.CLOSED),
                    f"recv on {self.host.name}")
         if conn.readable:
-            data = conn.recv(bufsize)
+            data = conn.recv(bufsize, self.host.kernel.now)
             self.layer.flush(ep)  # a window update if reading opened the window
             return data
         code = ep.error or conn.error
@@ -288,21 +293,39 @@ class TcpSocket(SocketBase):
 
     # -- options and names -----------------------------------------------------------------
 
-    def _setopt(self, level: int, option: int, value: int) -> bool:
-        """IPPROTO_TCP: TCP_NODELAY; SOL_SOCKET: SO_KEEPALIVE and SO_LINGER are accepted and
-        ignored (keepalive and linger are not modelled)."""
+    def _setopt(self, level: int, option: int, value: Any) -> bool:
+        """TCP_NODELAY, and the options of the core (``tcp/sockopt.py``): SO_KEEPALIVE,
+        TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_CONGESTION, TCP_QUICKACK, SO_RCVBUF, SO_SNDBUF;
+        SO_LINGER is accepted and ignored (linger is not modelled)."""
         if level == _pysocket.IPPROTO_TCP and option == _pysocket.TCP_NODELAY:
             self.nodelay = bool(value)
-            if self._ep is not None:
-                self._ep.conn.cfg.nodelay = self.nodelay
+        if level == _pysocket.SOL_SOCKET and option == _pysocket.SO_LINGER:
             return True
-        return level == _pysocket.SOL_SOCKET and option in (_pysocket.SO_KEEPALIVE,
-                                                             _pysocket.SO_LINGER)
+        fields = sockopt.config_changes(level, option, value)
+        if fields is None:
+            return False
+        self._tcp_opts.update(fields)
+        if self.listener is not None:  # future children inherit it, as on Linux
+            for name, v in fields.items():
+                setattr(self.listener.cfg, name, v)
+        if self._ep is not None:
+            sockopt.apply(self._ep.conn, fields, self.host.kernel.now)
+            self.layer.flush(self._ep)
+        return True
 
-    def _getopt(self, level: int, option: int) -> int | None:
-        if level == _pysocket.IPPROTO_TCP and option == _pysocket.TCP_NODELAY:
-            return int(self.nodelay)
-        return None
+    def _getopt(self, level: int, option: int, buflen: int | None = None) -> Any:
+        cfg = self._ep.conn.cfg if self._ep is not None else self._config()
+        return sockopt.config_value(cfg, level, option, buflen or 0)
+
+    def tcp_info(self) -> dict:
+        """Linux's ``TCP_INFO`` as a dict (``tcpi_snd_cwnd``, ``tcpi_rtt``...).
+
+        Raises:
+            OSError: ENOTCONN before the socket has a connection.
+        """
+        if self._ep is None:
+            raise oserror(errno.ENOTCONN)
+        return self._ep.conn.info()
 
     def _take_error(self) -> int:
         code = self._ep.error if self._ep else 0

@@ -21,6 +21,7 @@ import types
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from ..sim.units import NS_PER_S
 from . import pickling, sched, vthreading
 from .sched import TIMED_OUT
 from .vos import CPU_COUNT
@@ -308,7 +309,7 @@ class Queue(_Waitable):
 
     def _deadline(self, timeout: float | None) -> float | None:
         vt = sched.current()
-        return None if timeout is None or vt is None else vt.proc.kernel.now / 1e9 + timeout
+        return None if timeout is None or vt is None else vt.proc.kernel.now / NS_PER_S + timeout
 
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
         if self._closed:
@@ -316,7 +317,7 @@ class Queue(_Waitable):
         proc = sched.current_process("Queue.put()")
         end = self._deadline(timeout)
         while len(self._items) >= self._maxsize:
-            left = None if end is None else end - proc.kernel.now / 1e9
+            left = None if end is None else end - proc.kernel.now / NS_PER_S
             if not block or (left is not None and left <= 0) or \
                     not self._wait(self._putters, "multiprocessing.Queue.put()", left):
                 if len(self._items) < self._maxsize:
@@ -331,7 +332,7 @@ class Queue(_Waitable):
         proc = sched.current_process("Queue.get()")
         end = self._deadline(timeout)
         while not self._items:
-            left = None if end is None else end - proc.kernel.now / 1e9
+            left = None if end is None else end - proc.kernel.now / NS_PER_S
             if not block or (left is not None and left <= 0) or \
                     not self._wait(self._getters, "multiprocessing.Queue.get()", left):
                 if self._items:

@@ -89,6 +89,12 @@ def encode_options(options: Iterable[tuple[Any, Any]]) -> bytes:
     Raises:
         ValueError: an unknown option name, a value out of range, or more than 40 bytes.
     """
+    if (type(options) is tuple and len(options) == 3 and options[2][0] == "Timestamp"
+            and options[0] == options[1] == _NOP):
+        try:  # most segments once RFC 7323 timestamps are on (decode has the same path)
+            return _NOP_NOP_TS + _TS.pack(*options[2][1])
+        except struct.error:
+            pass  # out of range: the general path below raises the ValueError
     out = bytearray()
     for name, value in options:
         if name == "NOP":

@@ -160,7 +160,7 @@ def test_established_sendall_of_one_megabyte_arrives_intact():
 
 def test_syn_sent_receives_rst_raises_connection_refused():
     """RFC 9293 3.10.7.1 (a SYN to a port nobody listens on is answered
-    <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>) and 3.10.7.3 (that RST in SYN-SENT: connection
+    <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>) and 3.10.7.3 (that RST in SYN_SENT: connection
     refused, from connect() and connect_ex())."""
     net, h1, h2, _ = lan()
 
@@ -300,8 +300,8 @@ def test_socket_timeout_expires_with_timeout_error_timed_out(call):
 # -- closing -----------------------------------------------------------------------------------
 
 def test_fin_wait_half_close_peer_keeps_sending_after_our_shutdown_wr():
-    """RFC 9293 3.6.1 (half-closed connections: after our FIN the peer in CLOSE-WAIT may still
-    send, and we receive in FIN-WAIT-2) and 3.10.2 (SEND after our FIN: "connection closing",
+    """RFC 9293 3.6.1 (half-closed connections: after our FIN the peer in CLOSE_WAIT may still
+    send, and we receive in FIN_WAIT_2) and 3.10.2 (SEND after our FIN: "connection closing",
     BrokenPipeError)."""
     net, h1, h2, _ = lan()
 
@@ -347,7 +347,7 @@ def test_fin_wait_half_close_peer_keeps_sending_after_our_shutdown_wr():
 
 def test_established_both_close_at_once_go_through_closing_to_time_wait():
     """RFC 9293 3.6 (simultaneous close) and 3.10.7.4 (eighth check): both FINs cross, and each end
-    goes FIN-WAIT-1 -> CLOSING -> TIME-WAIT."""
+    goes FIN_WAIT_1 -> CLOSING -> TIME_WAIT."""
     net, h1, h2, _ = lan()
     rendezvous = 50_000_000  # both programs close at exactly t = 50 ms
 
@@ -381,8 +381,8 @@ def test_established_both_close_at_once_go_through_closing_to_time_wait():
 
 
 def test_closed_simultaneous_open_of_two_bound_sockets_connects_with_one_connection():
-    """RFC 9293 3.5 (simultaneous open) and 3.10.7.3 (fourth check: a SYN without ACK in SYN-SENT):
-    both ends go SYN-SENT -> SYN-RECEIVED -> ESTABLISHED, one connection."""
+    """RFC 9293 3.5 (simultaneous open) and 3.10.7.3 (fourth check: a SYN without ACK in SYN_SENT):
+    both ends go SYN_SENT -> SYN_RECEIVED -> ESTABLISHED, one connection."""
     net, h1, h2, _ = lan()
 
     def peer(h, my_port, other, other_port):
@@ -496,13 +496,13 @@ def _time_wait_then_bind(reuse: bool):
 
 
 def test_time_wait_blocks_bind_with_eaddrinuse_without_so_reuseaddr():
-    """RFC 9293 3.6 (TIME-WAIT keeps the connection for 2 MSL): as on Linux, bind() to its port
+    """RFC 9293 3.6 (TIME_WAIT keeps the connection for 2 MSL): as on Linux, bind() to its port
     fails with EADDRINUSE without SO_REUSEADDR."""
     assert _time_wait_then_bind(reuse=False) == errno.EADDRINUSE
 
 
 def test_time_wait_allows_bind_and_listen_with_so_reuseaddr():
-    """RFC 9293 3.6 (TIME-WAIT holds the old connection's socket pair for 2 MSL) and 3.4 (a
+    """RFC 9293 3.6 (TIME_WAIT holds the old connection's socket pair for 2 MSL) and 3.4 (a
     new client is another pair): with SO_REUSEADDR the restarted server binds the port
     meanwhile and serves it."""
     assert _time_wait_then_bind(reuse=True) == b"again"
@@ -539,7 +539,7 @@ def test_listen_second_listener_on_the_same_port_raises_eaddrinuse():
 
 
 def test_listen_backlog_full_drops_extra_syns_and_clients_are_served_after_retrying():
-    """RFC 9293 3.10.7.2 (each SYN starts a connection in SYN-RECEIVED); past listen()'s backlog
+    """RFC 9293 3.10.7.2 (each SYN starts a connection in SYN_RECEIVED); past listen()'s backlog
     the SYN is dropped, as on Linux, and the client's retransmitted SYN (RFC 6298 5.5) is served
     later."""
     net = Network(seed=3)
@@ -697,7 +697,7 @@ def test_non_blocking_connect_raises_blocking_io_error_then_completes_in_the_bac
 
 
 def test_non_blocking_connect_to_closed_port_reports_econnrefused_via_so_error():
-    """RFC 9293 3.10.7.3 (an RST in SYN-SENT refuses the connection), reported asynchronously
+    """RFC 9293 3.10.7.3 (an RST in SYN_SENT refuses the connection), reported asynchronously
     through SO_ERROR (connect(2)), which reading clears."""
     net, h1, h2, _ = lan()
 

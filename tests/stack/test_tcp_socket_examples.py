@@ -137,7 +137,7 @@ def test_threaded_server_runs_on_real_loopback_with_threading():
 
 def test_threaded_server_serves_five_simulated_clients_concurrently_with_host_spawn():
     """RFC 9293 3.10.7.2 (each SYN to the listener starts its own connection) and 3.10.7.4 (eighth
-    check: each client's FIN moves its connection to CLOSE-WAIT): five clients are served
+    check: each client's FIN moves its connection to CLOSE_WAIT): five clients are served
     concurrently."""
     ex = load("tcp_threaded_server")
     net, srv, clients = star(5)

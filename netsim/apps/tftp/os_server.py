@@ -42,7 +42,7 @@ from netsim.apps.tftp import options as opt
 from netsim.apps.tftp.paths import Refused, display_name, parse_request, resolve
 from netsim.apps.tftp.server_files import Identity, Upload, error_for, open_for_read
 from netsim.apps.tftp.session import Session, Stats, server_read, server_write
-from netsim.sim.units import parse_time
+from netsim.sim.units import NS_PER_S, parse_time
 from netsim.wire import tftp
 
 __all__ = ["TftpServer", "drop_privileges", "user_description"]
@@ -236,7 +236,7 @@ class TftpServer:
         self.bind()
         poll, handlers, clock = self._poller.poll, self._poller.handlers, time.monotonic_ns
         stopped, transfers, pump = self._stop.is_set, self._transfers, self._pump
-        scan_every = int(TIMER_SCAN * 1e9)
+        scan_every = int(TIMER_SCAN * NS_PER_S)
         next_scan = clock() + scan_every
         while not stopped():
             # With no transfer running there is no timer to scan: sleep until a packet comes.
@@ -483,7 +483,7 @@ class TftpServer:
     def _log(self, tr: _Transfer, status: str) -> None:
         st = tr.session.stats
         end = st.ended_ns or time.monotonic_ns()
-        secs = (end - (st.started_ns or end)) / 1e9
+        secs = (end - (st.started_ns or end)) / NS_PER_S
         host, port = tr.client[:2]
         log.info("%s:%s %s %s %s %d bytes %.3f s %d retransmissions", host, port, tr.kind,
                  tr.name, status, st.bytes, secs, st.retransmissions)

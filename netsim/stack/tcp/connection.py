@@ -8,10 +8,15 @@ it passes. Every state change goes through :class:`~netsim.stack.tcp.states.Stat
 
 Send side: a byte buffer starting at ``_buf_seq`` holds unacknowledged and unsent data;
 ``snd_nxt`` is the next sequence number to send and ``snd_max`` the highest ever sent (after a
-timeout ``snd_nxt`` goes back to ``snd_una``, go-back-N as in BSD). Congestion control is
-RFC 5681 slow start / congestion avoidance with fast retransmit and NewReno-style (RFC 6582)
-partial-ACK retransmission. Receive side: in-order bytes queue for ``recv``; bytes beyond
-``rcv_nxt`` inside the window wait in a :class:`~netsim.stack.tcp.reassembly.Reassembler`.
+timeout ``snd_nxt`` goes back to ``snd_una``, go-back-N as in BSD). Receive side: in-order
+bytes queue for ``recv``; bytes beyond ``rcv_nxt`` inside the window wait in a
+:class:`~netsim.stack.tcp.reassembly.Reassembler`.
+
+The class is assembled from mixins, one concern each: :mod:`.sender` (segments, windows,
+the send loop), :mod:`.handshake` (SYNs, TIME_WAIT reuse), :mod:`.options` (RFC 7323
+window scaling, timestamps and PAWS; RFC 2018 SACK blocks), :mod:`.recovery` (duplicate
+ACKs, RFC 3042, RFC 6675 / RFC 6582 fast recovery, the retransmission timer, with a
+pluggable :mod:`.cc` module), :mod:`.keepalive`.
 """
 
 from __future__ import annotations
@@ -29,22 +34,29 @@ from .events import (
     TcpEvent,
     Writable,
 )
+from .handshake import _DEFAULT_PEER_MSS, Handshake
+from .keepalive import Keepalive
+from .options import TS_TICK_NS, Options, scan_options
 from .reassembly import Reassembler
+from .recovery import Recovery
 from .rto import RtoEstimator
-from .segment import ACK, FIN, RST, SYN, TCP, get_option, rst_for, seg_len
+from .segment import ACK, FIN, RST, SYN, TCP, rst_for, seg_len
 from .sender import DATA_STATES, Sender
-from .seqnum import seq_add, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
+from .seqnum import MASK, seq_add, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
 from .states import SYNCHRONIZED, Ev, State, StateMachine, TcpStateError
 
 __all__ = ["Connection"]
 
-_DEFAULT_PEER_MSS = 536  # RFC 9293 3.7.1: assume 536 when the peer sends no MSS option
 _TEXT_STATES = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2})
-_RESET_IS_ERROR = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2,
-                             State.CLOSE_WAIT})
+# The errno a RST leaves, by state, as Linux's tcp_reset() sets it: EPIPE in CLOSE_WAIT
+# (the peer had already closed; a later write is what fails), none in TIME_WAIT, and
+# ECONNRESET in every other synchronized state. SYN_RECEIVED is handled apart.
+_RESET_ERRNO = {State.ESTABLISHED: _errno.ECONNRESET, State.FIN_WAIT_1: _errno.ECONNRESET,
+                State.FIN_WAIT_2: _errno.ECONNRESET, State.CLOSING: _errno.ECONNRESET,
+                State.LAST_ACK: _errno.ECONNRESET, State.CLOSE_WAIT: _errno.EPIPE}
 
 
-class Connection(Sender):
+class Connection(Sender, Handshake, Options, Recovery, Keepalive):
     """One TCP connection endpoint, driven by method calls.
 
     Args:
@@ -59,17 +71,22 @@ class Connection(Sender):
         "local", "remote", "iss", "cfg", "sm", "rto", "irs",
         "snd_una", "snd_nxt", "snd_max", "snd_wnd", "snd_wl1", "snd_wl2", "max_snd_wnd",
         "rcv_nxt", "rcv_adv", "peer_mss", "cwnd", "ssthresh", "dupacks", "recover",
-        "in_recovery", "retries", "persist_backoff", "_sndbuf", "_buf_seq", "_fin_queued",
+        "retries", "persist_backoff", "_sndbuf", "_buf_seq", "_buf_off", "_fin_queued",
         "_wr_shut", "_rcvq", "_ooo", "_rcv_off", "_fin_off", "eof", "_closed_by_user",
         "_rtt_seq", "_rtt_start", "_timers", "_out", "_events", "_ack_now", "_unacked_segs",
-        "_child", "error",
+        "_child", "error", "_now", "_mss", "_last_rcv", "_ka_probes",
+        # options.py
+        "ws_ok", "ts_ok", "sack_ok", "snd_wscale", "rcv_wscale", "ts_recent", "ts_recent_at",
+        "last_ack_sent", "ts_offset", "_sack_recent", "_dsack", "_in_ts",
+        # recovery.py
+        "cc", "ca_state", "high_rxt", "rescue_rxt", "sb", "_cc_last", "stats",
     )
 
     def __init__(self, local: tuple, remote: tuple | None, iss: int,
                  config: TcpConfig | None = None):
         self.local, self.remote = local, remote
         self.iss = iss & 0xFFFFFFFF
-        self.cfg = config or TcpConfig()
+        self.cfg = config.copy() if config is not None else TcpConfig()
         self.sm = StateMachine()
         self.rto = RtoEstimator(self.cfg.rto_initial_ns, self.cfg.rto_min_ns, self.cfg.rto_max_ns)
         self.irs = 0
@@ -77,11 +94,12 @@ class Connection(Sender):
         self.snd_wnd = self.snd_wl1 = self.snd_wl2 = self.max_snd_wnd = 0
         self.rcv_nxt = self.rcv_adv = 0
         self.peer_mss = _DEFAULT_PEER_MSS
+        self._mss = min(self.cfg.mss, _DEFAULT_PEER_MSS)
         self.cwnd = self.ssthresh = 0
-        self.dupacks = self.recover = self.retries = self.persist_backoff = 0
-        self.in_recovery = False
+        self.retries = self.persist_backoff = 0
         self._sndbuf = bytearray()
         self._buf_seq = seq_add(self.iss, 1)
+        self._buf_off = 0
         self._fin_queued = self._wr_shut = self.eof = self._closed_by_user = False
         self._rcvq = bytearray()
         self._ooo = Reassembler()
@@ -96,6 +114,10 @@ class Connection(Sender):
         self._unacked_segs = 0
         self._child = False
         self.error: int | None = None
+        self._now = self._last_rcv = self._ka_probes = 0
+        self._in_ts: tuple[int, int] | None = None
+        self._init_options()
+        self._init_recovery()
 
     # ------------------------------------------------------------------ properties
     @property
@@ -105,8 +127,9 @@ class Connection(Sender):
 
     @property
     def eff_mss(self) -> int:
-        """The most data bytes one segment carries: min(our MSS, the peer's MSS option)."""
-        return min(self.cfg.mss, self.peer_mss)
+        """SMSS: the most data one segment carries, min(our MSS, the peer's MSS option),
+        less the 12 bytes of the timestamp option when timestamps are on (RFC 6691)."""
+        return self._mss
 
     @property
     def readable(self) -> int:
@@ -145,6 +168,7 @@ class Connection(Sender):
         Raises:
             TcpStateError: the connection is not CLOSED.
         """
+        self._now = now
         self._fire(Ev.OPEN_ACTIVE, now)
         self._init_cwnd()
         self.snd_nxt = self.snd_max = seq_add(self.iss, 1)
@@ -159,6 +183,7 @@ class Connection(Sender):
                 a RST in SYN_RECEIVED then closes it instead of returning it to LISTEN.
         """
         self._child = listener_child
+        self._now = now
         self._fire(Ev.OPEN_PASSIVE, now)
 
     def send(self, data: bytes, now: int) -> int:
@@ -175,7 +200,7 @@ class Connection(Sender):
             OSError: EPIPE after the write side was shut down or the connection closed,
                 ENOTCONN before any open.
         """
-        st = self.state
+        st = self.sm.state
         if self._wr_shut or st in (State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSING,
                                    State.LAST_ACK, State.TIME_WAIT):
             raise OSError(_errno.EPIPE, "write side shut down")
@@ -183,21 +208,25 @@ class Connection(Sender):
             raise OSError(self.error or _errno.ENOTCONN, "not connected")
         if st is State.LISTEN:
             raise OSError(_errno.ENOTCONN, "listening connection")
+        self._now = now
         n = min(len(data), self.send_space)
         self._sndbuf += data[:n]
         self._output(now)
         return n
 
-    def recv(self, max_bytes: int) -> bytes:
+    def recv(self, max_bytes: int, now: int | None = None) -> bytes:
         """Take up to ``max_bytes`` in-order received bytes (b"" when none; see ``at_eof``).
 
         Reading may open the receive window; a window update ACK is queued when the window
         last advertised fell to half the buffer or less and the right edge moves by at least
         min(rcv_buf/2, MSS) (receiver SWS avoidance, RFC 9293 3.8.6.2.2; Linux's rule).
+        ``now`` (ns) stamps that update; the time of the last call when None.
         """
+        if now is not None:
+            self._now = now
         data = bytes(self._rcvq[:max_bytes])
         del self._rcvq[:len(data)]
-        if data and self.state in _TEXT_STATES and self._window_grew_enough():
+        if data and self.sm.state in _TEXT_STATES and self._window_grew_enough():
             self._send_ack()
         return data
 
@@ -211,7 +240,8 @@ class Connection(Sender):
         """
         if self._wr_shut:
             return
-        st = self.state
+        self._now = now
+        st = self.sm.state
         if st in (State.LISTEN, State.CLOSED):
             raise TcpStateError(f"shutdown in {st}")
         self._wr_shut = True
@@ -225,7 +255,8 @@ class Connection(Sender):
         Closing in LISTEN or SYN_SENT deletes the connection; in CLOSED it does nothing.
         """
         self._closed_by_user = True
-        st = self.state
+        self._now = now
+        st = self.sm.state
         if st is State.CLOSED:
             return
         if st is State.LISTEN or st is State.SYN_SENT:
@@ -241,7 +272,8 @@ class Connection(Sender):
         In LISTEN and SYN_SENT, and in CLOSING, LAST_ACK and TIME_WAIT (the peer already knows
         we are done), the TCB is deleted without a RST.
         """
-        st = self.state
+        self._now = now
+        st = self.sm.state
         if st is State.CLOSED:
             return
         if st in (State.SYN_RECEIVED, State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2,
@@ -254,41 +286,18 @@ class Connection(Sender):
     # ------------------------------------------------------------------ timers
     def on_timer(self, now: int) -> None:
         """Run every timer whose deadline is at or before ``now``."""
+        self._now = now
         for name in sorted((n for n, t in self._timers.items() if t <= now),
                            key=self._timers.__getitem__):
             if self._timers.get(name, now + 1) > now:
                 continue  # cancelled by an earlier handler
             del self._timers[name]
             getattr(self, "_timeout_" + name)(now)
-
-    def _timeout_rexmt(self, now: int) -> None:
-        st = self.state
-        limit = self.cfg.syn_retries if st in (State.SYN_SENT, State.SYN_RECEIVED) \
-            else self.cfg.data_retries
-        self.retries += 1
-        if self.retries > limit:
-            self._fail(_errno.ETIMEDOUT, Ev.GIVE_UP, now)
-            return
-        self.rto.back_off()
-        self._rtt_seq = None  # Karn: no sample across a retransmission
-        if st is State.SYN_SENT:
-            self._send_syn(now, with_ack=False)
-            return
-        if st is State.SYN_RECEIVED:
-            self._send_syn(now, with_ack=True)
-            return
-        # RFC 5681 (4): after a timeout, ssthresh = max(FlightSize/2, 2*SMSS), cwnd = 1 SMSS.
-        flight = seq_diff(self.snd_max, self.snd_una)
-        self.ssthresh = max(flight // 2, 2 * self.eff_mss)
-        self.cwnd = self.eff_mss
-        self.in_recovery, self.dupacks = False, 0
-        self.snd_nxt = self.snd_una
-        self._output(now)
-        self._arm("rexmt", now + self.rto.rto)
+        self._emit_cc(now)
 
     def _timeout_persist(self, now: int) -> None:
         # RFC 9293 3.8.6.1: probe a zero window with one byte; never give up while ACKed.
-        if self.snd_wnd == 0 and self.state in DATA_STATES:
+        if self.snd_wnd == 0 and self.sm.state in DATA_STATES:
             off = seq_diff(self.snd_nxt, self._buf_seq)
             if off < len(self._sndbuf):
                 probe = self._segment(ACK, self.snd_nxt, bytes(self._sndbuf[off:off + 1]))
@@ -312,7 +321,8 @@ class Connection(Sender):
             seg: the decoded segment (its checksum already verified by the caller).
             now: virtual time of arrival (ns).
         """
-        st = self.state
+        self._now = self._last_rcv = now
+        st = self.sm.state
         if st is State.CLOSED:
             rst = rst_for(seg)
             if rst is not None:
@@ -324,71 +334,46 @@ class Connection(Sender):
         else:
             self._rcv_other(seg, now)
         self._output(now)
-
-    def _rcv_listen(self, seg: TCP, now: int) -> None:
-        f = seg.flags
-        if f & RST:
-            return
-        if f & ACK:
-            self._out.append(TCP(sport=seg.dport, dport=seg.sport, seq=seg.ack, flags=RST))
-            return
-        if not f & SYN:
-            return
-        if self.remote is None:
-            self.remote = (None, seg.sport)
-        self._take_syn(seg)
-        self._init_cwnd()
-        self.snd_nxt = self.snd_max = seq_add(self.iss, 1)
-        self._fire(Ev.RCV_SYN, now)
-        self._send_syn(now, with_ack=True)
-
-    def _rcv_syn_sent(self, seg: TCP, now: int) -> None:
-        f = seg.flags
-        ack_ok = False
-        if f & ACK:
-            # RFC 9293 3.10.7.3: an ACK outside (ISS, SND.NXT] gets <SEQ=SEG.ACK><CTL=RST>.
-            if seq_le(seg.ack, self.iss) or seq_gt(seg.ack, self.snd_max):
-                if not f & RST:
-                    self._out.append(TCP(sport=self.local[1], dport=seg.sport, seq=seg.ack,
-                                         flags=RST))
-                return
-            ack_ok = True
-        if f & RST:
-            if ack_ok:  # RFC 5961 3.2: in SYN_SENT a RST is valid only if it ACKs our SYN
-                self._fail(_errno.ECONNREFUSED, Ev.RCV_RST, now, reset=True)
-            return
-        if not f & SYN:
-            return
-        self._take_syn(seg)
-        if ack_ok:
-            self._ack_advanced(seg.ack, now)
-            self._update_window(seg)
-            self._fire(Ev.RCV_SYN_ACK, now)
-            self._established(now)
-            self._ack_now = True
-            self._process_text_and_fin(seg, seq_add(seg.seq, 1), now)
-        else:  # simultaneous open: SYN_SENT -> SYN_RECEIVED, send SYN,ACK
-            self._fire(Ev.RCV_SYN, now)
-            self._send_syn(now, with_ack=True)
+        self._emit_cc(now)
 
     def _rcv_other(self, seg: TCP, now: int) -> None:
-        st, f = self.state, seg.flags
+        st, f = self.sm.state, seg.flags
+        opts = seg.options
+        if opts and len(opts) == 3 and opts[2][0] == "Timestamp":  # NOP, NOP, TS: the usual
+            ts, blocks = opts[2][1], None
+        else:
+            ts, blocks = scan_options(seg)
+        self._in_ts = ts
         if st is State.SYN_RECEIVED and f & SYN and seg.seq == self.irs:
             if not f & ACK:
                 self._send_syn(now, with_ack=True)  # our SYN,ACK was lost: peer resent SYN
                 return
             # Simultaneous open (RFC 9293 figure 8): the peer's SYN,ACK repeats its SYN and
-            # ACKs ours; take it as that ACK.
-            seg = seg.replace(seq=seq_add(seg.seq, 1), flags=f & ~SYN)
+            # ACKs ours; take it as that ACK (its window is unscaled: RFC 7323 2.2).
+            seg = seg.replace(seq=seq_add(seg.seq, 1), flags=f & ~SYN,
+                              window=seg.window >> self.snd_wscale)
             f = seg.flags
             self._ack_now = True
+        if ts is not None and self.ts_ok and seq_lt(ts[0], self.ts_recent) \
+                and self._paws_reject(seg, ts, now):  # RFC 7323 5.3 R1: an old duplicate
+            self.stats["paws_rejected"] += 1
+            self._send_ack()
+            return
         seq, payload, fin = self._trim(seg)
         if seq is None:  # not acceptable (RFC 9293 3.10.7.4 first check)
             if not f & RST:
-                if st is State.TIME_WAIT and f & FIN:
-                    self._arm("timewait", now + 2 * self.cfg.msl_ns)
+                end = seq_add(seg.seq, len(seg.payload))
+                if seg.payload and seq_le(end, self.rcv_nxt):
+                    self._note_duplicate(seg.seq, end)  # RFC 2883 4.1.1
+                if st is State.TIME_WAIT and f & (FIN | ACK):
+                    self._arm("timewait", now + 2 * self.cfg.msl_ns)  # RFC 9293 3.10.7.4
                 self._send_ack()
             return
+        if ts is not None and self.ts_ok and seq_ge(ts[0], self.ts_recent) \
+                and seq_le(seg.seq, self.last_ack_sent):
+            # RFC 7323 4.3 (2): keep the TSval of a segment that starts at or before the
+            # last ACK we sent, so our TSecr times the segment that got acknowledged.
+            self.ts_recent, self.ts_recent_at = ts[0], now
         if f & RST:
             self._rcv_rst(seg, now)
             return
@@ -397,7 +382,10 @@ class Connection(Sender):
             return
         if not f & ACK:
             return
-        if not self._rcv_ack(seg, now):
+        if not self._rcv_ack(seg, now, blocks):
+            return
+        if st is State.TIME_WAIT:
+            self._time_wait_segment(seg, payload, fin, now)
             return
         self._process_text_and_fin(seg, seq, now, payload, fin)
 
@@ -406,21 +394,16 @@ class Connection(Sender):
         if seg.seq != self.rcv_nxt:
             self._send_ack()
             return
-        st = self.state
+        st = self.sm.state
         if st is State.SYN_RECEIVED and not self._child and self.sm.history[0][1] is State.LISTEN:
             self._clear_for_listen(now)
             return
-        if st is State.SYN_RECEIVED:
-            code = _errno.ECONNREFUSED
-        elif st in _RESET_IS_ERROR:
-            code = _errno.ECONNRESET
-        else:
-            code = None
+        code = _errno.ECONNREFUSED if st is State.SYN_RECEIVED else _RESET_ERRNO.get(st)
         self._fail(code, Ev.RCV_RST, now, reset=True)
 
-    def _rcv_ack(self, seg: TCP, now: int) -> bool:
+    def _rcv_ack(self, seg: TCP, now: int, blocks: tuple | None = None) -> bool:
         """ACK processing (RFC 9293 3.10.7.4 fifth check); False means drop the segment."""
-        st, ack = self.state, seg.ack
+        st, ack = self.sm.state, seg.ack
         if st is State.SYN_RECEIVED:
             if not (seq_lt(self.snd_una, ack) and seq_le(ack, self.snd_max)):
                 self._out.append(TCP(sport=self.local[1], dport=seg.sport, seq=ack, flags=RST))
@@ -437,15 +420,18 @@ class Connection(Sender):
         if seq_lt(ack, seq_add(self.snd_una, -max(self.max_snd_wnd, 1))):
             self._send_ack()
             return False
+        new_sack = self._take_sack(blocks, ack) if blocks and self.sack_ok else 0
         if seq_gt(ack, self.snd_una):
             self._ack_advanced(ack, now)
-        elif (ack == self.snd_una and not seg.payload and not seg.flags & (SYN | FIN)
-              and seg.window == self.snd_wnd and self.snd_nxt != self.snd_una):
-            self._dup_ack(now)
+        elif ack == self.snd_una and self.snd_max != self.snd_una and (
+                new_sack or (not seg.payload and not seg.flags & (SYN | FIN)
+                             and seg.window << self.snd_wscale == self.snd_wnd)):
+            # A duplicate ACK (RFC 5681 2), or one SACKing new data (RFC 6675 2).
+            self._on_dup_ack(now)
         if seq_ge(ack, self.snd_una):
             self._update_window(seg)
         self._fin_acked_transitions(now)
-        return self.state is not State.CLOSED
+        return self.sm.state is not State.CLOSED
 
     def _fin_acked_transitions(self, now: int) -> None:
         if not self._fin_queued:
@@ -453,7 +439,7 @@ class Connection(Sender):
         fin_seq = seq_add(self._buf_seq, len(self._sndbuf))
         if self._sndbuf or not seq_gt(self.snd_una, fin_seq):
             return
-        st = self.state
+        st = self.sm.state
         if st is State.FIN_WAIT_1:
             self._fire(Ev.RCV_ACK_OF_FIN, now)
         elif st is State.CLOSING:
@@ -466,13 +452,17 @@ class Connection(Sender):
                               payload: bytes | None = None, fin: bool | None = None) -> None:
         if payload is None:
             payload, fin = seg.payload, bool(seg.flags & FIN)
-        if self.state not in _TEXT_STATES:
+        if self.sm.state not in _TEXT_STATES:
             return  # RFC 9293: after a FIN from the peer, text is ignored
         off = self._rcv_off + seq_diff(seq, self.rcv_nxt)
+        if off < self._rcv_off:  # already delivered (text queued on a SYN went first)
+            payload, off = payload[self._rcv_off - off:], self._rcv_off
         if payload:
             if off == self._rcv_off:
                 self._deliver(payload, now)
             else:
+                if self.sack_ok:
+                    self._sack_ooo(off, payload)
                 self._ooo.add(off, payload)
                 self._ack_now = True  # out of order: immediate duplicate ACK (RFC 5681 4.2)
         if fin:
@@ -481,14 +471,16 @@ class Connection(Sender):
             self._rcv_fin(now)
 
     def _deliver(self, payload: bytes, now: int) -> None:
-        data = payload + self._ooo.pop_from(self._rcv_off + len(payload))
+        gap = bool(self._ooo)
+        data = payload + self._ooo.pop_from(self._rcv_off + len(payload)) if gap else payload
         self._rcv_off += len(data)
         self.rcv_nxt = seq_add(self.rcv_nxt, len(data))
         if not self._closed_by_user:
             self._rcvq += data
             self._events.append(DataAvailable(now, len(self._rcvq)))
         self._unacked_segs += 1
-        if not self.cfg.delayed_ack or self._unacked_segs >= 2 or len(self._ooo):
+        # RFC 5681 4.2: a segment that fills (part of) a gap is ACKed at once.
+        if not self.cfg.delayed_ack or self._unacked_segs >= 2 or gap:
             self._ack_now = True
         elif "delack" not in self._timers:
             self._arm("delack", now + self.cfg.delack_ns)
@@ -498,7 +490,7 @@ class Connection(Sender):
         self.eof = True
         self._ack_now = True
         self._events.append(Eof(now))
-        if self.state is State.FIN_WAIT_2:
+        if self.sm.state is State.FIN_WAIT_2:
             self._fire(Ev.RCV_FIN, now)
             self._arm("timewait", now + 2 * self.cfg.msl_ns)
             self._timers.pop("rexmt", None)
@@ -506,22 +498,19 @@ class Connection(Sender):
             self._fire(Ev.RCV_FIN, now)
 
     # ------------------------------------------------------------------ helpers (input)
-    def _take_syn(self, seg: TCP) -> None:
-        self.irs = seg.seq
-        self.rcv_nxt = self.rcv_adv = seq_add(seg.seq, 1)
-        mss = get_option(seg, "MSS")
-        self.peer_mss = mss if isinstance(mss, int) and mss > 0 else _DEFAULT_PEER_MSS
-        self.snd_wnd, self.snd_wl1, self.snd_wl2 = seg.window, seg.seq, seg.ack
-        self.max_snd_wnd = max(self.max_snd_wnd, seg.window)
-        self._init_cwnd()
-
     def _trim(self, seg: TCP) -> tuple[int | None, bytes, bool]:
         """Acceptability test and trimming to the window (RFC 9293 3.10.7.4, 3.3.2 table)."""
         seq, payload = seg.seq, seg.payload
         fin = bool(seg.flags & FIN)
-        slen = seg_len(seg)
-        wnd = max(seq_diff(self.rcv_adv, self.rcv_nxt), 0)
         rn = self.rcv_nxt
+        wnd = max(seq_diff(self.rcv_adv, rn), 0)
+        if seq == rn and not seg.flags & SYN:  # the usual: the next segment expected
+            if not payload and not fin:
+                return seq, payload, fin  # SEG.LEN 0 at RCV.NXT: always acceptable
+            if wnd == 0:
+                return None, b"", False
+            return (seq, payload[:wnd], False) if len(payload) > wnd else (seq, payload, fin)
+        slen = seg_len(seg)
         if slen == 0:
             ok = seq == rn if wnd == 0 else 0 <= seq_diff(seq, rn) < wnd
         elif wnd == 0:
@@ -535,6 +524,8 @@ class Connection(Sender):
             seq = seq_add(seq, 1)  # the SYN itself is old
         front = seq_diff(rn, seq)
         if front > 0:  # duplicate head: drop what we already have
+            if payload:
+                self._note_duplicate(seq, seq_add(seq, min(front, len(payload))))
             payload = payload[front:]
             seq = rn
         room = wnd - seq_diff(seq, rn)
@@ -544,21 +535,28 @@ class Connection(Sender):
 
     def _ack_advanced(self, ack: int, now: int) -> None:
         acked = seq_diff(ack, self.snd_una)
+        flight = seq_diff(self.snd_max, self.snd_una)
         if self.snd_una == self.iss:  # our SYN occupies one sequence number
             acked -= 1
         data = min(max(acked, 0), len(self._sndbuf))
         if data:
             del self._sndbuf[:data]
             self._buf_seq = seq_add(self._buf_seq, data)
+            self._buf_off += data
         self.snd_una = ack
         if seq_lt(self.snd_nxt, ack):
             self.snd_nxt = ack
         if self._rtt_seq is not None and seq_gt(ack, self._rtt_seq):
             self.rto.sample(now - self._rtt_start)
             self._rtt_seq = None
+        elif self.ts_ok and self._in_ts is not None and self._in_ts[1]:
+            # RFC 7323 4.1: TSecr times the transmission that was acknowledged, even a
+            # retransmission, so the RTO comes back down after a timeout.
+            ticks = (now // TS_TICK_NS + self.ts_offset - self._in_ts[1]) & MASK
+            if ticks < 1 << 31:
+                self.rto.sample(ticks * TS_TICK_NS)
         self.retries = 0
-        self._grow_cwnd(max(acked, 0))
-        self.dupacks = 0
+        self._on_new_ack(max(acked, 0), flight, now)
         if self.snd_una == self.snd_max:
             self._timers.pop("rexmt", None)
         else:
@@ -566,48 +564,22 @@ class Connection(Sender):
         if data:
             self._events.append(Writable(now, self.send_space))
 
-    def _grow_cwnd(self, acked: int) -> None:
-        mss = self.eff_mss
-        if self.in_recovery:
-            if seq_ge(self.snd_una, self.recover):
-                self.in_recovery = False
-                self.cwnd = self.ssthresh
-            else:  # RFC 6582 partial ACK: resend the next hole, deflate the window
-                self._retransmit_head()
-                self.cwnd = max(self.cwnd - acked + mss, mss)
-            return
-        if self.cwnd < self.ssthresh:
-            self.cwnd += min(acked, mss)          # slow start, RFC 5681 (2)
-        else:
-            self.cwnd += max(mss * mss // self.cwnd, 1)  # congestion avoidance, RFC 5681 (3)
-
-    def _dup_ack(self, now: int) -> None:
-        self.dupacks += 1
-        mss = self.eff_mss
-        if self.dupacks == 3 and not self.in_recovery:
-            # RFC 5681 3.2 fast retransmit / fast recovery
-            flight = seq_diff(self.snd_max, self.snd_una)
-            self.ssthresh = max(flight // 2, 2 * mss)
-            self.recover = self.snd_max
-            self.in_recovery = True
-            self._rtt_seq = None
-            self._retransmit_head()
-            self.cwnd = self.ssthresh + 3 * mss
-        elif self.in_recovery:
-            self.cwnd += mss
-
     def _update_window(self, seg: TCP) -> None:
         # RFC 9293 3.10.7.4: take the window only from a newer segment (SND.WL1/WL2).
         if seq_lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq
                                               and seq_le(self.snd_wl2, seg.ack)):
-            self.snd_wnd, self.snd_wl1, self.snd_wl2 = seg.window, seg.seq, seg.ack
-            self.max_snd_wnd = max(self.max_snd_wnd, seg.window)
-            if seg.window:
+            # RFC 7323 2.2: the window of a SYN is never scaled; every other one is.
+            wnd = seg.window if seg.flags & SYN else seg.window << self.snd_wscale
+            self.snd_wnd, self.snd_wl1, self.snd_wl2 = wnd, seg.seq, seg.ack
+            self.max_snd_wnd = max(self.max_snd_wnd, wnd)
+            if wnd:
                 self._timers.pop("persist", None)
                 self.persist_backoff = 0
 
     def _established(self, now: int) -> None:
         self._events.append(Connected(now))
+        self._deliver_queued(now)
+        self._arm_keepalive(now)
         if self._wr_shut and not self._fin_queued:
             self._queue_fin(now)
 

@@ -1,4 +1,4 @@
-"""Tunables of a TCP connection and the events the core reports to its driver.
+"""The events the TCP core reports to its driver (and :class:`TcpConfig`, re-exported).
 
 The driver (the socket glue, the packetdrill runner, a test) drains events with
 ``Connection.pop_events()`` and turns them into wake-ups and exceptions.
@@ -7,46 +7,13 @@ The driver (the socket glue, the packetdrill runner, a test) drains events with
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from ...sim.units import NS_PER_S as _S
+from .config import TcpConfig
 from .states import State
 
 __all__ = ["TcpConfig", "StateChange", "Connected", "DataAvailable", "Eof", "Reset", "Error",
-           "Writable", "TcpEvent"]
-
-
-
-@dataclass(slots=True)
-class TcpConfig:
-    """Per-connection tunables (times in nanoseconds).
-
-    Attributes:
-        mss: our MSS option value and the most data we put in one segment.
-        rcv_buf: receive buffer size; the advertised window (capped at 65535: we never send
-            the window-scale option, so per RFC 7323 neither side scales).
-        snd_buf: send buffer size (``send`` accepts at most this much unacknowledged data).
-        rto_initial_ns, rto_min_ns, rto_max_ns: RFC 6298 (2.1), (2.4), (2.5).
-        syn_retries: SYN (and SYN-ACK) retransmissions before ETIMEDOUT (Linux: 6).
-        data_retries: data/FIN retransmissions before ETIMEDOUT (Linux tcp_retries2: 15).
-        msl_ns: maximum segment lifetime; TIME_WAIT lasts ``2 * msl_ns``.
-        delayed_ack: RFC 9293 3.8.6.3 delayed ACKs. Off by default so every ladder diagram
-            shows one ACK per data segment, which is easier to teach from.
-        delack_ns: the delayed-ACK timer when ``delayed_ack`` is on.
-        nodelay: True disables Nagle's algorithm (``TCP_NODELAY``).
-    """
-
-    mss: int = 1460
-    rcv_buf: int = 65536
-    snd_buf: int = 65536
-    rto_initial_ns: int = _S
-    rto_min_ns: int = _S
-    rto_max_ns: int = 60 * _S
-    syn_retries: int = 6
-    data_retries: int = 15
-    msl_ns: int = 30 * _S
-    delayed_ack: bool = False
-    delack_ns: int = 200_000_000
-    nodelay: bool = False
+           "Writable", "CongestionUpdate", "TcpEvent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,4 +70,33 @@ class Writable:
     space: int
 
 
-TcpEvent = StateChange | Connected | DataAvailable | Eof | Reset | Error | Writable
+class CongestionUpdate(NamedTuple):
+    """The sender's congestion state after a change (emitted once per input that changed it).
+
+    A named tuple rather than a frozen dataclass: one is made for nearly every ACK, and a
+    tuple is several times cheaper to build.
+
+    Attributes:
+        time: virtual time (ns).
+        cwnd, ssthresh: congestion window and slow-start threshold in bytes (RFC 5681).
+        rtt: the latest RTT sample (ns), None before the first.
+        srtt, rttvar, rto: the RFC 6298 estimator (ns; srtt and rttvar None before a sample).
+        ca_state: ``"open"``, ``"disorder"`` (duplicate ACKs below the threshold),
+            ``"recovery"`` (fast recovery) or ``"loss"`` (after a timeout), as Linux names
+            them.
+        algorithm: the congestion-control module, e.g. ``"cubic"``.
+    """
+
+    time: int
+    cwnd: int
+    ssthresh: int
+    rtt: int | None
+    srtt: int | None
+    rttvar: int | None
+    rto: int
+    ca_state: str
+    algorithm: str
+
+
+TcpEvent = (StateChange | Connected | DataAvailable | Eof | Reset | Error | Writable
+            | CongestionUpdate)

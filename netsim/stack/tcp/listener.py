@@ -57,13 +57,17 @@ class Listener:
         self._purge()
         return len(self.children)
 
-    def receive(self, seg: TCP, remote: tuple, now: int) -> Connection | None:
+    def receive(self, seg: TCP, remote: tuple, now: int,
+                isn: int | None = None) -> Connection | None:
         """Handle a segment addressed to the listening port (RFC 9293 3.10.7.2 LISTEN).
 
         Args:
             seg: the segment.
             remote: ``(ip, port)`` it came from.
             now: virtual time (ns).
+            isn: the ISN for a new child instead of ``isn()``: a SYN that ended a TIME_WAIT
+                connection comes with one above that connection's sequence space
+                (:meth:`Connection.accept_new_syn`, RFC 6191).
 
         Returns:
             the child connection the segment went to (new on a SYN, or an existing child),
@@ -85,7 +89,9 @@ class Listener:
         if len(self.children) >= self.backlog:
             self.dropped_syns += 1
             return None
-        child = Connection(self.local, remote, self.isn(self.local, remote), self.cfg)
+        if isn is None:
+            isn = self.isn(self.local, remote)
+        child = Connection(self.local, remote, isn, self.cfg)  # the child copies cfg
         child.open_passive(now, listener_child=True)
         child.receive(seg, now)
         self.children[remote] = child

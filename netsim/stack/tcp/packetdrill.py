@@ -4,24 +4,19 @@ A script drives ONE endpoint of ours on a virtual clock, with no simulator: ``<`
 segments the peer sends (fed to ``receive``), ``>`` lines are segments we must send (checked
 against what the core produced, in order, at that time within a tolerance), and socket calls
 (``socket bind listen accept connect write read shutdown close setsockopt fcntl``) call the
-core's user interface. Timers fire at their exact deadlines as the clock advances.
+core's user interface. Timers fire at their exact deadlines as the clock advances. The syntax
+is in :mod:`.packetdrill_script`; besides segments and calls, `` `sysctl -q name=value` ``
+lines set the host's tunables (:data:`~netsim.stack.tcp.config.SYSCTLS`) and ``%{ ... }%``
+lines run a Python assertion with the connection's ``tcpi_*`` values (Linux's TCP_INFO).
 
-Syntax (one event per line, ``//`` starts a comment)::
-
-    0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-    +0    listen(3, 1) = 0
-    +0    < S 0:0(0) win 32792 <mss 1000,nop,wscale 7>
-    +0    > S. 0:0(0) ack 1 <...>
-    +1.0  > P. 1:1001(1000) ack 1        // RTO retransmission
-    +0    connect(3, ..., ...) = -1 ECONNREFUSED (Connection refused)
-
-Times are seconds, absolute or ``+`` relative to the previous line's script time. Flags are
-``S F R P . E W`` (``.`` is ACK). Sequence numbers are relative: inbound ones to the peer's
-ISN (the number on the script's first inbound SYN, plus the runner's ``remote_isn``), our
-``ack``/``seq`` to our ISN (picked by the runner). A RST we send to a closed port in answer
-to a segment without ACK carries SEQ=0, which is shown absolute (as packetdrill prints it).
-Outbound ``<...>`` skips the option check; no options means "expect none". ``ack`` and
-``win`` are checked only when written.
+Sequence numbers are relative: inbound ones to the peer's ISN (the number on the script's
+first inbound SYN, plus the runner's ``remote_isn``), our ``ack``/``seq`` (and SACK blocks)
+to the ISN of our connection (the runner picks it). A RST we send to a closed port in
+answer to a segment without ACK carries SEQ=0, which is shown absolute (as packetdrill
+prints it). Outbound ``<...>`` skips the option check; no options means "expect none".
+``ack`` and ``win`` are checked only when written. As in packetdrill, our TSval is not
+checked: the first one we send fixes the offset between script and real values, and an
+inbound TSecr is shifted by it, so a script can echo the TSval it wrote.
 
 Blocking calls (``accept``, ``connect``, ``read`` on a blocking fd) wait until the core can
 complete them; their return value is checked then. A call still waiting at the end of the
@@ -32,182 +27,32 @@ script line, the expected and the actual segment.
 from __future__ import annotations
 
 import errno as _errno
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ...sim.units import NS_PER_S as _NS
+from . import sockopt
+from .config import TcpConfig
 from .connection import Connection
-from .events import TcpConfig
 from .listener import Listener
+from .packetdrill_script import (
+    ScriptCall,
+    ScriptCommand,
+    ScriptError,
+    ScriptLine,
+    ScriptPython,
+    ScriptSegment,
+    option_text,
+    parse_script,
+)
 from .segment import ACK, CWR, ECE, FIN, PSH, RST, SYN, TCP, flag_letters, rst_for
+from .seqnum import MASK
 from .states import State
 
 __all__ = ["ScriptError", "ScriptSegment", "ScriptCall", "ScriptLine", "parse_script",
            "run_script", "Runner"]
 
 _FLAG_BITS = {"S": SYN, "F": FIN, "R": RST, "P": PSH, ".": ACK, "E": ECE, "W": CWR}
-_TIME_RE = re.compile(r"^(\+?)(\d+(?:\.\d*)?|\.\d+)\s+(.*)$")
-_SEG_RE = re.compile(r"^([<>])\s+([SFRPEW.]+)\s+(\d+):(\d+)\((\d+)\)\s*(.*)$")
-_CALL_RE = re.compile(r"^(\w+)\((.*)\)\s*=\s*(-?\d+)(?:\s+(E[A-Z0-9]+))?(?:\s*\(.*\))?\s*$")
-
-
-class ScriptError(AssertionError):
-    """A script failed: ``lineno``, ``expected`` and ``actual`` say where and how."""
-
-    def __init__(self, name: str, lineno: int, message: str, expected: str = "",
-                 actual: str = ""):
-        self.lineno, self.expected, self.actual = lineno, expected, actual
-        text = f"{name}:{lineno}: {message}"
-        if expected:
-            text += f"\n  expected: {expected}"
-        if actual:
-            text += f"\n  actual:   {actual}"
-        super().__init__(text)
-
-
-@dataclass(slots=True)
-class ScriptSegment:
-    """A ``<`` or ``>`` line."""
-
-    direction: str
-    flags: str
-    start: int
-    end: int
-    length: int
-    ack: int | None = None
-    win: int | None = None
-    options: tuple | None = ()  # None: ``<...>``, skip the check
-
-    def text(self) -> str:
-        """The segment in script syntax."""
-        out = f"{self.direction} {self.flags} {self.start}:{self.end}({self.length})"
-        if self.ack is not None:
-            out += f" ack {self.ack}"
-        if self.win is not None:
-            out += f" win {self.win}"
-        if self.options is None:
-            out += " <...>"
-        elif self.options:
-            out += " <" + ",".join(_option_text(o) for o in self.options) + ">"
-        return out
-
-
-@dataclass(slots=True)
-class ScriptCall:
-    """A socket call line: ``name(args) = ret [ERRNO]``."""
-
-    name: str
-    args: list[str]
-    ret: int
-    errno: str | None = None
-
-    def text(self) -> str:
-        """The expected result in script syntax."""
-        return f"{self.name}(...) = {self.ret}" + (f" {self.errno}" if self.errno else "")
-
-
-@dataclass(slots=True)
-class ScriptLine:
-    """One event line: absolute script time (ns), the item, and where it came from."""
-
-    lineno: int
-    time_ns: int
-    item: ScriptSegment | ScriptCall
-    source: str = field(default="")
-
-
-def _option_text(opt: tuple) -> str:
-    name, value = opt
-    simple = {"MSS": "mss", "WScale": "wscale"}
-    if name in simple:
-        return f"{simple[name]} {value}"
-    if name == "Timestamp":
-        return f"TS val {value[0]} ecr {value[1]}"
-    return {"NOP": "nop", "EOL": "eol", "SAckOK": "sackOK"}.get(name, f"{name} {value!r}")
-
-
-def _parse_options(text: str, name: str, lineno: int) -> tuple:
-    out = []
-    for part in (p.strip() for p in text.split(",")):
-        words = part.split()
-        try:
-            if words[0] == "mss":
-                out.append(("MSS", int(words[1])))
-            elif words[0] == "wscale":
-                out.append(("WScale", int(words[1])))
-            elif words[0] == "nop":
-                out.append(("NOP", None))
-            elif words[0] == "eol":
-                out.append(("EOL", None))
-            elif words[0] == "sackOK":
-                out.append(("SAckOK", b""))
-            elif words[0] == "TS":
-                out.append(("Timestamp", (int(words[2]), int(words[4]))))
-            else:
-                raise ScriptError(name, lineno, f"unknown option {part!r}")
-        except (IndexError, ValueError):
-            raise ScriptError(name, lineno, f"bad option {part!r}") from None
-    return tuple(out)
-
-
-def _parse_segment(m: re.Match, rest: str, name: str, lineno: int) -> ScriptSegment:
-    seg = ScriptSegment(m.group(1), m.group(2), int(m.group(3)), int(m.group(4)),
-                        int(m.group(5)))
-    if seg.end - seg.start != seg.length:
-        raise ScriptError(name, lineno, f"{seg.start}:{seg.end} does not span ({seg.length})")
-    opt = re.search(r"<(.*)>\s*$", rest)
-    if opt:
-        seg.options = None if opt.group(1).strip() == "..." else \
-            _parse_options(opt.group(1), name, lineno)
-        rest = rest[:opt.start()]
-    words = rest.split()
-    i = 0
-    while i < len(words):
-        if words[i] in ("ack", "win") and i + 1 < len(words) and words[i + 1].isdigit():
-            setattr(seg, words[i], int(words[i + 1]))
-            i += 2
-        else:
-            raise ScriptError(name, lineno, f"cannot parse {words[i]!r} in segment")
-    return seg
-
-
-def parse_script(text: str, name: str = "script") -> list[ScriptLine]:
-    """Parse a script into lines with absolute times.
-
-    Args:
-        text: the script.
-        name: shown in error messages.
-
-    Returns:
-        the event lines in order.
-
-    Raises:
-        ScriptError: a line does not parse.
-    """
-    lines: list[ScriptLine] = []
-    last = 0
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        body = raw.split("//", 1)[0].strip()
-        if not body:
-            continue
-        m = _TIME_RE.match(body)
-        if not m:
-            raise ScriptError(name, lineno, f"no time at the start of {body!r}")
-        t = round(float(m.group(2)) * _NS)
-        t = last + t if m.group(1) else t
-        last = t
-        rest = m.group(3).strip()
-        sm = _SEG_RE.match(rest)
-        if sm:
-            item: ScriptSegment | ScriptCall = _parse_segment(sm, sm.group(6), name, lineno)
-        else:
-            cm = _CALL_RE.match(rest)
-            if not cm:
-                raise ScriptError(name, lineno, f"cannot parse {rest!r}")
-            args = [a.strip() for a in cm.group(2).split(",")]
-            item = ScriptCall(cm.group(1), args, int(cm.group(3)), cm.group(4))
-        lines.append(ScriptLine(lineno, t, item, raw.strip()))
-    return lines
+_SHUT = {"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2, "0": 0, "1": 1, "2": 2}
 
 
 @dataclass(slots=True)
@@ -215,7 +60,8 @@ class _Fd:
     kind: str = "socket"  # socket, listener, conn
     obj: Connection | Listener | None = None
     nonblocking: bool = False
-    nodelay: bool = False
+    rd_shut: bool = False
+    opts: dict | None = None  # TcpConfig fields set by setsockopt before the connection
 
 
 class Runner:
@@ -237,28 +83,35 @@ class Runner:
         self.lines = parse_script(text, name)
         self.tol = tolerance_ns
         self.local_isn, self.remote_isn = local_isn, remote_isn
-        self.cfg = config or TcpConfig()
+        self.cfg = config.copy() if config is not None else TcpConfig()
         self.local, self.remote = ("192.168.0.1", 8080), ("192.0.2.1", 40000)
         self.now = 0
         self.fds: dict[int, _Fd] = {}
         self.conns: list[Connection] = []
         self.listeners: list[Listener] = []
-        self.outq: list[tuple[int, TCP, bool]] = []  # (time, segment, seq is absolute)
+        # (time, segment, the ISN its seq is relative to, or None when absolute)
+        self.outq: list[tuple[int, TCP, int | None]] = []
         self.waiting: list[tuple[ScriptLine, int]] = []  # blocked calls (line, fd)
+        self.ts_offset: int | None = None  # our TSval minus the script's
+
+    @property
+    def isn(self) -> int:
+        """Our ISN for relative numbers: the newest connection's (the runner's before)."""
+        return self.conns[-1].iss if self.conns else self.local_isn
 
     # -------------------------------------------------------------- plumbing
     def _fail(self, line: ScriptLine, msg: str, expected: str = "", actual: str = "") -> None:
         raise ScriptError(self.name, line.lineno, msg, expected, actual)
 
     def _collect(self) -> None:
+        self._resolve_waiting()  # first: a completed read may send a window update
         for lst in self.listeners:
             for _remote, seg in lst.pending_replies():
-                self.outq.append((self.now, seg, False))
+                self.outq.append((self.now, seg, self.isn))
         for c in self.conns:
             for seg in c.pending_segments():
-                self.outq.append((self.now, seg, False))
+                self.outq.append((self.now, seg, c.iss))
             c.pop_events()
-        self._resolve_waiting()
 
     def _advance(self, t: int) -> None:
         """Fire every timer due up to ``t`` at its own deadline, then set the clock to ``t``."""
@@ -284,16 +137,41 @@ class Runner:
             self.conns[i].on_timer(d)
             self._collect()
 
-    def _describe(self, seg: TCP, absolute: bool) -> str:
-        seq = seg.seq if absolute else (seg.seq - self.local_isn) & 0xFFFFFFFF
+    def _describe(self, seg: TCP, base: int | None) -> str:
+        seq = seg.seq if base is None else (seg.seq - base) & MASK
         n = len(seg.payload)
-        out = f"> {flag_letters(seg.flags)} {seq}:{(seq + n) & 0xFFFFFFFF}({n})"
+        out = f"> {flag_letters(seg.flags)} {seq}:{(seq + n) & MASK}({n})"
         if seg.flags & ACK:
-            out += f" ack {(seg.ack - self.remote_isn) & 0xFFFFFFFF}"
+            out += f" ack {(seg.ack - self.remote_isn) & MASK}"
         out += f" win {seg.window}"
         if seg.options:
-            out += " <" + ",".join(_option_text(o) for o in seg.options) + ">"
+            out += " <" + ",".join(option_text(o) for o in self._script_options(seg.options)) + ">"
         return out
+
+    def _script_options(self, options: tuple) -> tuple:
+        """Our options as the script writes them: SACK blocks relative, TSval shifted."""
+        out = []
+        for name, value in options:
+            if name == "SAck":
+                value = tuple(((a - self.remote_isn) & MASK, (b - self.remote_isn) & MASK)
+                              for a, b in value)
+            elif name == "Timestamp" and self.ts_offset is not None:
+                value = ((value[0] - self.ts_offset) & MASK, value[1])
+            out.append((name, value))
+        return tuple(out)
+
+    def _options_match(self, expected: tuple, actual: tuple) -> bool:
+        if len(expected) != len(actual):
+            return False
+        for (en, ev), (an, av) in zip(expected, actual):
+            if en == an == "Timestamp":
+                if self.ts_offset is None:  # the first TSval we send fixes the offset
+                    self.ts_offset = (av[0] - ev[0]) & MASK
+                if ev[1] != av[1]:  # TSecr is checked; TSval is not (packetdrill's default)
+                    return False
+            elif (en, ev) != (an, av):
+                return False
+        return True
 
     # -------------------------------------------------------------- running
     def run(self) -> None:
@@ -308,20 +186,25 @@ class Runner:
                 continue
             self._advance(line.time_ns - self.tol)
             if self.outq:
-                t, seg, absolute = self.outq[0]
+                t, seg, base = self.outq[0]
                 self._fail(line, f"unexpected outbound segment at {t / _NS:.6f}s before this "
-                           "line", line.source, self._describe(seg, absolute))
+                           "line", line.source, self._describe(seg, base))
             self._advance(line.time_ns)
-            if isinstance(line.item, ScriptSegment):
-                self._inject(line.item)
+            item = line.item
+            if isinstance(item, ScriptSegment):
+                self._inject(item)
+            elif isinstance(item, ScriptCommand):
+                self._command(line, item)
+            elif isinstance(item, ScriptPython):
+                self._python(line, item)
             else:
-                self._call(line, line.item)
+                self._call(line, item)
             self._collect()
         if self.outq:
-            t, seg, absolute = self.outq[0]
+            t, seg, base = self.outq[0]
             last = self.lines[-1] if self.lines else ScriptLine(0, 0, ScriptCall("", [], 0))
             self._fail(last, f"unexpected outbound segment at {t / _NS:.6f}s after the "
-                       "script ended", "nothing more", self._describe(seg, absolute))
+                       "script ended", "nothing more", self._describe(seg, base))
         if self.waiting:
             line, _fd = self.waiting[0]
             self._fail(line, "blocking call never returned", line.source, "still blocked")
@@ -331,12 +214,14 @@ class Runner:
         if not self.outq:
             self._fail(line, f"no segment sent by {(line.time_ns + self.tol) / _NS:.6f}s",
                        exp.text(), "nothing")
-        t, seg, absolute = self.outq.pop(0)
-        actual = self._describe(seg, absolute)
+        t, seg, base = self.outq.pop(0)
+        if exp.options is not None:
+            opts_ok = self._options_match(exp.options, self._script_options(seg.options))
+        actual = self._describe(seg, base)
         if abs(t - line.time_ns) > self.tol:
             self._fail(line, f"segment sent at {t / _NS:.6f}s, expected at "
                        f"{line.time_ns / _NS:.6f}s", exp.text(), actual)
-        seq = seg.seq if absolute else (seg.seq - self.local_isn) & 0xFFFFFFFF
+        seq = seg.seq if base is None else (seg.seq - base) & MASK
         ok = (set(exp.flags) == set(flag_letters(seg.flags)) and exp.start == seq
               and exp.length == len(seg.payload))
         if exp.ack is not None:
@@ -345,7 +230,7 @@ class Runner:
         if exp.win is not None:
             ok = ok and exp.win == seg.window
         if exp.options is not None:
-            ok = ok and tuple(exp.options) == tuple(seg.options)
+            ok = ok and opts_ok
         if not ok:
             self._fail(line, "outbound segment differs", exp.text(), actual)
         self.now = max(self.now, t)
@@ -356,24 +241,62 @@ class Runner:
         flags = 0
         for ch in s.flags:
             flags |= _FLAG_BITS[ch]
+        isn = self.isn
         seg = TCP(sport=self.remote[1], dport=self.local[1],
-                  seq=(self.remote_isn + s.start) & 0xFFFFFFFF,
-                  ack=(self.local_isn + s.ack) & 0xFFFFFFFF if s.ack is not None else 0,
+                  seq=(self.remote_isn + s.start) & MASK,
+                  ack=(isn + s.ack) & MASK if s.ack is not None else 0,
                   flags=flags, window=65535 if s.win is None else s.win,
                   payload=bytes((s.start + i) & 0xFF for i in range(s.length)),
-                  options=s.options)
+                  options=self._inbound_options(s.options, isn))
+        reopen = None
         for c in reversed(self.conns):
             if c.state is not State.CLOSED and c.state is not State.LISTEN:
-                c.receive(seg, self.now)
-                return
+                if self.listeners:
+                    reopen = c.accept_new_syn(seg, self.now)  # RFC 6191 (TIME_WAIT only)
+                if reopen is None:
+                    c.receive(seg, self.now)
+                    return
+                break
         for lst in self.listeners:
-            child = lst.receive(seg, self.remote, self.now)
+            child = lst.receive(seg, self.remote, self.now, isn=reopen)
             if child is not None and child not in self.conns:
                 self.conns.append(child)
             return
         rst = rst_for(seg)
         if rst is not None:
-            self.outq.append((self.now, rst, not seg.flags & ACK))
+            self.outq.append((self.now, rst, isn if seg.flags & ACK else None))
+
+    def _inbound_options(self, options: tuple, isn: int) -> tuple:
+        out = []
+        for name, value in options:
+            if name == "SAck":  # blocks SACK our data: relative to our ISN
+                value = tuple(((a + isn) & MASK, (b + isn) & MASK) for a, b in value)
+            elif name == "Timestamp" and value[1] and self.ts_offset is not None:
+                value = (value[0], (value[1] + self.ts_offset) & MASK)
+            out.append((name, value))
+        return tuple(out)
+
+    def _command(self, line: ScriptLine, item: ScriptCommand) -> None:
+        words = item.command.split()
+        if not words or words[0] != "sysctl":
+            self._fail(line, f"unsupported command {item.command!r} (only sysctl)")
+        for word in words[1:]:
+            if word.startswith("-"):
+                continue
+            name, _, value = word.partition("=")
+            try:
+                self.cfg.sysctl(name, value)
+            except (KeyError, ValueError):
+                self._fail(line, f"unknown sysctl or bad value {word!r}")
+
+    def _python(self, line: ScriptLine, item: ScriptPython) -> None:
+        conn = self.conns[-1] if self.conns else None
+        names = {"conn": conn, **(conn.info() if conn is not None else {})}
+        try:
+            exec(item.code, {}, names)  # the script is the test's own text
+        except AssertionError as exc:
+            self._fail(line, f"assertion failed: {exc}", item.code,
+                       ", ".join(f"{k}={v}" for k, v in names.items() if k.startswith("tcpi_")))
 
     # -------------------------------------------------------------- socket calls
     def _call(self, line: ScriptLine, call: ScriptCall) -> None:
@@ -405,11 +328,40 @@ class Runner:
         return 0, None
 
     def _sys_setsockopt(self, line, call, fd):
-        if "TCP_NODELAY" in call.args:
-            on = call.args[3].strip("[]") != "0"
-            self.fds[fd].nodelay = on
-            if isinstance(self.fds[fd].obj, Connection):
-                self.fds[fd].obj.cfg.nodelay = on
+        entry = self.fds[fd]
+        raw = call.args[3].strip("[]\"' ")  # [1] or "reno"
+        value = int(raw) if raw.lstrip("-").isdigit() else raw
+        try:
+            level, option = sockopt.option_by_name(call.args[1], call.args[2])
+            changes = sockopt.config_changes(level, option, value)
+        except AttributeError:
+            self._fail(line, f"unknown socket option {call.args[1]}, {call.args[2]}")
+        except OSError as exc:
+            return -1, _errno.errorcode[exc.errno]
+        if changes is None:
+            return 0, None  # accepted and ignored (SO_REUSEADDR, ...)
+        if isinstance(entry.obj, Connection):
+            sockopt.apply(entry.obj, changes, self.now)
+        elif isinstance(entry.obj, Listener):
+            for key, value in changes.items():
+                setattr(entry.obj.cfg, key, value)
+        else:
+            entry.opts = {**(entry.opts or {}), **changes}
+        return 0, None
+
+    def _sys_getsockopt(self, line, call, fd):
+        """``getsockopt(fd, SOL_SOCKET, SO_ERROR, [ECONNRESET], [4]) = 0``: the pending
+        error (cleared by reading, as on Linux) must be the one written."""
+        if call.args[2] != "SO_ERROR":
+            self._fail(line, f"unsupported getsockopt option {call.args[2]}")
+        conn = self.fds[fd].obj
+        code = conn.error if isinstance(conn, Connection) else None
+        want = call.args[3].strip("[]")
+        got = _errno.errorcode.get(code, str(code)) if code else "0"
+        if got != want:
+            self._fail(line, "getsockopt(SO_ERROR) returned something else", want, got)
+        if isinstance(conn, Connection):
+            conn.error = None
         return 0, None
 
     def _sys_listen(self, line, call, fd):
@@ -420,8 +372,9 @@ class Runner:
         return 0, None
 
     def _config(self, fd: int) -> TcpConfig:
-        cfg = TcpConfig(**{k: getattr(self.cfg, k) for k in TcpConfig.__dataclass_fields__})
-        cfg.nodelay = cfg.nodelay or self.fds[fd].nodelay
+        cfg = self.cfg.copy()
+        for key, value in (self.fds[fd].opts or {}).items():
+            setattr(cfg, key, value)
         return cfg
 
     def _sys_connect(self, line, call, fd):
@@ -453,9 +406,14 @@ class Runner:
         return n, None
 
     def _sys_shutdown(self, line, call, fd):
-        conn = self.fds[fd].obj
-        if isinstance(conn, Connection):
-            conn.shutdown_write(self.now)
+        how = _SHUT.get(call.args[1] if len(call.args) > 1 else "")
+        if how is None:
+            return -1, "EINVAL"
+        entry = self.fds[fd]
+        if how in (0, 2):  # SHUT_RD: no segment; reads return what is queued, then 0
+            entry.rd_shut = True
+        if how in (1, 2) and isinstance(entry.obj, Connection):
+            entry.obj.shutdown_write(self.now)  # SHUT_WR: FIN after the queued data
         return 0, None
 
     def _sys_close(self, line, call, fd):
@@ -499,11 +457,11 @@ class Runner:
                 obj.state is not State.SYN_RECEIVED else None
         if call.name == "read":
             if obj.readable:
-                return len(obj.recv(int(call.args[2]))), None
+                return len(obj.recv(int(call.args[2]), self.now)), None
+            if entry.rd_shut or obj.at_eof:
+                return 0, None  # after the peer's FIN even a reset reads as EOF (Linux)
             if obj.error is not None:
                 return -1, _errno.errorcode[obj.error]
-            if obj.at_eof:
-                return 0, None
             return (-1, "EAGAIN") if entry.nonblocking else None
         return -1, "EINVAL"
 

@@ -24,6 +24,9 @@ class Reassembler:
     def __len__(self) -> int:
         return sum(len(c) for c in self._chunks)
 
+    def __bool__(self) -> bool:
+        return bool(self._starts)
+
     @property
     def segments(self) -> list[tuple[int, int]]:
         """The held ranges as ``[(start, end), ...]`` (end exclusive)."""
@@ -55,6 +58,17 @@ class Reassembler:
             buf[s - lo:s - lo + len(c)] = c
         self._starts.insert(i, lo)
         self._chunks.insert(i, bytes(buf))
+
+    def overlap(self, start: int, end: int) -> tuple[int, int] | None:
+        """The first part of ``[start, end)`` already held, as ``(start, end)``, or None."""
+        i = max(bisect.bisect_right(self._starts, start) - 1, 0)
+        for s, c in zip(self._starts[i:], self._chunks[i:]):
+            if s >= end:
+                break
+            lo, hi = max(s, start), min(s + len(c), end)
+            if lo < hi:
+                return lo, hi
+        return None
 
     def pop_from(self, offset: int) -> bytes:
         """Remove and return the bytes contiguous from ``offset`` (possibly empty).

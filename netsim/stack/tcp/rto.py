@@ -1,9 +1,10 @@
 """Retransmission timeout estimation (RFC 6298).
 
 SRTT/RTTVAR smoothing with alpha = 1/8, beta = 1/4, K = 4, a clock granularity G, a lower
-bound (1 s by the RFC, configurable for labs), an upper bound (60 s) and exponential backoff.
-Karn's rule (RFC 6298 section 3) is the caller's job: never feed a sample taken from a
-retransmitted segment.
+bound, an upper bound (60 s) and exponential backoff. The class defaults are the RFC's
+(a 1 s minimum, RFC 6298 (2.4)); :class:`~netsim.stack.tcp.config.TcpConfig` passes Linux's
+200 ms. Karn's rule (RFC 6298 section 3) is the caller's job: never feed a sample taken from
+a retransmitted segment, unless a timestamp (RFC 7323 4) says which transmission it times.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ class RtoEstimator:
         granularity_ns: clock granularity G (1 ms by default).
     """
 
-    __slots__ = ("srtt", "rttvar", "rto", "min_ns", "max_ns", "granularity_ns", "backoffs")
+    __slots__ = ("srtt", "rttvar", "rto", "rtt", "min_ns", "max_ns", "granularity_ns",
+                 "backoffs")
 
     def __init__(self, initial_ns: int = NS_PER_S, min_ns: int = NS_PER_S,
                  max_ns: int = 60 * NS_PER_S, granularity_ns: int = 1_000_000):
         self.srtt: int | None = None
+        self.rtt: int | None = None  # the latest sample
         self.rttvar: int | None = None
         self.min_ns = min_ns
         self.max_ns = max_ns
@@ -44,6 +47,7 @@ class RtoEstimator:
             rtt_ns: measured round-trip time of a segment sent once.
         """
         rtt_ns = max(rtt_ns, 0)
+        self.rtt = rtt_ns
         if self.srtt is None or self.rttvar is None:
             self.srtt = rtt_ns
             self.rttvar = rtt_ns // 2

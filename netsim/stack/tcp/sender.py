@@ -2,15 +2,17 @@
 
 Split out of :mod:`.connection` to keep each module readable; :class:`Sender` is a mixin of
 :class:`~netsim.stack.tcp.connection.Connection` and works on its attributes. It decides the
-advertised window (receiver SWS avoidance, RFC 9293 3.8.6.2.2), builds segments, and runs the
-send loop limited by the peer's window and the congestion window (RFC 5681), with Nagle's
-algorithm (RFC 896) and the persist timer for a zero window (RFC 9293 3.8.6.1).
+advertised window (receiver SWS avoidance, RFC 9293 3.8.6.2.2; scaled per RFC 7323 2),
+builds segments with their options, and runs the send loop limited by the peer's window and
+the congestion window (RFC 5681), with Nagle's algorithm (RFC 896) and the persist timer for
+a zero window (RFC 9293 3.8.6.1). Loss recovery's sending lives in :mod:`.recovery`.
 """
 
 from __future__ import annotations
 
+from .options import TS_TICK_NS
 from .segment import ACK, FIN, PSH, RST, SYN, TCP
-from .seqnum import seq_add, seq_diff, seq_ge, seq_gt
+from .seqnum import MASK, seq_add, seq_diff, seq_gt, seq_lt
 from .states import SYNCHRONIZED, State
 
 __all__ = ["Sender"]
@@ -19,6 +21,9 @@ __all__ = ["Sender"]
 # any, is not acknowledged yet.
 DATA_STATES = frozenset({State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_1,
                          State.CLOSING, State.LAST_ACK})
+_ACK_STATES = SYNCHRONIZED | {State.SYN_RECEIVED}
+_NOP = ("NOP", None)
+_HALF = 1 << 31
 
 
 class Sender:
@@ -26,44 +31,62 @@ class Sender:
 
     __slots__ = ()
 
-    def _init_cwnd(self) -> None:
-        # RFC 5681 (3.1) initial window
-        mss = self.eff_mss
-        self.cwnd = 2 * mss if mss > 2190 else 3 * mss if mss > 1095 else 4 * mss
-        self.ssthresh = 1 << 30
+    def _full_window(self) -> int:
+        """RCV.BUFF for SWS avoidance: the most we would ever advertise."""
+        cfg = self.cfg
+        return min(cfg.rcv_buf, cfg.rcv_wnd, 0xFFFF << self.rcv_wscale)
 
-    def _adv_window(self) -> int:
-        free = min(max(self.cfg.rcv_buf - len(self._rcvq), 0), 0xFFFF)
+    def _adv_window(self, ws: int = 0) -> int:
+        """The window to advertise now, in bytes (a multiple of ``1 << ws``, the scale)."""
+        cfg = self.cfg
+        full = min(cfg.rcv_buf, cfg.rcv_wnd, 0xFFFF << ws)
+        free = min(cfg.rcv_buf - len(self._rcvq), full)
         cur = max(seq_diff(self.rcv_adv, self.rcv_nxt), 0)
-        if free <= cur:
-            return cur  # never shrink the window (RFC 9293 3.8.6.2.2)
-        if free - cur < min(self.cfg.rcv_buf // 2, self.eff_mss):
-            return cur  # receiver SWS avoidance: move the right edge only by a useful amount
-        return free
+        # Never shrink the window (RFC 9293 3.8.6.2.2), and move its right edge only by a
+        # useful amount: min(RCV.BUFF / 2, MSS) (receiver SWS avoidance, Fr = 1/2).
+        if free <= cur or free - cur < min(full >> 1, self._mss):
+            return -(-cur >> ws) << ws if ws else cur  # rounded up: the edge stays put
+        return free >> ws << ws
 
     def _window_grew_enough(self) -> bool:
         # A window update only when the window we advertised has fallen to half of what the
         # buffer can offer or less (Linux tcp_cleanup_rbuf): a reader that keeps up leaves
         # the window open, and the ACKs of the data move its right edge anyway.
-        free = min(max(self.cfg.rcv_buf - len(self._rcvq), 0), 0xFFFF)
+        full = self._full_window()
+        free = min(self.cfg.rcv_buf - len(self._rcvq), full)
         cur = max(seq_diff(self.rcv_adv, self.rcv_nxt), 0)
-        if 2 * cur > min(self.cfg.rcv_buf, 0xFFFF):
+        if 2 * cur > full:
             return False
-        return free - cur >= min(self.cfg.rcv_buf // 2, self.eff_mss)
+        return free - cur >= min(full >> 1, self._mss)
 
-    def _segment(self, flags: int, seq: int, payload: bytes = b"", options: tuple = ()) -> TCP:
+    def _segment(self, flags: int, seq: int, payload: bytes = b"",
+                 options: tuple | None = None) -> TCP:
+        remote_port = self.remote[1] if self.remote else 0
+        if flags & RST:
+            return TCP(sport=self.local[1], dport=remote_port, seq=seq,
+                       ack=self.rcv_nxt if flags & ACK else 0, flags=flags, payload=payload)
         ack = 0
-        wnd = self._adv_window()
+        # RFC 7323 2.2: the window of a SYN is never scaled.
+        wnd = self._adv_window(0 if flags & SYN else self.rcv_wscale)
         if flags & ACK:
-            ack = self.rcv_nxt
+            ack = self.last_ack_sent = self.rcv_nxt
             self._ack_now = False
             self._unacked_segs = 0
             self._timers.pop("delack", None)
-        if not flags & RST:
-            self.rcv_adv = seq_add(self.rcv_nxt, wnd)
-        remote_port = self.remote[1] if self.remote else 0
+        if flags & SYN:
+            wnd = field = min(wnd, 0xFFFF)
+        else:
+            field = min(wnd >> self.rcv_wscale, 0xFFFF)
+            wnd = field << self.rcv_wscale
+        self.rcv_adv = seq_add(self.rcv_nxt, wnd)
+        if options is None:
+            if self.ts_ok and not (self.sack_ok and (self._ooo or self._dsack)):
+                options = (_NOP, _NOP, ("Timestamp", ((self._now // TS_TICK_NS + self.ts_offset)
+                                                      & MASK, self.ts_recent)))
+            else:
+                options = self._seg_options()
         return TCP(sport=self.local[1], dport=remote_port, seq=seq, ack=ack, flags=flags,
-                   window=wnd if not flags & RST else 0, payload=payload, options=options)
+                   window=field, payload=payload, options=options)
 
     def _send_ack(self) -> None:
         # SEQ=SND.MAX, not the rolled-back SND.NXT: after a go-back-N timeout the peer may
@@ -76,71 +99,76 @@ class Sender:
 
     def _send_syn(self, now: int, with_ack: bool) -> None:
         flags = SYN | ACK if with_ack else SYN
-        self._out.append(self._segment(flags, self.iss, options=(("MSS", self.cfg.mss),)))
+        self._out.append(self._segment(flags, self.iss, options=self._syn_options(with_ack)))
         if self.retries == 0 and self._rtt_seq is None:
             self._rtt_seq, self._rtt_start = self.iss, now
         self._arm("rexmt", now + self.rto.rto)
 
-    def _retransmit_head(self) -> None:
-        """Resend one segment at SND.UNA (fast retransmit, partial ACK)."""
-        n = min(len(self._sndbuf), self.eff_mss)
-        flags = ACK
-        fin_seq = seq_add(self._buf_seq, len(self._sndbuf))
-        if self._fin_queued and n == len(self._sndbuf) and seq_gt(self.snd_max, fin_seq):
-            flags |= FIN
-        if n == 0 and not flags & FIN:
-            return
-        if n and n == len(self._sndbuf):
-            flags |= PSH
-        self._out.append(self._segment(flags, self.snd_una, bytes(self._sndbuf[:n])))
-
     def _output(self, now: int) -> None:
         """Send what the windows allow, then a pure ACK if one is still owed."""
-        if self.state in DATA_STATES:
-            self._send_data(now)
-        if self._ack_now and self.state in SYNCHRONIZED | {State.SYN_RECEIVED}:
+        if self.sm.state in DATA_STATES:
+            if self.ca_state == "recovery" and self.sack_ok:
+                self._sack_recovery_send(now)
+            elif self._fin_queued or seq_diff(self.snd_nxt, self._buf_seq) < len(self._sndbuf):
+                self._send_data(now)  # (skipped with nothing unsent: a pure receiver)
+        if self._ack_now and self.sm.state in _ACK_STATES:
             self._send_ack()
 
-    def _send_data(self, now: int) -> None:
-        mss = self.eff_mss
+    def _send_data(self, now: int, room: int | None = None, once: bool = False) -> int:
+        """Send new (or, after a timeout, go-back-N) data within the peer's window and
+        ``room`` (the congestion window's allowance when None); returns the bytes sent.
+
+        The hottest loop of a bulk transfer, so sequence arithmetic is inlined here
+        (``(a - b + HALF) & MASK) - HALF`` is :func:`~.seqnum.seq_diff`).
+        """
+        mss = self._mss
+        if self.sack_ok and (self._ooo or self._dsack):
+            mss -= self._sack_option_len()  # the SACK option takes room from the data
         buf = self._sndbuf
+        size, base, fin_queued = len(buf), self._buf_seq, self._fin_queued
+        if room is None:
+            room = self._cwnd_room()
+        total = 0
         while True:
-            off = seq_diff(self.snd_nxt, self._buf_seq)
-            unsent = len(buf) - off
-            in_flight = seq_diff(self.snd_nxt, self.snd_una)
-            usable = min(self.snd_wnd, self.cwnd) - in_flight
-            n = max(min(unsent, mss, usable), 0)
-            fin_now = self._fin_queued and off + n == len(buf) and unsent >= 0
+            if self.sb.starts and seq_lt(self.snd_nxt, self.snd_max):
+                self._skip_sacked()
+            seq = self.snd_nxt
+            off = ((seq - base + _HALF) & MASK) - _HALF
+            unsent = size - off
+            in_flight = ((seq - self.snd_una + _HALF) & MASK) - _HALF
+            n = max(min(unsent, mss, self.snd_wnd - in_flight, room), 0)
+            fin_now = fin_queued and off + n == size and unsent >= 0
             if n == 0 and not fin_now:
                 break
-            if (0 < n < mss and n == unsent and in_flight > 0 and not self.cfg.nodelay
-                    and not self._fin_queued):
+            if (n < mss and n == unsent and in_flight > 0 and not fin_queued
+                    and not self.cfg.nodelay):
                 break  # Nagle (RFC 9293 3.7.4): one small segment outstanding at a time
             if n < unsent and n < mss and in_flight > 0:
                 break  # sender SWS avoidance: wait for a bigger window (RFC 9293 3.8.6.2.1)
-            flags = ACK
-            if n and n == unsent:
-                flags |= PSH
+            flags = ACK | PSH if n and n == unsent else ACK
             if fin_now:
                 flags |= FIN
-            seq = self.snd_nxt
             self._out.append(self._segment(flags, seq, bytes(buf[off:off + n])))
-            new_nxt = seq_add(seq, n + (1 if fin_now else 0))
-            if seq_ge(seq, self.snd_max):
+            new_nxt = (seq + n + (1 if fin_now else 0)) & MASK
+            if ((seq - self.snd_max + _HALF) & MASK) - _HALF >= 0:
                 if self._rtt_seq is None:
                     self._rtt_seq, self._rtt_start = seq, now
                 self.snd_max = new_nxt
-            elif seq_gt(new_nxt, self.snd_max):
-                self.snd_max = new_nxt
+            else:
+                self.stats["retransmits"] += 1
+                if seq_gt(new_nxt, self.snd_max):
+                    self.snd_max = new_nxt
             self.snd_nxt = new_nxt
+            room -= n
+            total += n
             if "rexmt" not in self._timers:
                 self._arm("rexmt", now + self.rto.rto)
-            if fin_now:
+            if fin_now or once:
                 break
-        off = seq_diff(self.snd_nxt, self._buf_seq)
-        if (self.snd_wnd == 0 and off < len(buf) and "rexmt" not in self._timers
-                and "persist" not in self._timers):
+        if (self.snd_wnd == 0 and "rexmt" not in self._timers and "persist" not in self._timers
+                and seq_diff(self.snd_nxt, self._buf_seq) < len(buf)):
             self._arm_persist(now)
+        return total
 
     def _arm_persist(self, now: int) -> None:
         base = max(self.rto.rto, self.cfg.rto_min_ns)

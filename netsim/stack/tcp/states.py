@@ -57,6 +57,7 @@ class Ev(StrEnum):
     ABORT = "abort/snd RST"
     GIVE_UP = "retries exhausted"
     DELETE = "delete TCB"             # close or abort with nothing to send (RFC 9293 3.10.4-5)
+    RCV_NEW_SYN = "rcv new SYN (RFC 6191)"
 
     def __str__(self) -> str:
         return self.value
@@ -109,6 +110,7 @@ TRANSITIONS: dict[tuple[State, Ev], State] = {
     (S.TIME_WAIT, Ev.TIMEOUT_2MSL): S.CLOSED,
     (S.TIME_WAIT, Ev.RCV_RST): S.CLOSED,
     (S.TIME_WAIT, Ev.DELETE): S.CLOSED,
+    (S.TIME_WAIT, Ev.RCV_NEW_SYN): S.CLOSED,            # a listener takes the SYN over
 }
 del S
 
@@ -174,6 +176,10 @@ WIRE: dict[Ev, Wire | None] = {
     # sockets) is closed instead, with the same RST on the wire. An observer cannot tell the
     # two apart, so the RST shows RCV_RST, the child's view: the connection is gone.
     Ev.RST_BACK_TO_LISTEN: None,
+    # A new SYN into TIME_WAIT (RFC 6191, RFC 1122 4.2.2.13) ends the old TCB and is handed to
+    # the listener, which answers it as LISTEN does: what the wire shows is the new
+    # connection's RCV_SYN, so the old TCB's end has no segment of its own.
+    Ev.RCV_NEW_SYN: None,
 }
 
 

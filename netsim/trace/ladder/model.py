@@ -95,7 +95,14 @@ def initial_states(items, endpoints: tuple[str, str], states: dict[str, str] | N
 
 
 def option_text(options) -> str:
-    """Options as Wireshark shows them in the Info column: ``MSS=1460 WS=128 SACK_PERM``."""
+    """Options as Wireshark shows them in the Info column: ``MSS=1460 WS=128 SACK_PERM``.
+
+    A ladder is read for what each segment does, so the timestamp option is shown as ``TS``
+    only on a SYN, where it is negotiated (RFC 7323 3.2); its values, on every segment, are
+    in the capture.
+    """
+    names = {name for name, _ in options}
+    syn = "MSS" in names or "WScale" in names or "SAckOK" in names   # options only SYNs carry
     shown = []
     for name, value in options:
         if name == "MSS":
@@ -104,8 +111,8 @@ def option_text(options) -> str:
             shown.append(f"WS={1 << min(value, 14)}")
         elif name == "SAckOK":
             shown.append("SACK_PERM")
-        elif name == "Timestamp":
-            shown.append(f"TSval={value[0]} TSecr={value[1]}")
+        elif name == "Timestamp" and syn:
+            shown.append("TS")
         elif name == "SAck":
             shown.append("SACK=" + ",".join(f"{a}-{b}" for a, b in value))
     return " ".join(shown)

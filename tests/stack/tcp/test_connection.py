@@ -1,7 +1,13 @@
-"""State-by-state behaviour of the sans-I/O connection (tests named <state>_<stimulus>)."""
+"""State-by-state behaviour of the sans-I/O connection (tests named <state>_<stimulus>).
+
+These tests run with the RFC 7323 options and SACK off (``classic``), so segments carry
+full-MSS payloads and a SYN only the MSS option; tests/stack/tcp/test_rfc7323.py, test_sack.py and
+test_cc.py cover the options and the congestion control.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 
 import pytest
@@ -24,6 +30,11 @@ MS, S = 1_000_000, 1_000_000_000
 ISN_A, ISN_B = 1000, 5000
 
 
+def classic(**changes) -> TcpConfig:
+    """Default tunables with window scaling, timestamps and SACK off."""
+    return dataclasses.replace(TcpConfig().classic(), **changes)
+
+
 def shuttle(a: Connection, b: Connection, now: int = 0) -> None:
     """Move segments both ways, without loss, until both are quiet."""
     while True:
@@ -37,7 +48,8 @@ def shuttle(a: Connection, b: Connection, now: int = 0) -> None:
 
 
 def established(cfg_a: TcpConfig | None = None, cfg_b: TcpConfig | None = None):
-    a, b = Connection(A, B, ISN_A, cfg_a), Connection(B, A, ISN_B, cfg_b)
+    a = Connection(A, B, ISN_A, cfg_a or classic())
+    b = Connection(B, A, ISN_B, cfg_b or classic())
     b.open_passive(0)
     a.open_active(0)
     shuttle(a, b)
@@ -55,13 +67,13 @@ def seg_from_b(a: Connection, **kw) -> TCP:
 
 
 def syn_sent() -> Connection:
-    c = Connection(A, B, ISN_A)
+    c = Connection(A, B, ISN_A, classic())
     c.open_active(0)
     return c
 
 
 def test_closed_open_active_sends_syn_with_mss() -> None:
-    """RFC 9293 3.10.1 (OPEN in CLOSED: send a SYN with the ISS, enter SYN-SENT) and 3.7.1 (the SYN
+    """RFC 9293 3.10.1 (OPEN in CLOSED: send a SYN with the ISS, enter SYN_SENT) and 3.7.1 (the SYN
     carries our MSS); RFC 6298 2.1 (the first RTO is 1 s)."""
     c = syn_sent()
     (syn,) = c.pending_segments()
@@ -70,7 +82,7 @@ def test_closed_open_active_sends_syn_with_mss() -> None:
 
 
 def test_syn_sent_receives_rst_with_bad_ack() -> None:
-    """RFC 9293 3.10.7.3 (SYN-SENT, first check): an ACK outside ISS < SEG.ACK =< SND.NXT is
+    """RFC 9293 3.10.7.3 (SYN_SENT, first check): an ACK outside ISS < SEG.ACK =< SND.NXT is
     unacceptable; with RST set the segment is dropped and the state kept."""
     c = syn_sent()
     c.pending_segments()
@@ -79,7 +91,7 @@ def test_syn_sent_receives_rst_with_bad_ack() -> None:
 
 
 def test_syn_sent_receives_rst_acking_syn_reports_econnrefused() -> None:
-    """RFC 9293 3.10.7.3 (SYN-SENT, second check): an RST with an acceptable ACK means "connection
+    """RFC 9293 3.10.7.3 (SYN_SENT, second check): an RST with an acceptable ACK means "connection
     reset": enter CLOSED and tell the user (ECONNREFUSED, as Linux)."""
     c = syn_sent()
     c.receive(TCP(sport=80, dport=40000, seq=0, ack=ISN_A + 1, flags=RST | ACK), 10)
@@ -89,8 +101,8 @@ def test_syn_sent_receives_rst_acking_syn_reports_econnrefused() -> None:
 
 
 def test_syn_sent_receives_syn_ack_with_bad_ack_sends_rst() -> None:
-    """RFC 9293 3.10.7.3 (SYN-SENT, first check): an unacceptable ACK without RST is answered
-    <SEQ=SEG.ACK><CTL=RST>; the connection stays in SYN-SENT."""
+    """RFC 9293 3.10.7.3 (SYN_SENT, first check): an unacceptable ACK without RST is answered
+    <SEQ=SEG.ACK><CTL=RST>; the connection stays in SYN_SENT."""
     c = syn_sent()
     c.pending_segments()
     c.receive(TCP(sport=80, dport=40000, seq=9, ack=ISN_A + 50, flags=SYN | ACK), 10)
@@ -99,7 +111,7 @@ def test_syn_sent_receives_syn_ack_with_bad_ack_sends_rst() -> None:
 
 
 def test_syn_sent_receives_syn_ack_enters_established_and_acks() -> None:
-    """RFC 9293 3.10.7.3 (SYN-SENT, fourth check): a SYN acknowledging ours enters ESTABLISHED and
+    """RFC 9293 3.10.7.3 (SYN_SENT, fourth check): a SYN acknowledging ours enters ESTABLISHED and
     sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>; 3.7.1 (the peer's MSS bounds ours); RFC 6298 2.2
     (the first RTT sample sets SRTT)."""
     c = syn_sent()
@@ -114,8 +126,8 @@ def test_syn_sent_receives_syn_ack_enters_established_and_acks() -> None:
 
 
 def test_syn_sent_receives_syn_enters_syn_received() -> None:
-    """RFC 9293 3.10.7.3 (SYN-SENT, fourth check) and 3.5 (simultaneous open): a SYN without ACK
-    enters SYN-RECEIVED and is answered SYN,ACK with the same ISS."""
+    """RFC 9293 3.10.7.3 (SYN_SENT, fourth check) and 3.5 (simultaneous open): a SYN without ACK
+    enters SYN_RECEIVED and is answered SYN,ACK with the same ISS."""
     c = syn_sent()
     c.pending_segments()
     c.receive(TCP(sport=80, dport=40000, seq=ISN_B, flags=SYN, window=1000), 5)
@@ -151,7 +163,7 @@ def test_listen_receives_ack_answers_rst() -> None:
 
 
 def test_syn_received_receives_rst_returns_to_listen() -> None:
-    """RFC 9293 3.10.7.4 (second check, SYN-RECEIVED): an RST on a connection that came from a
+    """RFC 9293 3.10.7.4 (second check, SYN_RECEIVED): an RST on a connection that came from a
     passive OPEN returns it to LISTEN."""
     c = Connection(B, None, ISN_B)
     c.open_passive()
@@ -162,7 +174,7 @@ def test_syn_received_receives_rst_returns_to_listen() -> None:
 
 
 def test_syn_received_receives_bad_ack_sends_rst() -> None:
-    """RFC 9293 3.10.7.4 (fifth check, SYN-RECEIVED): an ACK outside SND.UNA < SEG.ACK =< SND.NXT
+    """RFC 9293 3.10.7.4 (fifth check, SYN_RECEIVED): an ACK outside SND.UNA < SEG.ACK =< SND.NXT
     is answered <SEQ=SEG.ACK><CTL=RST>."""
     c = Connection(B, None, ISN_B)
     c.open_passive()
@@ -212,7 +224,7 @@ def test_established_receives_old_duplicate_acks_it() -> None:
 def test_established_receives_segment_beyond_window_acks_and_drops_it() -> None:
     """RFC 9293 3.10.7.4 (first check): a segment wholly beyond RCV.NXT + RCV.WND is not
     acceptable; it is acknowledged and dropped, nothing kept."""
-    a, _ = established(TcpConfig(rcv_buf=1000))
+    a, _ = established(classic(rcv_buf=1000))
     base = a.rcv_nxt
     a.receive(seg_from_b(a, seq=base + 5000, payload=b"far"), 1)
     (ack,) = a.pending_segments()
@@ -258,7 +270,7 @@ def test_established_receives_ack_of_unsent_data_acks_and_drops() -> None:
 def test_established_send_is_limited_by_peer_window() -> None:
     """RFC 9293 3.8.6 (no more than SND.UNA + SND.WND in flight) and 3.8.6.2.1 (sender SWS
     avoidance: the small remainder waits)."""
-    a, b = established(cfg_b=TcpConfig(rcv_buf=3000))
+    a, b = established(cfg_b=classic(rcv_buf=3000))
     a.send(b"x" * 10000, 1)
     segs = a.pending_segments()
     # Two full segments fit; the 80-byte sliver left waits (sender SWS avoidance).
@@ -268,7 +280,7 @@ def test_established_send_is_limited_by_peer_window() -> None:
 def test_established_zero_window_arms_persist_and_probes() -> None:
     """RFC 9293 3.8.6.1 (a zero window MUST be probed; the receiver answers with its window, still
     0) and 3.8.6.2.2 (the window update once the application reads)."""
-    a, b = established(cfg_b=TcpConfig(rcv_buf=2920))
+    a, b = established(cfg_b=classic(rcv_buf=2920))
     a.send(b"x" * 5000, 1)
     shuttle(a, b, 1)
     assert b.readable == 2920 and a.snd_wnd == 0
@@ -296,7 +308,7 @@ def test_established_retransmits_on_timeout_without_rtt_sample() -> None:
     a.on_timer(a.next_deadline())
     (again,) = a.pending_segments()
     assert again.seq == first.seq and again.payload == b"data"
-    assert a.rto.rto == 2 * S
+    assert a.rto.rto == 2 * 200 * MS  # twice the 200 ms minimum (the RTT sample was 0)
     b.receive(again, 3 * S)
     a.receive(b.pending_segments()[0], 3 * S)
     assert a.rto.srtt == srtt  # Karn: no sample from a retransmitted segment
@@ -306,7 +318,7 @@ def test_established_retransmits_on_timeout_without_rtt_sample() -> None:
 def test_established_gives_up_after_data_retries_with_etimedout() -> None:
     """RFC 9293 3.8.3 (connection failures: past the R2 threshold of retransmissions, close and
     report ETIMEDOUT)."""
-    a, _ = established(TcpConfig(data_retries=3))
+    a, _ = established(classic(data_retries=3))
     a.send(b"data", 0)
     while a.state is State.ESTABLISHED:
         a.on_timer(a.next_deadline())
@@ -328,7 +340,7 @@ def test_established_three_duplicate_acks_trigger_fast_retransmit() -> None:
 
 
 def test_established_close_sends_fin_after_data() -> None:
-    """RFC 9293 3.10.4 (CLOSE in ESTABLISHED: the FIN follows the queued data; enter FIN-WAIT-1)."""
+    """RFC 9293 3.10.4 (CLOSE in ESTABLISHED: the FIN follows the queued data; enter FIN_WAIT_1)."""
     a, _ = established()
     a.send(b"bye", 0)
     a.close(0)
@@ -349,8 +361,8 @@ def test_established_close_with_unread_data_sends_rst() -> None:
 
 
 def test_fin_wait_1_receives_fin_enters_closing() -> None:
-    """RFC 9293 3.10.7.4 (eighth check, FIN-WAIT-1: a FIN that does not acknowledge ours enters
-    CLOSING) and 3.6 (simultaneous close: both ends end in TIME-WAIT)."""
+    """RFC 9293 3.10.7.4 (eighth check, FIN_WAIT_1: a FIN that does not acknowledge ours enters
+    CLOSING) and 3.6 (simultaneous close: both ends end in TIME_WAIT)."""
     a, b = established()
     a.close(0)
     b.close(0)
@@ -365,8 +377,8 @@ def test_fin_wait_1_receives_fin_enters_closing() -> None:
 
 
 def test_fin_wait_2_receives_fin_enters_time_wait() -> None:
-    """RFC 9293 3.10.7.4 (eighth check: in ESTABLISHED a FIN enters CLOSE-WAIT and signals the end
-    of data; in FIN-WAIT-2 it enters TIME-WAIT and starts the 2 MSL timer) and 3.6."""
+    """RFC 9293 3.10.7.4 (eighth check: in ESTABLISHED a FIN enters CLOSE_WAIT and signals the end
+    of data; in FIN_WAIT_2 it enters TIME_WAIT and starts the 2 MSL timer) and 3.6."""
     a, b = established()
     a.close(0)
     shuttle(a, b)
@@ -379,9 +391,9 @@ def test_fin_wait_2_receives_fin_enters_time_wait() -> None:
 
 
 def test_time_wait_expires_after_2msl() -> None:
-    """RFC 9293 3.6 (TIME-WAIT lasts 2 MSL) and 3.10.8 (when the time-wait timer expires, delete
+    """RFC 9293 3.6 (TIME_WAIT lasts 2 MSL) and 3.10.8 (when the time-wait timer expires, delete
     the TCB and enter CLOSED)."""
-    a, b = established(TcpConfig(msl_ns=1 * S))
+    a, b = established(classic(msl_ns=1 * S))
     a.close(0)
     b.close(0)
     shuttle(a, b)
@@ -392,8 +404,8 @@ def test_time_wait_expires_after_2msl() -> None:
 
 
 def test_close_wait_shutdown_still_sends_and_enters_last_ack() -> None:
-    """RFC 9293 3.6.1 (half-closed connections: the side in CLOSE-WAIT may still send) and 3.10.4
-    (CLOSE in CLOSE-WAIT sends FIN and enters LAST-ACK)."""
+    """RFC 9293 3.6.1 (half-closed connections: the side in CLOSE_WAIT may still send) and 3.10.4
+    (CLOSE in CLOSE_WAIT sends FIN and enters LAST_ACK)."""
     a, b = established()
     a.shutdown_write(0)
     shuttle(a, b)
@@ -405,7 +417,7 @@ def test_close_wait_shutdown_still_sends_and_enters_last_ack() -> None:
 
 
 def test_fin_wait_2_send_raises_epipe() -> None:
-    """RFC 9293 3.10.2 (SEND in FIN-WAIT-1 or FIN-WAIT-2: "error: connection closing"; EPIPE, as a
+    """RFC 9293 3.10.2 (SEND in FIN_WAIT_1 or FIN_WAIT_2: "error: connection closing"; EPIPE, as a
     socket after shutdown(SHUT_WR))."""
     a, b = established()
     a.shutdown_write(0)
@@ -418,7 +430,7 @@ def test_fin_wait_2_send_raises_epipe() -> None:
 def test_receive_window_opens_with_window_update_after_read() -> None:
     """RFC 9293 3.8.6.2.2 (receiver SWS avoidance: the window reopens when reading frees enough
     space, announced by a window update)."""
-    a, b = established(cfg_b=TcpConfig(rcv_buf=4000))
+    a, b = established(cfg_b=classic(rcv_buf=4000))
     a.send(b"z" * 8000, 0)
     shuttle(a, b)
     assert b.readable == 4000 and b.recv(4000) == b"z" * 4000
@@ -429,7 +441,7 @@ def test_receive_window_opens_with_window_update_after_read() -> None:
 def test_delayed_ack_acks_every_second_segment() -> None:
     """RFC 9293 3.8.6.3 and RFC 5681 4.2 (delayed ACKs: at least every second full-sized segment is
     acknowledged, a lone one within 500 ms; 200 ms here)."""
-    a, b = established(cfg_b=TcpConfig(delayed_ack=True))
+    a, b = established(cfg_b=classic(delayed_ack=True))
     a.send(b"q" * 1460, 0)
     b.receive(a.pending_segments()[0], 1)
     assert b.pending_segments() == [] and b.next_deadline() == 1 + 200 * MS
@@ -446,7 +458,7 @@ def test_nagle_holds_small_segment_and_nodelay_sends_it() -> None:
     a.send(b"1", 0)
     a.send(b"2", 0)
     assert len(a.pending_segments()) == 1
-    c, _ = established(TcpConfig(nodelay=True))
+    c, _ = established(classic(nodelay=True))
     c.send(b"1", 0)
     c.send(b"2", 0)
     assert len(c.pending_segments()) == 2
@@ -461,7 +473,7 @@ def test_events_report_data_available() -> None:
 
 
 def test_listener_drops_syn_beyond_backlog() -> None:
-    """RFC 9293 3.10.7.2 (LISTEN, third check: a SYN starts a connection in SYN-RECEIVED). The
+    """RFC 9293 3.10.7.2 (LISTEN, third check: a SYN starts a connection in SYN_RECEIVED). The
     backlog is the socket API's (listen(2)), not the RFC's: past it a SYN is dropped, as Linux
     does with a full queue."""
     lst = Listener(B, 2, lambda _l, _r: ISN_B)

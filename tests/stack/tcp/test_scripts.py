@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from netsim.stack.tcp import TcpConfig
 from netsim.stack.tcp.packetdrill import ScriptError, parse_script, run_script
 
+# The inline scripts below expect a SYN with only the MSS option: RFC 7323 and SACK off.
+CLASSIC = TcpConfig().classic()
 SCRIPTS = sorted((Path(__file__).parent / "scripts").glob("*.pkt"))
 
 
@@ -17,7 +20,7 @@ SCRIPTS = sorted((Path(__file__).parent / "scripts").glob("*.pkt"))
 def test_script(path: Path) -> None:
     """Each script replays one exchange against the core, as packetdrill does against Linux:
     handshakes (RFC 9293 3.5), resets (3.5.2, 3.10.7.1; RFC 5961 3.2), SYN retransmission (RFC
-    6298 5.5), the zero window (3.8.6.1), closing and TIME-WAIT (3.6), fast retransmit (RFC 5681
+    6298 5.5), the zero window (3.8.6.1), closing and TIME_WAIT (3.6), fast retransmit (RFC 5681
     3.2). An expect-failure script must fail at its line, naming the expected and the actual
     segment."""
     text = path.read_text()
@@ -36,7 +39,7 @@ def test_script(path: Path) -> None:
 
 def test_there_are_scripts_for_each_topic() -> None:
     """One script per stage of RFC 9293's connection life cycle: 3.5 (opening, also simultaneous),
-    3.5.2 (reset), 3.8.1 (SYN retransmission), 3.8.6.1 (zero window), 3.6 (closing, TIME-WAIT)."""
+    3.5.2 (reset), 3.8.1 (SYN retransmission), 3.8.6.1 (zero window), 3.6 (closing, TIME_WAIT)."""
     names = {p.stem for p in SCRIPTS}
     for topic in ("handshake_active", "handshake_passive", "simultaneous_open",
                   "rst_closed_port", "syn_retransmit", "zero_window", "close_active",
@@ -54,7 +57,7 @@ def test_runner_reports_a_segment_sent_at_the_wrong_time() -> None:
 +2    > S 0:0(0) <mss 1460>
 """
     with pytest.raises(ScriptError) as info:
-        run_script(script, "t.pkt")
+        run_script(script, "t.pkt", config=CLASSIC)
     assert info.value.lineno == 5
     assert "sent at 1.000000s" in str(info.value)
 
@@ -84,7 +87,7 @@ def test_runner_reports_a_wrong_return_value() -> None:
 +.01  < R. 0:0(0) ack 1 win 0
 """
     with pytest.raises(ScriptError) as info:
-        run_script(script, "t.pkt")
+        run_script(script, "t.pkt", config=CLASSIC)
     assert info.value.lineno == 3
     assert "connect(...) = -1 ECONNREFUSED" in str(info.value)
 

@@ -52,7 +52,7 @@ def test_illegal_event_raises_and_keeps_state() -> None:
 
 
 def test_fire_records_history() -> None:
-    """RFC 9293 3.3.2 (CLOSED -> SYN-SENT on an active OPEN, -> ESTABLISHED on SYN,ACK): each
+    """RFC 9293 3.3.2 (CLOSED -> SYN_SENT on an active OPEN, -> ESTABLISHED on SYN,ACK): each
     transition is recorded with its time and event."""
     sm = StateMachine()
     sm.fire(Ev.OPEN_ACTIVE, 5)
