@@ -134,7 +134,16 @@ class IcmpLayer:
             if broadcast:
                 return "broadcast echo request ignored"
             reply = wicmp.ICMP(wicmp.ECHO_REPLY, 0, msg.rest, msg.data)
-            host.ip_send(ip.src, PROTO_ICMP, reply.encode(), src=ip.dst)
+            try:
+                host.ip_send(ip.src, PROTO_ICMP, reply.encode(), src=ip.dst)
+            except OSError as exc:
+                # No route back to the pinger (a forgotten gateway): Linux's icmp_reply()
+                # finds no route and drops the reply silently; the pinger sees a timeout.
+                # The simulation goes on, and the capture and the trace say why.
+                host.counters["icmp_replies_unroutable"] += 1
+                note = f"echo reply to {ip.src} dropped: {exc.strerror} (no route back)"
+                host.log("drop", note)
+                return note
             host.counters["icmp_echo_replies"] += 1
             return "echo reply sent"
         if msg.type in wicmp.ERROR_TYPES:

@@ -42,6 +42,7 @@ _DEFAULT_PEER_MSS = 536  # RFC 9293 3.7.1: assume 536 when the peer sends no MSS
 _TEXT_STATES = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2})
 _RESET_IS_ERROR = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2,
                              State.CLOSE_WAIT})
+_OOW_ACK_INTERVAL_NS = 500_000_000  # Linux tcp_invalid_ratelimit
 
 
 class Connection(Sender):
@@ -62,7 +63,7 @@ class Connection(Sender):
         "in_recovery", "retries", "persist_backoff", "_sndbuf", "_buf_seq", "_fin_queued",
         "_wr_shut", "_rcvq", "_ooo", "_rcv_off", "_fin_off", "eof", "_closed_by_user",
         "_rtt_seq", "_rtt_start", "_timers", "_out", "_events", "_ack_now", "_unacked_segs",
-        "_child", "error",
+        "_child", "error", "_oow_at",
     )
 
     def __init__(self, local: tuple, remote: tuple | None, iss: int,
@@ -96,6 +97,7 @@ class Connection(Sender):
         self._unacked_segs = 0
         self._child = False
         self.error: int | None = None
+        self._oow_at: int | None = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -387,13 +389,13 @@ class Connection(Sender):
             if not f & RST:
                 if st is State.TIME_WAIT and f & FIN:
                     self._arm("timewait", now + 2 * self.cfg.msl_ns)
-                self._send_ack()
+                self._send_oow_ack(now)
             return
         if f & RST:
             self._rcv_rst(seg, now)
             return
         if f & SYN:  # RFC 5961 4.2: SYN in a synchronized state -> challenge ACK
-            self._send_ack()
+            self._send_oow_ack(now)
             return
         if not f & ACK:
             return
@@ -404,7 +406,7 @@ class Connection(Sender):
     def _rcv_rst(self, seg: TCP, now: int) -> None:
         # RFC 5961 3.2: only a RST at exactly RCV.NXT resets; in-window -> challenge ACK.
         if seg.seq != self.rcv_nxt:
-            self._send_ack()
+            self._send_oow_ack(now)
             return
         st = self.state
         if st is State.SYN_RECEIVED and not self._child and self.sm.history[0][1] is State.LISTEN:
@@ -431,11 +433,11 @@ class Connection(Sender):
             self._established(now)
             return True
         if seq_gt(ack, self.snd_max):
-            self._send_ack()  # acks something not yet sent
+            self._send_oow_ack(now)  # acks something not yet sent
             return False
         # RFC 5961 5.2: an ACK too far in the past gets a challenge ACK.
         if seq_lt(ack, seq_add(self.snd_una, -max(self.max_snd_wnd, 1))):
-            self._send_ack()
+            self._send_oow_ack(now)
             return False
         if seq_gt(ack, self.snd_una):
             self._ack_advanced(ack, now)
@@ -446,6 +448,17 @@ class Connection(Sender):
             self._update_window(seg)
         self._fin_acked_transitions(now)
         return self.state is not State.CLOSED
+
+    def _send_oow_ack(self, now: int) -> None:
+        # An ACK answering an unacceptable segment or a challenge (RFC 5961 3-5) goes out at
+        # most once per 500 ms, as Linux's tcp_oow_rate_limited() allows (RFC 5961 10
+        # recommends a limit): two ends that each find the other's segments unacceptable (a
+        # stale half-open connection against a TIME_WAIT one on the same 4-tuple) would
+        # otherwise ACK each other forever, an ACK storm.
+        if self._oow_at is not None and now - self._oow_at < _OOW_ACK_INTERVAL_NS:
+            return
+        self._oow_at = now
+        self._send_ack()
 
     def _fin_acked_transitions(self, now: int) -> None:
         if not self._fin_queued:
