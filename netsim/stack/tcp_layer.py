@@ -70,9 +70,12 @@ class TcpLayer:
         self.bound: set[TcpSocket] = set()
         self.by_conn: dict[int, Endpoint] = {}
         self.counters = {"segments_in": 0, "segments_out": 0, "rst_sent": 0, "bad_checksum": 0,
-                         "malformed": 0, "syn_dropped_backlog": 0}
+                         "malformed": 0, "syn_dropped_backlog": 0, "syn_cookies_sent": 0,
+                         "syn_cookies_accepted": 0, "syn_cookies_failed": 0,
+                         "listen_overflows": 0}
         self.tracer = tracer
         self.trace_segments = trace_segments
+        self._cookie_secret: bytes | None = None
         host.register_protocol(PROTO_TCP, self.on_ip)
         host.register_icmp_error_handler(PROTO_TCP, self.on_icmp_error)
 
@@ -86,6 +89,13 @@ class TcpLayer:
     def isn(self, local: tuple | None = None, remote: tuple | None = None) -> int:
         """An initial sequence number from the network's seeded RNG (RFC 6528 in spirit)."""
         return self.kernel.rng.getrandbits(32)
+
+    def cookie_secret(self) -> bytes:
+        """The host's SYN cookie secret, drawn from the network's RNG the first time a SYN
+        queue overflows (so that runs without a flood draw exactly what they drew before)."""
+        if self._cookie_secret is None:
+            self._cookie_secret = self.kernel.rng.getrandbits(128).to_bytes(16, "big")
+        return self._cookie_secret
 
     # -- ports -----------------------------------------------------------------------------
 
@@ -217,6 +227,12 @@ class TcpLayer:
                         (self.label(ip.src, seg.sport), self.label(ip.dst, seg.dport)))
             self.tracer.segment(now, src, dst, seg, "in")
         if ep is not None:
+            lsock = ep.listener_sock
+            if (lsock is not None and lsock.listener is not None and seg.flags & wtcp.ACK
+                    and ep.conn.state is State.SYN_RECEIVED
+                    and not lsock.listener.admits(ep.conn)):
+                self.counters["listen_overflows"] += 1
+                return f"ACK dropped: accept queue of {lsock.listener.backlog} is full"
             ep.conn.receive(seg, now)
             return self.flush(ep, from_rx=True)
         lsock = self.listeners.get((ip.dst, seg.dport)) or self.listeners.get((ANY, seg.dport))
@@ -231,18 +247,31 @@ class TcpLayer:
 
     def _to_listener(self, lsock: TcpSocket, ip: IPv4, seg: wtcp.TCP, now: int) -> str | None:
         lst = lsock.listener
-        dropped = lst.dropped_syns
+        before = (lst.dropped_syns, lst.cookies_sent, lst.cookies_accepted, lst.cookies_failed,
+                  lst.overflows)
         child = lst.receive(seg, (ip.src, seg.sport), now)
         for remote, reply in lst.pending_replies():
-            self.counters["rst_sent"] += 1
+            self.counters["syn_cookies_sent" if reply.flags & wtcp.SYN else "rst_sent"] += 1
             self.send_segment((ip.dst, seg.dport), remote, reply)
+        dropped, sent, accepted, failed, overflows = (
+            now_ - then for now_, then in zip((lst.dropped_syns, lst.cookies_sent,
+                                               lst.cookies_accepted, lst.cookies_failed,
+                                               lst.overflows), before, strict=True))
+        self.counters["syn_cookies_accepted"] += accepted
+        self.counters["syn_cookies_failed"] += failed
+        self.counters["listen_overflows"] += overflows
         if child is not None:
             ep = self.register(child, (ip.dst, seg.dport), (ip.src, seg.sport))
             ep.listener_sock = lsock
-            return self.flush(ep, from_rx=True)
-        if lst.dropped_syns > dropped:
+            note = self.flush(ep, from_rx=True)
+            return f"SYN cookie valid; {note}" if accepted else note
+        if dropped:
             self.counters["syn_dropped_backlog"] += 1
-            return f"SYN dropped: listen backlog of {lst.backlog} is full"
+            return f"SYN dropped: accept queue of {lst.backlog} is full"
+        if sent:
+            return f"SYN queue of {lst.backlog} is full: SYN cookie sent"
+        if overflows:
+            return f"ACK dropped: accept queue of {lst.backlog} is full"
         return None
 
     def on_icmp_error(self, err: IcmpError) -> None:

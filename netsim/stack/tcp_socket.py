@@ -16,6 +16,7 @@ from ..trace.tcptrace import state_name
 from .ports import ANY, check_local_address
 from .sockbase import SocketBase, oserror, parse_address
 from .tcp import Connection, Listener, State, TcpConfig
+from .tcp.listener import SOMAXCONN
 
 if TYPE_CHECKING:
     from .services import IpServices
@@ -98,19 +99,27 @@ class TcpSocket(SocketBase):
         self.local = (ip, port)
         self.layer.bound.add(self)
 
-    def listen(self, backlog: int = 128) -> None:
-        """Start accepting connections; at most ``backlog`` wait to be accepted."""
+    def listen(self, backlog: int = min(_pysocket.SOMAXCONN, 128)) -> None:
+        """Start accepting connections.
+
+        ``backlog`` bounds both the queue of half-open connections (beyond it, SYNs get SYN
+        cookies) and the queue of established ones waiting for :meth:`accept` (beyond
+        ``backlog + 1`` of them, new SYNs are dropped), as on Linux; negative counts as 0
+        (CPython) and more than 4096 as 4096 (``net.core.somaxconn``).
+        """
         self._check()
         if self._ep is not None:
             raise oserror(errno.EINVAL)
         if self.local is None:
             self.bind(("", 0))
+        backlog = max(backlog, 0)
         if self.listener is None:
-            self.listener = Listener(self.local, max(1, backlog), self.layer.isn, self._config())
+            self.listener = Listener(self.local, backlog, self.layer.isn, self._config(),
+                                     secret=self.layer.cookie_secret)
             self.layer.listeners[self.local] = self
             self.layer.tracer.listen(f"{self.host.name}:{self.local[1]}")
         else:
-            self.listener.backlog = max(1, backlog)
+            self.listener.backlog = min(backlog, SOMAXCONN)
 
     def accept(self) -> tuple[TcpSocket, tuple[str, int]]:
         """Wait for a connection that completed the handshake: ``(socket, (ip, port))``."""

@@ -26,7 +26,9 @@ class TcpConfig:
             the window-scale option, so per RFC 7323 neither side scales).
         snd_buf: send buffer size (``send`` accepts at most this much unacknowledged data).
         rto_initial_ns, rto_min_ns, rto_max_ns: RFC 6298 (2.1), (2.4), (2.5).
-        syn_retries: SYN (and SYN-ACK) retransmissions before ETIMEDOUT (Linux: 6).
+        syn_retries: SYN retransmissions before ETIMEDOUT (Linux tcp_syn_retries: 6).
+        synack_retries: SYN,ACK retransmissions of a listener's half-open child before it
+            is dropped (Linux tcp_synack_retries: 5).
         data_retries: data/FIN retransmissions before ETIMEDOUT (Linux tcp_retries2: 15).
         msl_ns: maximum segment lifetime; TIME_WAIT lasts ``2 * msl_ns``.
         delayed_ack: RFC 9293 3.8.6.3 delayed ACKs. Off by default so every ladder diagram
@@ -42,6 +44,7 @@ class TcpConfig:
     rto_min_ns: int = _S
     rto_max_ns: int = 60 * _S
     syn_retries: int = 6
+    synack_retries: int = 5
     data_retries: int = 15
     msl_ns: int = 30 * _S
     delayed_ack: bool = False
