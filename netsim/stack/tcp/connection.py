@@ -203,6 +203,17 @@ class Connection(Sender):
             self._send_ack()
         return data
 
+    def peek(self, max_bytes: int) -> bytes:
+        """Up to ``max_bytes`` in-order received bytes, left in place (``MSG_PEEK``)."""
+        return bytes(self._rcvq[:max_bytes])
+
+    def fin_timeout(self, now: int) -> None:
+        """Delete a FIN_WAIT_2 connection whose application has gone (its driver's orphan
+        timer, Linux ``tcp_fin_timeout``): the peer never sent its FIN, and nothing is sent.
+        RFC 9293 sets no limit; without one an orphan would wait forever."""
+        if self.state is State.FIN_WAIT_2:
+            self._fire(Ev.FIN_TIMEOUT, now)
+
     def shutdown_write(self, now: int) -> None:
         """Half-close: send FIN after the queued data; keep receiving (RFC 9293 3.10.4 CLOSE).
 
