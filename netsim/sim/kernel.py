@@ -38,7 +38,7 @@ _TIMEOUT = object()
 _FOREVER = 1 << 126  # later than any virtual time
 # Events at one instant before the kernel calls it a livelock. The busiest legitimate instants
 # (thousands of hosts started together, a broadcast to all of them) stay far below it.
-LIVELOCK_LIMIT = 200_000
+LIVELOCK_LIMIT = 1_000_000
 _LIVELOCK_SAMPLE = 2_000  # events watched once the limit is passed, to name the loop
 
 

@@ -172,7 +172,12 @@ class IcmpLayer:
         if host.is_broadcast(ip.dst) or host.is_broadcast(ip.src) or ip.src == "0.0.0.0":
             return False
         first = int(ip.src.split(".", 1)[0])
-        if first >= 224 or first == 127 or int(ip.dst.split(".", 1)[0]) >= 224:
+        if first >= 224 or int(ip.dst.split(".", 1)[0]) >= 224:
+            return False
+        # RFC 1122 3.2.2: none about a loopback source from the network (those are dropped as
+        # martians before they get here); over the host's own loopback Linux does answer, so
+        # that a connected UDP socket on 127.0.0.1 sees ECONNREFUSED.
+        if first == 127 and not host.is_local(ip.src):
             return False
         if ip.proto == PROTO_ICMP and len(ip.payload) >= 1:
             # never an error about an error (only about queries: echo, timestamp, ...)

@@ -88,7 +88,7 @@ def check_flags(flags: int, allowed: int, call: str, kind: str) -> int:
 def pack_option(value: int | tuple[int, int], buflen: int | None) -> int | bytes:
     """What ``getsockopt`` returns: the int, or with ``buflen`` the C value as bytes (a
     ``struct linger`` for a pair), cut to ``buflen`` as the kernel does."""
-    if buflen is None:
+    if not buflen:  # CPython: a buflen of 0 (its default) asks for the int
         return value[0] if isinstance(value, tuple) else value
     if not 0 < buflen <= 1024:
         raise OSError("getsockopt buflen out of range")  # CPython's own check and words

@@ -96,6 +96,8 @@ class TcpLayer:
         self.listeners: dict[tuple[str, int], TcpSocket] = {}
         self.bound: set[TcpSocket] = set()
         self.by_conn: dict[int, Endpoint] = {}
+        self._by_port: dict[int, dict[int, Endpoint]] = {}  # local port -> its connections
+        self._peak = 0  # most connections registered at once since the tables were rebuilt
         self.counters = {"segments_in": 0, "segments_out": 0, "rst_sent": 0, "bad_checksum": 0,
                          "malformed": 0, "syn_dropped_backlog": 0, "syn_cookies_sent": 0,
                          "syn_cookies_accepted": 0, "syn_cookies_failed": 0,
@@ -129,7 +131,7 @@ class TcpLayer:
 
     def _port_users(self, port: int) -> list[tuple[str, TcpSocket | Endpoint]]:
         users: list[tuple[str, TcpSocket | Endpoint]] = [(s.local[0], s) for s in self.bound if s.local[1] == port]
-        users += [(ep.local[0], ep) for ep in self.conns.values() if ep.local[1] == port]
+        users += [(ep.local[0], ep) for ep in self._by_port.get(port, {}).values()]
         return users
 
     def port_free(self, ip: str, port: int, reuseaddr: bool, me: TcpSocket | None = None) -> bool:
@@ -153,6 +155,8 @@ class TcpLayer:
         ep = Endpoint(self, conn, local, remote)
         self.conns[(local[0], local[1], remote[0], remote[1])] = ep
         self.by_conn[id(conn)] = ep
+        self._by_port.setdefault(local[1], {})[id(ep)] = ep
+        self._peak = max(self._peak, len(self.conns))
         return ep
 
     def forget(self, ep: Endpoint) -> None:
@@ -161,6 +165,15 @@ class TcpLayer:
         if self.conns.get(key) is ep:
             del self.conns[key]
         self.by_conn.pop(id(ep.conn), None)
+        on_port = self._by_port.get(ep.local[1])
+        if on_port is not None and on_port.pop(id(ep), None) is not None and not on_port:
+            del self._by_port[ep.local[1]]
+        if self._peak > 64 and len(self.conns) * 8 < self._peak:
+            # A dict keeps the table of its largest size: after a burst of connections,
+            # rebuild the tables so that nothing of the burst outlives it.
+            self.conns, self.by_conn = dict(self.conns), dict(self.by_conn)
+            self._by_port = {port: dict(eps) for port, eps in self._by_port.items()}
+            self._peak = len(self.conns)
         self.kernel.cancel(ep.timer)
         self.kernel.cancel(ep.fin_timer)
         ep.timer = ep.deadline = ep.fin_timer = None
@@ -176,8 +189,6 @@ class TcpLayer:
         notes: list[str] = []
         wake = False
         events = conn.pop_events()
-        closed_from = next((ev.old for ev in events if isinstance(ev, StateChange)
-                            and ev.new is State.CLOSED), None)
         for ev in events:
             if isinstance(ev, StateChange):
                 old, new = state_name(ev.old), state_name(ev.new)
@@ -197,10 +208,7 @@ class TcpLayer:
                 if isinstance(ev, Connected) and ep.listener_sock is not None:
                     ep.listener_sock.wake_all()
                 elif isinstance(ev, Error):
-                    # Linux's tcp_reset(): a RST in CLOSE_WAIT (the peer had sent its FIN, we
-                    # kept writing) reports EPIPE, elsewhere ECONNRESET.
-                    reset_after_fin = ev.errno == errno.ECONNRESET and closed_from is State.CLOSE_WAIT
-                    ep.error = errno.EPIPE if reset_after_fin else ev.errno
+                    ep.error = _socket_errno(ev.errno, events)
         comment = "; ".join(notes) if notes and not from_rx else None
         for seg in segs:
             self.send_segment(ep.local, ep.remote, seg, comment, (ep.label, ep.peer_label),
@@ -377,3 +385,12 @@ def _shares(user: TcpSocket | Endpoint) -> bool:
     if isinstance(user, Endpoint):
         return user.sock.reuseaddr if user.sock is not None else user.reuse
     return user.reuseaddr and user.listener is None
+
+
+def _socket_errno(code: int, events: list) -> int:
+    """Linux's tcp_reset(): a RST in CLOSE_WAIT (the peer had sent its FIN and we kept
+    writing) reports EPIPE; elsewhere the core's errno (ECONNRESET) stands."""
+    if code == errno.ECONNRESET and any(isinstance(ev, StateChange) and ev.new is State.CLOSED
+                                        and ev.old is State.CLOSE_WAIT for ev in events):
+        return errno.EPIPE
+    return code

@@ -429,6 +429,7 @@ class TcpSocket(SocketBase):
                     ep.conn.close(now)
                 self.layer.flush(ep)
             ep.waiters.notify_all()
+            self._ep = None  # a closed socket holds nothing (the program may keep the object)
 
     # -- options and names -----------------------------------------------------------------
 

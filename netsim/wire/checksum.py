@@ -8,6 +8,10 @@ as much as a few Python bytecodes.
 
 from __future__ import annotations
 
+# addr imports nothing of netsim; imported here once rather than inside pseudo_sum(), which
+# runs for every TCP and UDP segment (a function-level import costs a lookup per call).
+from .addr import _IP_INT, ip_to_bytes, ip_to_int
+
 __all__ = ["ones_sum", "internet_checksum", "pseudo_header_sum", "transport_checksum", "verify",
            "pseudo_sum", "segment_ok"]
 
@@ -56,8 +60,6 @@ def pseudo_header_sum(src_ip: str | bytes, dst_ip: str | bytes, proto: int, leng
     Returns:
         An integer congruent to the pseudo-header's ones'-complement sum; pass it as ``start``.
     """
-    from .addr import ip_to_bytes  # local import keeps this module dependency-free at import
-
     if isinstance(src_ip, str):
         src_ip = ip_to_bytes(src_ip)
     if isinstance(dst_ip, str):
@@ -81,7 +83,6 @@ def verify(data: bytes, start: int = 0) -> bool:
 
 def pseudo_sum(src_ip: str, dst_ip: str, proto: int, length: int) -> int:
     """:func:`pseudo_header_sum` for dotted-quad strings, through the address cache (hot path)."""
-    from .addr import _IP_INT, ip_to_int
     return ((_IP_INT.get(src_ip) or ip_to_int(src_ip)) + (_IP_INT.get(dst_ip) or ip_to_int(dst_ip))
             + proto + length)
 

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from .connection import Connection
 from .events import TcpConfig
 from .segment import ACK, RST, SYN, TCP, get_option, rst_for
-from .states import State
+from .states import SYNCHRONIZED, State
 from .syncookies import VALID_NS, check_cookie, make_cookie
 
 __all__ = ["Listener", "SOMAXCONN"]
@@ -59,9 +59,9 @@ class Listener:
         overflows: handshake-completing ACKs dropped because the accept queue was full.
     """
 
-    __slots__ = ("local", "backlog", "isn", "cfg", "children", "dropped_syns", "_replies",
-                 "syncookies", "_secret", "cookies_sent", "cookies_accepted", "cookies_failed",
-                 "overflows", "_last_cookie")
+    __slots__ = ("local", "backlog", "isn", "cfg", "_half", "_ready", "dropped_syns",
+                 "_replies", "syncookies", "_secret", "cookies_sent", "cookies_accepted",
+                 "cookies_failed", "overflows", "_last_cookie")
 
     def __init__(self, local: tuple, backlog: int, isn: Callable[[tuple, tuple], int],
                  config: TcpConfig | None = None, *, syncookies: bool = True,
@@ -70,7 +70,10 @@ class Listener:
         self.backlog = min(max(backlog, 0), SOMAXCONN)
         self.isn = isn
         self.cfg = config or TcpConfig()
-        self.children: dict[tuple, Connection] = {}
+        # The two queues, by remote address. The driver feeds children directly, so a child
+        # moves from the SYN queue to the accept queue when _purge() sees it synchronized.
+        self._half: dict[tuple, Connection] = {}
+        self._ready: dict[tuple, Connection] = {}
         self.dropped_syns = 0
         self._replies: list[tuple[tuple, TCP]] = []
         self.syncookies = syncookies
@@ -81,38 +84,48 @@ class Listener:
     # -- the queues ------------------------------------------------------------------------
 
     def _purge(self) -> None:
-        for remote in [r for r, c in self.children.items() if c.state is State.CLOSED]:
-            del self.children[remote]
+        """Move children that finished their handshake to the accept queue; forget closed
+        ones (a half-open child that gave up, an established one that was reset)."""
+        for remote, child in list(self._half.items()):
+            st = child.state
+            if st is State.CLOSED:
+                del self._half[remote]
+            elif st in SYNCHRONIZED:
+                del self._half[remote]
+                self._ready[remote] = child
+        for remote in [r for r, c in self._ready.items() if c.state is State.CLOSED]:
+            del self._ready[remote]
 
-    @staticmethod
-    def _established(child: Connection) -> bool:
-        return any(new is State.ESTABLISHED for _, new, _, _ in child.sm.history)
+    def _child_of(self, remote: tuple) -> Connection | None:
+        return self._half.get(remote) or self._ready.get(remote)
 
     @property
     def pending(self) -> int:
         """Children not yet accepted (half-open or established)."""
         self._purge()
-        return len(self.children)
+        return len(self._half) + len(self._ready)
 
     @property
     def syn_queue(self) -> int:
         """Half-open children (SYN_RECEIVED)."""
         self._purge()
-        return sum(1 for c in self.children.values() if not self._established(c))
+        return len(self._half)
 
     @property
     def accept_queue(self) -> int:
         """Established children waiting for :meth:`accept`."""
-        return self.pending - self.syn_queue
+        self._purge()
+        return len(self._ready)
 
     def _accept_full(self) -> bool:
-        return self.accept_queue > self.backlog
+        return len(self._ready) > self.backlog  # call after _purge()
 
     def admits(self, child: Connection) -> bool:
         """Whether ``child``'s handshake may complete now: False while the accept queue is
         full, and the driver then drops the completing ACK (Linux: a listen overflow) so that
         a retransmitted SYN,ACK and the peer's repeated ACK try again later."""
-        if self._established(child) or not self._accept_full():
+        self._purge()
+        if child.state in SYNCHRONIZED or not self._accept_full():
             return True
         self.overflows += 1
         return False
@@ -134,7 +147,7 @@ class Listener:
             returns).
         """
         self._purge()
-        child = self.children.get(remote)
+        child = self._child_of(remote)
         if child is not None:
             child.receive(seg, now)
             return child
@@ -152,7 +165,7 @@ class Listener:
         if self._accept_full():
             self.dropped_syns += 1
             return None
-        if self.syn_queue >= self.backlog:
+        if len(self._half) >= self.backlog:
             if not self.syncookies:
                 self.dropped_syns += 1
                 return None
@@ -160,7 +173,7 @@ class Listener:
             return None
         child = self._child(remote, self.isn(self.local, remote), now)
         child.receive(seg, now)
-        self.children[remote] = child
+        self._half[remote] = child
         return child
 
     def _child(self, remote: tuple, iss: int, now: int) -> Connection:
@@ -210,17 +223,15 @@ class Listener:
                           window=seg.window, options=(("MSS", mss),)), now)
         child.pending_segments()
         child.receive(seg, now)
-        self.children[remote] = child
+        self._ready[remote] = child
         self.cookies_accepted += 1
         return child
 
     def accept(self) -> Connection | None:
         """Take the oldest child that completed its handshake, or None."""
         self._purge()
-        for remote, child in self.children.items():
-            if self._established(child):
-                del self.children[remote]
-                return child
+        for remote in self._ready:
+            return self._ready.pop(remote)
         return None
 
     def pending_replies(self) -> list[tuple[tuple, TCP]]:
