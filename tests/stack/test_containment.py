@@ -8,6 +8,7 @@ unacceptable segments forever.
 from __future__ import annotations
 
 import socket
+import struct
 
 import pytest
 
@@ -255,3 +256,25 @@ def test_challenge_acks_are_limited_to_one_per_half_second() -> None:
                 at_ns=net.now + 1_000_000 * (i + 1))
     net.run(duration="0.2s")
     assert h2.tcp.counters["segments_out"] - before == 1
+
+
+# -- the servers a topology file can start ---------------------------------------------------
+
+def test_the_topology_echo_servers_survive_a_reset_and_an_unanswerable_source() -> None:
+    from netsim.topo.programs import PROGRAMS
+    net, h1, h2 = pair()
+    lines: list[str] = []
+    h2.spawn_with_host(PROGRAMS["tcp_echo_server"].fn, lines.append, port=7)
+    h2.spawn_with_host(PROGRAMS["udp_echo_server"].fn, lines.append, port=7)
+
+    def rude_client(host) -> None:
+        s = host.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.connect(("10.0.0.2", 7))
+        s.sendall(b"x" * 100_000)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()                                    # RST while the server echoes
+    h1.spawn_with_host(rude_client, at="1ms")
+    _inject(net, h2, _udp("10.0.0.1", "10.0.0.2", 0, 7, b"from port 0"), at_ns=5_000_000)
+    net.run(duration="2s")
+    assert any("connection lost: Connection reset by peer" in line for line in lines)
+    assert any(line.startswith("cannot answer 10.0.0.1:0") for line in lines)

@@ -105,6 +105,11 @@ def clients(host, targets: list[str], rounds: int) -> None:
             except OSError:
                 pass
             host.ping(target, count=1, timeout=0.2)
+            if i % 5 == 0:
+                try:
+                    host.traceroute(target, max_hops=3, timeout=0.1)
+                except OSError:
+                    pass
         try:
             tftp_sim.put(host, "10.0.0.1", f"up{i}.bin", bytes(range(256)) * 5, timeout=0.2,
                          max_retries=2)
