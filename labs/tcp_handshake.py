@@ -11,7 +11,8 @@ diagram, and the capture of h1's wire carries the state changes as packet commen
 * ``lost-fin``: the first FIN is lost and retransmitted after the RTO.
 * ``simultaneous-close``: both ends close at once and pass through CLOSING.
 * ``time-wait``: the active closer's port is held for 2*MSL; rebinding it fails with
-  EADDRINUSE unless SO_REUSEADDR is set.
+  EADDRINUSE unless SO_REUSEADDR is set (on Linux both the socket that left the TIME_WAIT
+  and the new one must set it; the client here does).
 
 ``netsim step tcp-handshake [--variant lost-syn]`` walks through one variant event by event.
 """
@@ -94,8 +95,10 @@ def build(variant: str = "normal", msl: str = "5s", seed: int = 1) -> tuple[Netw
         conn.close()
         s.close()
 
-    def client(host, payload: bytes = b"hello h2") -> None:
+    def client(host, payload: bytes = b"hello h2", reuse: bool = False) -> None:
         c = host.socket(AF_INET, SOCK_STREAM)
+        if reuse:
+            c.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)
         c.connect((h2.ip, PORT))
         c.sendall(payload)
         log.append(("h1", f"got {c.recv(1024)!r}"))
@@ -107,7 +110,7 @@ def build(variant: str = "normal", msl: str = "5s", seed: int = 1) -> tuple[Netw
         if variant == "lost-fin":
             link.drop_when(_is(wtcp.FIN), reason="lost on purpose (the first FIN)")
         h2.spawn_with_host(server, name="server")
-        h1.spawn_with_host(client, at="10ms", name="client")
+        h1.spawn_with_host(client, reuse=variant == "time-wait", at="10ms", name="client")
         if variant == "time-wait":
             def rebind(host) -> None:
                 port = net.tcp_tracer.connections[0].endpoints[0].split(":")[1]

@@ -46,8 +46,9 @@ class Network:
         self.links: list[Any] = []
         bound = trace if not isinstance(trace, bool) and isinstance(trace, int) else 200_000
         self.trace = TraceLog(maxlen=bound)
-        # Every host's TCP reports its segments and state changes here (ladders, labs).
-        self.tcp_tracer = TcpTracer()
+        # Every host's TCP reports its segments and state changes here (ladders, labs);
+        # bounded like the trace, and keeping nothing when tracing is off.
+        self.tcp_tracer = TcpTracer(limit=bound, enabled=bool(trace))
         # The checked YAML description, when the network was built from a topology file.
         self.topology: Any = None
         # True while a tool (``netsim step``) drives time with step(): see :meth:`observe`.

@@ -9,6 +9,12 @@ Tasks are greenlets: a program on a virtual host is plain blocking code, and a b
 time, and a task only ever resumes from an event popped off the heap, so tasks interleave
 deterministically. An exception in a task comes out of :meth:`Kernel.run` with the task's name
 and the virtual time attached as a note.
+
+Virtual time only moves when something takes time, so a loop that answers itself in zero time
+(two sockets on one host echoing each other, a datagram a host keeps sending to itself) would
+make :meth:`Kernel.run` spin forever at one instant. The kernel counts the events run at the
+current instant; past :attr:`Kernel.livelock_limit` it watches a few thousand more, then stops
+with a :class:`LivelockError` naming the callbacks, tasks and nodes that make up the loop.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import greenlet
 
 from .units import format_time
 
-__all__ = ["Kernel", "Task", "Timer", "Waiters", "TaskFailed"]
+__all__ = ["Kernel", "Task", "Timer", "Waiters", "TaskFailed", "LivelockError",
+           "LIVELOCK_LIMIT"]
 
 Timer = list  # [time_ns, seq, fn | None, args]; cancel with Kernel.cancel(timer)
 
@@ -38,10 +45,52 @@ class _Thrown:
     def __init__(self, exc: BaseException):
         self.exc = exc
 _FOREVER = 1 << 126  # later than any virtual time
+# Events at one instant before the kernel calls it a livelock. The busiest legitimate instants
+# (thousands of hosts started together, a broadcast to all of them) stay far below it.
+LIVELOCK_LIMIT = 1_000_000
+_LIVELOCK_SAMPLE = 2_000  # events watched once the limit is passed, to name the loop
 
 
 class TaskFailed(RuntimeError):
     """Raised by a blocking call made outside any task when the task it started failed."""
+
+
+class LivelockError(RuntimeError):
+    """Virtual time stood still: too many events ran at one instant (a zero-time loop).
+
+    Attributes:
+        time_ns: the instant time stood still at.
+        events: how many events ran at it.
+        loop: ``[(description, count)]`` of the events watched, most frequent first.
+    """
+
+    def __init__(self, time_ns: int, events: int, loop: list[tuple[str, int]]):
+        total = sum(n for _, n in loop) or 1
+        parts = ", ".join(f"{what} ({100 * n // total}%)" for what, n in loop[:6])
+        super().__init__(
+            f"livelock: {events:,} events ran at t={format_time(time_ns)} without virtual "
+            f"time advancing; the loop runs through {parts}. Something answers itself in zero "
+            "time (two sockets on one host echoing each other, a program sending to itself); "
+            "if this many events at one instant are intended, raise net.kernel.livelock_limit "
+            "(None switches the check off)")
+        self.time_ns = time_ns
+        self.events = events
+        self.loop = loop
+
+
+def describe_event(fn: Callable, args: tuple) -> str:
+    """``"task 'echo' on h1"``, ``"Host._deliver_local on h1"``: what an event runs, and where."""
+    owner = getattr(fn, "__self__", None)
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    if isinstance(owner, Kernel) and args and isinstance(args[0], Task):
+        task = args[0]
+        where = getattr(task.node, "name", None)
+        return f"task {task.name!r}" + (f" on {where}" if where else "")
+    for obj in (owner, *args):
+        where = getattr(obj, "fullname", None) or getattr(obj, "name", None)
+        if isinstance(where, str):
+            return f"{name} on {where}"
+    return name
 
 
 class Task:
@@ -136,6 +185,11 @@ class Kernel:
         # that holds the clock back to the wall clock and lets outside events in. None (the
         # default) runs as fast as possible, and only then is a run fully deterministic.
         self.pacer: Any = None
+        #: events at one instant before :meth:`run` raises :class:`LivelockError` (None: never)
+        self.livelock_limit: int | None = LIVELOCK_LIMIT
+        self._instant = -1        # the instant the events counted in _at_instant ran at
+        self._at_instant = 0
+        self._watch: dict[str, int] | None = None  # loop sample, once past the limit
 
     # -- events --------------------------------------------------------------------------
 
@@ -156,7 +210,10 @@ class Kernel:
     @staticmethod
     def cancel(timer: Timer | None) -> None:
         if timer is not None:
+            # Drop the arguments too: a cancelled timer stays in the heap until its time, and
+            # must not keep what it would have been called with (a closed connection) alive.
             timer[2] = None
+            timer[3] = ()
 
     def peek(self) -> int | None:
         """Time of the next live event, or None when idle."""
@@ -183,6 +240,10 @@ class Kernel:
         """Run events until idle, until virtual time ``until_ns``, or until ``stop()`` is true.
 
         With ``until_ns`` the clock ends exactly at ``until_ns`` even if the network went idle.
+
+        Raises:
+            LivelockError: more than :attr:`livelock_limit` events ran at one instant.
+            Exception: whatever a task raised (see :meth:`_resume`).
         """
         if self.pacer is not None:
             return self._run_paced(until_ns, stop)
@@ -191,6 +252,8 @@ class Kernel:
         limit = until_ns if until_ns is not None else _FOREVER
         self._stop = False
         count = 0
+        instant, at_instant = self._instant, self._at_instant
+        livelock = self.livelock_limit or _FOREVER
         try:
             while heap:
                 ev = pop(heap)
@@ -201,6 +264,12 @@ class Kernel:
                 fn = ev[2]
                 if fn is None:
                     continue
+                if t != instant:
+                    instant, at_instant, self._watch = t, 0, None
+                else:
+                    at_instant += 1
+                    if at_instant >= livelock:
+                        self._watch_loop(fn, ev[3], at_instant - livelock)
                 self.now = t
                 count += 1
                 fn(*ev[3])
@@ -213,6 +282,18 @@ class Kernel:
                 self.now = until_ns
         finally:
             self.events_run += count
+            self._instant, self._at_instant = instant, at_instant
+
+    def _watch_loop(self, fn: Callable, args: tuple, past: int) -> None:
+        """Past the livelock limit: tally a sample of events, then raise naming the loop."""
+        if self._watch is None:
+            self._watch = {}
+        what = describe_event(fn, args)
+        self._watch[what] = self._watch.get(what, 0) + 1
+        if past >= _LIVELOCK_SAMPLE:
+            loop = sorted(self._watch.items(), key=lambda kv: -kv[1])
+            self._watch = None
+            raise LivelockError(self.now, (self.livelock_limit or 0) + past + 1, loop)
 
     def stop(self) -> None:
         """Make the running :meth:`run` return after the current event."""

@@ -47,9 +47,10 @@ _COUNTERS = ("frames_rx", "not_for_me", "malformed", "unknown_ethertype", "arp_r
              "arp_requests_sent", "arp_replies_sent", "arp_failures", "arp_queue_drops",
              "ip_rx", "ip_tx", "bad_ip_checksum", "ip_not_for_me", "unknown_protocol",
              "fragments_rx", "fragments_tx", "reassembled", "icmp_rx", "icmp_echo_replies",
-             "icmp_errors_sent", "icmp_errors_unroutable", "bad_icmp_checksum", "udp_rx",
-             "udp_tx", "udp_no_port", "bad_udp_checksum", "udp_rcvbuf_drops", "forwarded",
-             "ttl_exceeded", "no_route", "broadcast_not_forwarded", "frag_needed")
+             "icmp_errors_sent", "icmp_errors_unroutable", "icmp_replies_unroutable",
+             "bad_icmp_checksum", "udp_rx", "udp_tx", "udp_no_port", "bad_udp_checksum",
+             "udp_rcvbuf_drops", "forwarded", "ttl_exceeded", "no_route",
+             "broadcast_not_forwarded", "frag_needed", "martian_sources")
 
 
 def _is_loopback(ip: str) -> bool:
@@ -415,6 +416,12 @@ class Host(Node):
         self.counters["ip_rx"] += 1
         raw = data[:ip.total_length] if len(data) != ip.total_length else data
         dst = ip.dst
+        why = self._martian_source(ip.src, dst, data[12])
+        if why is not None:
+            self.counters["martian_sources"] += 1
+            note = f"martian source {ip.src} ({why}): dropped"
+            self.log("drop", note)
+            return note
         if dst in self._local:
             return self._deliver(ip, iface, raw, False, link_bcast)
         if dst == BROADCAST_IP or dst in self._bcast:
@@ -428,6 +435,27 @@ class Host(Node):
         if self.forwarding and not link_bcast and not _is_loopback(dst):
             return self._forward(iface, ip, raw)
         self.counters["ip_not_for_me"] += 1
+        return None
+
+    def _martian_source(self, src: str, dst: str, first_octet: int) -> str | None:
+        """Why a datagram from the wire may not carry source ``src``, or None when it may.
+
+        RFC 1812 5.3.7 and RFC 1122 3.2.1.3, as Linux's ip_route_input_slow() applies them
+        (its "martian source" drops): one of our own addresses (a spoofed datagram that
+        would make a server answer itself forever), a broadcast, a multicast or class E
+        address, loopback, or 0.0.0.0 (allowed only towards the limited broadcast, where
+        a booting host that has no address yet sends from it).
+        """
+        if src in self._local:
+            return "one of our own addresses"
+        if src == BROADCAST_IP or src in self._bcast:
+            return "a broadcast address"
+        if first_octet >= 224:
+            return "a multicast or reserved address"
+        if first_octet == 127:
+            return "a loopback address from the wire"
+        if first_octet == 0 and not (src == "0.0.0.0" and dst == BROADCAST_IP):
+            return "this-network address" if src != "0.0.0.0" else "0.0.0.0 to a unicast"
         return None
 
     def _deliver(self, ip: IPv4, iface: Interface | None, raw: bytes, broadcast: bool,
@@ -615,6 +643,7 @@ class Host(Node):
         """Stack counters (frames not for this NIC, bad checksums, ARP, ICMP, UDP, forwarding)."""
         out: dict[str, Any] = dict(self.counters)
         out["reassembly_timeouts"] = self.reassembler.expired
+        out["reassembly_oversize"] = self.reassembler.oversize
         out["arp_entries"] = len(self.arp.cache)
         return out
 

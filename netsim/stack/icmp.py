@@ -134,7 +134,16 @@ class IcmpLayer:
             if broadcast:
                 return "broadcast echo request ignored"
             reply = wicmp.ICMP(wicmp.ECHO_REPLY, 0, msg.rest, msg.data)
-            host.ip_send(ip.src, PROTO_ICMP, reply.encode(), src=ip.dst)
+            try:
+                host.ip_send(ip.src, PROTO_ICMP, reply.encode(), src=ip.dst)
+            except OSError as exc:
+                # No route back to the pinger (a forgotten gateway): Linux's icmp_reply()
+                # finds no route and drops the reply silently; the pinger sees a timeout.
+                # The simulation goes on, and the capture and the trace say why.
+                host.counters["icmp_replies_unroutable"] += 1
+                note = f"echo reply to {ip.src} dropped: {exc.strerror} (no route back)"
+                host.log("drop", note)
+                return note
             host.counters["icmp_echo_replies"] += 1
             return "echo reply sent"
         if msg.type in wicmp.ERROR_TYPES:
@@ -163,7 +172,12 @@ class IcmpLayer:
         if host.is_broadcast(ip.dst) or host.is_broadcast(ip.src) or ip.src == "0.0.0.0":
             return False
         first = int(ip.src.split(".", 1)[0])
-        if first >= 224 or first == 127 or int(ip.dst.split(".", 1)[0]) >= 224:
+        if first >= 224 or int(ip.dst.split(".", 1)[0]) >= 224:
+            return False
+        # RFC 1122 3.2.2: none about a loopback source from the network (those are dropped as
+        # martians before they get here); over the host's own loopback Linux does answer, so
+        # that a connected UDP socket on 127.0.0.1 sees ECONNREFUSED.
+        if first == 127 and not host.is_local(ip.src):
             return False
         if ip.proto == PROTO_ICMP and len(ip.payload) >= 1:
             # never an error about an error (only about queries: echo, timestamp, ...)

@@ -90,7 +90,8 @@ class Reassembler:
             the host can send ICMP "fragment reassembly time exceeded" (RFC 792).
     """
 
-    __slots__ = ("kernel", "timeout_ns", "on_timeout", "buffers", "completed", "expired")
+    __slots__ = ("kernel", "timeout_ns", "on_timeout", "buffers", "completed", "expired",
+                 "oversize")
 
     def __init__(self, kernel, timeout_ns: int = 30 * NS_PER_S, on_timeout=None):
         self.kernel = kernel
@@ -99,6 +100,7 @@ class Reassembler:
         self.buffers: dict[tuple, _Buffer] = {}
         self.completed = 0
         self.expired = 0
+        self.oversize = 0
 
     def add(self, ip: IPv4) -> IPv4 | None:
         """Add a fragment; return the whole datagram once every piece is in, else None.
@@ -107,6 +109,14 @@ class Reassembler:
         which is what RFC 5722 asks of IPv6 and most IPv4 stacks do in spirit.
         """
         key = (ip.src, ip.dst, int(ip.proto), ip.ident)
+        if 20 + len(ip.options) + ip.frag_offset + len(ip.payload) > 65535:
+            # A datagram no IPv4 header can describe (the "ping of death"): Linux's
+            # ip_frag_reasm() drops it and the whole queue with it ("Oversized IP packet").
+            self.oversize += 1
+            old = self.buffers.pop(key, None)
+            if old is not None:
+                self.kernel.cancel(old.timer)
+            return None
         buf = self.buffers.get(key)
         if buf is None:
             buf = self.buffers[key] = _Buffer()

@@ -17,7 +17,8 @@ from ..wire import udp as wudp
 from ..wire.ipv4 import PROTO_UDP
 from .ipv4 import MAX_UDP_PAYLOAD
 from .ports import ANY, check_local_address
-from .sockbase import SocketBase, oserror, parse_address
+from .sockbase import SocketBase, oserror, parse_address, send_args
+from .sockopts import check_flags
 
 if TYPE_CHECKING:
     from .services import IpServices
@@ -27,13 +28,18 @@ __all__ = ["UdpSocket"]
 _RCVBUF_DEFAULT = 212992        # Linux net.core.rmem_default
 _DATAGRAM_OVERHEAD = 256        # bytes charged per queued datagram besides its data
 _IP_TTL = getattr(_pysocket, "IP_TTL", 2)
+_RECV_FLAGS = _pysocket.MSG_PEEK | _pysocket.MSG_DONTWAIT
+_SEND_FLAGS = _pysocket.MSG_DONTWAIT | _pysocket.MSG_NOSIGNAL  # sendto never blocks here
+_SO_PROTOCOL = getattr(_pysocket, "SO_PROTOCOL", -1)
 
 
 class UdpSocket(SocketBase):
     """A SOCK_DGRAM socket on a virtual host. Create it with ``host.socket(AF_INET, SOCK_DGRAM)``."""
 
     __slots__ = ("local_ip", "local_port", "peer", "broadcast", "ttl", "rcvbuf", "sndbuf",
-                 "queue", "queued_bytes", "error", "drops")
+                 "queue", "queued_bytes", "error", "drops", "keepalive", "_shut_wr")
+
+    kind = "UDP"
 
     def __init__(self, host: IpServices, family: int = _pysocket.AF_INET,
                  type: int = _pysocket.SOCK_DGRAM, proto: int = 0):
@@ -49,6 +55,8 @@ class UdpSocket(SocketBase):
         self.queued_bytes = 0
         self.error = 0
         self.drops = 0
+        self.keepalive = False   # Linux lets a UDP socket set it; it does nothing
+        self._shut_wr = False
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -81,12 +89,18 @@ class UdpSocket(SocketBase):
     def connect(self, address: tuple[str, int]) -> None:
         """Fix the peer: ``send``/``recv`` then talk only to it, and ICMP errors are reported.
 
+        The wildcard 0.0.0.0 means this host (Linux routes it to 127.0.0.1, or to the bound
+        address); a peer port of 0 leaves ``getpeername`` answering ENOTCONN, as on Linux.
+
         Raises:
             OSError: ENETUNREACH with no route; PermissionError for a broadcast peer without
                 SO_BROADCAST.
         """
         self._check()
         ip, port = parse_address(self.host, address, "connect")
+        if ip == ANY:
+            ip = self.local_ip if self.local_ip != ANY and not self.host.is_broadcast(
+                self.local_ip) else "127.0.0.1"
         if self.host.is_broadcast(ip) and not self.broadcast:
             raise oserror(errno.EACCES)
         src = self.host.source_for(ip)  # raises ENETUNREACH
@@ -106,14 +120,10 @@ class UdpSocket(SocketBase):
             OSError: EMSGSIZE (> 65507 bytes), ENETUNREACH (no route), a pending ICMP error
                 (ConnectionRefusedError...), EBADF after close.
         """
-        if len(args) == 1:
-            address = args[0]
-        elif len(args) == 2:
-            address = args[1]
-        else:
-            raise TypeError(f"sendto() takes 2 or 3 arguments ({len(args) + 1} given)")
+        flags, address = send_args(args)
         self._check()
         data = self._bytes(data)
+        check_flags(flags, _SEND_FLAGS, "sendto", self.kind)
         ip, port = parse_address(self.host, address, "sendto")
         return self._send(data, ip, port)
 
@@ -125,8 +135,16 @@ class UdpSocket(SocketBase):
         """
         self._check()
         data = self._bytes(data)
+        check_flags(flags, _SEND_FLAGS, "send", self.kind)
+        if self._shut_wr:
+            raise oserror(errno.EPIPE)
         if self.peer is None:
             raise oserror(errno.EDESTADDRREQ)
+        if self.peer[1] == 0:
+            # connected to port 0 (Linux keeps "connected" but sends the datagram nowhere)
+            self._raise_pending()
+            self._autobind()
+            return len(data)
         return self._send(data, *self.peer)
 
     def sendall(self, data: bytes, flags: int = 0) -> None:
@@ -140,6 +158,8 @@ class UdpSocket(SocketBase):
         return bytes(data)
 
     def _send(self, data: bytes, ip: str, port: int) -> int:
+        if self._shut_wr:
+            raise oserror(errno.EPIPE)
         self._raise_pending()
         if len(data) > MAX_UDP_PAYLOAD:
             raise oserror(errno.EMSGSIZE)
@@ -165,28 +185,71 @@ class UdpSocket(SocketBase):
             BlockingIOError: EAGAIN on a non-blocking socket with nothing queued.
             OSError: a pending ICMP error (ConnectionRefusedError...), EBADF after close.
         """
-        self._check()
         if bufsize < 0:
             raise ValueError("negative buffersize in recvfrom")
+        self._check()
+        flags = check_flags(flags, _RECV_FLAGS, "recvfrom", self.kind)
         self._wait(self._waiters, lambda: bool(self.queue or self.error),
-                   f"recvfrom on {self.host.name} port {self.local_port}")
+                   f"recvfrom on {self.host.name} port {self.local_port}",
+                   bool(flags & _pysocket.MSG_DONTWAIT))
         if not self.queue:
             self._raise_pending()
         # a datagram that is queued is returned before a later error (Linux does the same)
-        data, addr = self.queue.popleft()
-        self.queued_bytes -= len(data) + _DATAGRAM_OVERHEAD
+        if flags & _pysocket.MSG_PEEK:
+            data, addr = self.queue[0]
+        else:
+            data, addr = self.queue.popleft()
+            self.queued_bytes -= len(data) + _DATAGRAM_OVERHEAD
         return data[:bufsize], addr
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        """Receive one datagram's data (see :meth:`recvfrom`)."""
+        """Receive one datagram's data (see :meth:`recvfrom`).
+
+        ``recv(0)`` returns ``b""`` at once and leaves the queue alone: CPython answers it
+        without asking the kernel.
+        """
+        if bufsize < 0:
+            raise ValueError("negative buffersize in recv")
+        if bufsize == 0:
+            return b""
         return self.recvfrom(bufsize, flags)[0]
 
     def recvfrom_into(self, buffer, nbytes: int = 0, flags: int = 0) -> tuple[int, tuple[str, int]]:
         """Receive into a writable buffer; returns ``(nbytes, address)``."""
-        view = memoryview(buffer)
+        view = memoryview(buffer).cast("B")
+        if nbytes < 0:
+            raise ValueError("negative buffersize in recvfrom_into")
+        if len(view) < nbytes:
+            raise ValueError("nbytes is greater than the length of the buffer")
         data, addr = self.recvfrom(nbytes or len(view), flags)
         view[:len(data)] = data
         return len(data), addr
+
+    def listen(self, backlog: int = 0) -> None:
+        """Raises EOPNOTSUPP: datagram sockets do not listen (Linux ``sock_no_listen``)."""
+        self._check()
+        raise oserror(errno.EOPNOTSUPP)
+
+    def accept(self) -> None:
+        """Raises EOPNOTSUPP: datagram sockets do not accept (Linux ``sock_no_accept``)."""
+        self._check()
+        raise oserror(errno.EOPNOTSUPP)
+
+    def shutdown(self, how: int) -> None:
+        """SHUT_WR makes later sends fail with EPIPE; SHUT_RD changes nothing for UDP on
+        Linux (datagrams are still queued and read).
+
+        Raises:
+            OSError: EINVAL for another ``how``; ENOTCONN on a socket that is not connected
+                (the shutdown still takes effect, as on Linux).
+        """
+        self._check()
+        if how not in (_pysocket.SHUT_RD, _pysocket.SHUT_WR, _pysocket.SHUT_RDWR):
+            raise oserror(errno.EINVAL)
+        if how in (_pysocket.SHUT_WR, _pysocket.SHUT_RDWR):
+            self._shut_wr = True
+        if self.peer is None:
+            raise oserror(errno.ENOTCONN)
 
     # -- Datagram arrival (called by UdpLayer) ---------------------------------------------
 
@@ -209,15 +272,21 @@ class UdpSocket(SocketBase):
 
     # -- options and introspection ---------------------------------------------------------
 
-    def _setopt(self, level: int, option: int, v: int) -> bool:
-        """SOL_SOCKET: SO_BROADCAST, SO_RCVBUF, SO_SNDBUF; IPPROTO_IP: IP_TTL.
+    def _setopt(self, level: int, option: int, v: int, raw: object = None) -> bool:
+        """SOL_SOCKET: SO_BROADCAST, SO_RCVBUF, SO_SNDBUF, SO_KEEPALIVE (no effect on UDP, as
+        on Linux); IPPROTO_IP: IP_TTL.
 
         Raises:
-            OSError: EINVAL for a TTL outside 1-255 (-1 restores the default).
+            OSError: EINVAL for a TTL outside 1-255 (-1 restores the default); EOPNOTSUPP for
+                a TCP option.
         """
+        if level == _pysocket.IPPROTO_TCP:
+            raise oserror(errno.EOPNOTSUPP)
         if level == _pysocket.SOL_SOCKET:
             if option == _pysocket.SO_BROADCAST:
                 self.broadcast = bool(v)
+            elif option == _pysocket.SO_KEEPALIVE:
+                self.keepalive = bool(v)
             elif option == _pysocket.SO_RCVBUF:
                 self.rcvbuf = max(2304, 2 * v)  # Linux doubles the value (socket(7))
             elif option == _pysocket.SO_SNDBUF:
@@ -235,14 +304,13 @@ class UdpSocket(SocketBase):
             return True
         return False
 
-    def _getopt(self, level: int, option: int, buflen: int | None = None) -> int | None:
+    def _getopt(self, level: int, option: int) -> int | None:
+        if level == _pysocket.IPPROTO_TCP:
+            raise oserror(errno.EOPNOTSUPP)
         if level == _pysocket.SOL_SOCKET:
-            if option == _pysocket.SO_BROADCAST:
-                return int(self.broadcast)
-            if option == _pysocket.SO_RCVBUF:
-                return self.rcvbuf
-            if option == _pysocket.SO_SNDBUF:
-                return self.sndbuf
+            return {_pysocket.SO_BROADCAST: int(self.broadcast), _pysocket.SO_RCVBUF: self.rcvbuf,
+                    _pysocket.SO_SNDBUF: self.sndbuf, _pysocket.SO_KEEPALIVE: int(self.keepalive),
+                    _pysocket.SO_ACCEPTCONN: 0, _SO_PROTOCOL: _pysocket.IPPROTO_UDP}.get(option)
         elif level == _pysocket.IPPROTO_IP and option == _IP_TTL:
             return self.ttl if self.ttl is not None else self.host.default_ttl
         return None
@@ -257,7 +325,7 @@ class UdpSocket(SocketBase):
 
     def getpeername(self) -> tuple[str, int]:
         self._check()
-        if self.peer is None:
+        if self.peer is None or self.peer[1] == 0:
             raise oserror(errno.ENOTCONN)
         return self.peer
 

@@ -76,7 +76,11 @@ def _udp_echo_server(host: Any, out: Out, port: int) -> None:
     out(f"udp echo server listening on port {port}")
     while True:
         data, addr = sock.recvfrom(65535)
-        sock.sendto(data, addr)
+        try:
+            sock.sendto(data, addr)
+        except OSError as exc:  # a source nobody can answer (port 0, no route back)
+            out(f"cannot answer {addr[0]}:{addr[1]}: {exc.strerror}")
+            continue
         out(f"echoed {len(data)} bytes to {addr[0]}:{addr[1]}")
 
 
@@ -111,9 +115,14 @@ def _tcp_echo_server(host: Any, out: Out, port: int) -> None:
 
 def _serve_echo(conn: Any, out: Out) -> None:
     total = 0
-    while data := conn.recv(65536):
-        conn.sendall(data)
-        total += len(data)
+    try:
+        while data := conn.recv(65536):
+            conn.sendall(data)
+            total += len(data)
+    except OSError as exc:  # the client reset the connection: that one ends, the server not
+        out(f"echoed {total} bytes, connection lost: {exc.strerror}")
+        conn.close()
+        return
     conn.close()
     out(f"echoed {total} bytes, connection closed")
 

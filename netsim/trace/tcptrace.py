@@ -5,6 +5,11 @@ connection changes state); it turns that into :class:`~netsim.trace.ladder.Ladde
 :class:`~netsim.trace.ladder.StateChange` items per connection, so a ladder diagram shows
 both ends' real states (not states inferred from a capture), and a lost segment is an arrow
 that never arrives.
+
+Memory: a tracer switched off (``Network(trace=False)``) keeps nothing at all, so no record
+of a connection outlives it; a tracer with a ``limit`` (``Network(trace=N)``) keeps at most
+that many ladder items (segments and state changes) in all, forgetting the oldest
+connections first, then the oldest items of one that alone is larger than the limit.
 """
 
 from __future__ import annotations
@@ -61,12 +66,56 @@ class TracedConnection:
 
 
 class TcpTracer:
-    """Collects segments and state changes from every host of a network."""
+    """Collects segments and state changes from every host of a network.
 
-    def __init__(self):
+    Args:
+        limit: the most ladder items kept over all connections (None: no limit).
+        enabled: False records nothing (the hosts may still call it).
+    """
+
+    def __init__(self, limit: int | None = None, enabled: bool = True):
         self.connections: list[TracedConnection] = []
         self._by_key: dict[frozenset, TracedConnection] = {}
         self.listening: set[str] = set()  # labels of listening sockets, e.g. "h2:80"
+        self.limit = limit
+        self.enabled = enabled
+        self.items = 0      # ladder items kept now
+        self.forgotten = 0  # items dropped to stay within the limit
+
+    def _added(self, conn: TracedConnection) -> None:
+        self.items += 1
+        if self.limit is not None and self.items > self.limit:
+            self._shrink(conn)
+
+    def _shrink(self, current: TracedConnection) -> None:
+        """Forget the oldest items until a tenth of the limit is free (amortized: a trim
+        is a list copy, not one per item)."""
+        target = self.limit - self.limit // 10
+        while self.items > target and self.connections:
+            oldest = self.connections[0]
+            if oldest is current and len(self.connections) == 1:
+                self._trim(oldest, self.items - target)
+                break
+            if oldest is current:  # keep the one being written; forget the next oldest
+                oldest = self.connections[1]
+            self.connections.remove(oldest)
+            if self._by_key.get(frozenset(oldest.endpoints)) is oldest:
+                del self._by_key[frozenset(oldest.endpoints)]
+            self.items -= len(oldest.items)
+            self.forgotten += len(oldest.items)
+
+    def _trim(self, conn: TracedConnection, n: int) -> None:
+        dropped = conn.items[:n]
+        del conn.items[:n]
+        gone = {id(r) for r in dropped if isinstance(r, LadderRow)}
+        for key in list(conn._in_flight):
+            rows = [r for r in conn._in_flight[key] if id(r) not in gone]
+            if rows:
+                conn._in_flight[key] = rows
+            else:
+                del conn._in_flight[key]
+        self.items -= n
+        self.forgotten += n
 
     @staticmethod
     def label(host: str, port: int) -> str:
@@ -93,6 +142,8 @@ class TcpTracer:
 
     def segment(self, time_ns: int, src: str, dst: str, seg, direction: str, note: str = "") -> None:
         """Record a segment sent by ``src`` (direction "out") or received by ``dst`` ("in")."""
+        if not self.enabled:
+            return
         conn = self._conn(src, dst)
         key = (src, dst, seg.seq, seg.ack, seg.flags, len(seg.payload), seg.window)
         if direction == "out":
@@ -101,6 +152,7 @@ class TcpTracer:
                             len(seg.payload), seg.window, option_text(seg.options), note)
             conn.items.append(row)
             conn._in_flight.setdefault(key, []).append(row)
+            self._added(conn)
         else:
             waiting = conn._in_flight.get(key)
             if waiting:
@@ -113,15 +165,25 @@ class TcpTracer:
 
     def listen(self, endpoint: str, active: bool = True) -> None:
         """A socket started (or stopped) listening on ``endpoint`` ("h2:80")."""
+        if not self.enabled:
+            return
         if active:
             self.listening.add(endpoint)
         else:
             self.listening.discard(endpoint)
 
     def state(self, time_ns: int, endpoint: str, peer: str, old, new) -> None:
+        """Record that ``endpoint`` (talking to ``peer``) moved from ``old`` to ``new``."""
+        if not self.enabled:
+            return
+        if frozenset((endpoint, peer)) not in self._by_key and str(old) not in ("CLOSED", "LISTEN"):
+            # a late change of a connection forgotten to stay within the limit: not a new one
+            self.forgotten += 1
+            return
         conn = self._conn(endpoint, peer)
         conn.items.append(StateChange(time_ns, endpoint, state_name(old), state_name(new)))
         conn.states[endpoint] = state_name(new)
+        self._added(conn)
 
     def find(self, endpoint_prefix: str) -> list[TracedConnection]:
         """Connections with an endpoint starting with ``endpoint_prefix`` ("h1" or "h1:80")."""

@@ -470,11 +470,17 @@ class Session:
     def _slow_path(self, payload: bytes, now: int) -> list[tuple[bytes, Any]]:
         if self.closed:
             return []
+        state = self.state
         try:
             packet = tftp.decode(payload)
         except DecodeError as exc:
+            if state is State.DALLYING:
+                return []  # the transfer is complete: garbage cannot fail it any more
             return self._fail(tftp.ERR_ILLEGAL, f"malformed packet: {exc}", now)
-        state = self.state
+        if state is State.DALLYING:
+            if isinstance(packet, tftp.Data) and packet.block == ((self._expect - 1) & 0xFFFF):
+                return [(self._last, self.peer)]     # the final DATA again: re-ACK it
+            return []                                # an ERROR too: it comes too late
         if isinstance(packet, tftp.Error):
             if (state is State.REQUESTED and packet.code == tftp.ERR_OPTIONS and self._asked
                     and self._fallback):
@@ -484,10 +490,6 @@ class Session:
             self._to(State.FAILED)
             self.stats.ended_ns = now
             self._deadline = None
-            return []
-        if state is State.DALLYING:
-            if isinstance(packet, tftp.Data) and packet.block == ((self._expect - 1) & 0xFFFF):
-                return [(self._last, self.peer)]     # the final DATA again: re-ACK it
             return []
         if state is State.REQUESTED:
             return self._first_reply(packet, now)

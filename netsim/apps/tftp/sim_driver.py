@@ -146,12 +146,24 @@ def serve(host: Any, root: str | os.PathLike[str] | MutableMapping[str, bytes], 
             session, commit = _open(req, addr, root, allow_write, allow_overwrite, max_blksize,
                                     max_windowsize, timeout, max_retries, dally, max_file_size)
         except (Refused, opt.OptionError) as exc:
-            sock.sendto(tftp.Error(exc.code, exc.message).encode(), addr)
+            _send_error(sock, exc.code, exc.message, addr)
+            continue
+        except OSError as exc:  # the file system refused: the request fails, the server serves on
+            _send_error(sock, tftp.ERR_UNDEFINED, exc.strerror or str(exc), addr)
             continue
         accepted += 1
         active.add(addr)
         host.spawn(_transfer, host, session, addr, commit, active, completed)
     sock.close()
+
+
+def _send_error(sock: Any, code: int, message: str, addr: Any) -> None:
+    try:
+        sock.sendto(tftp.Error(code, message).encode(), addr)
+    except OSError as exc:
+        # A request from a source we cannot answer (port 0, no route back): Linux's sendto
+        # fails the same way; the request is dropped and the server keeps serving.
+        log.info("%s:%s request not answered: %s", addr[0], addr[1], exc)
 
 
 def _transfer(host: Any, session: Session, addr: Any, commit: Any, active: set,
@@ -160,7 +172,9 @@ def _transfer(host: Any, session: Session, addr: Any, commit: Any, active: set,
     error = None
     try:
         run_session(session, sock, _clock(host), on_finished=commit)
-    except TftpError as exc:
+    except (TftpError, OSError) as exc:
+        # OSError: the client's address cannot be answered (port 0, no route back) or the
+        # upload could not be stored; the transfer fails, never the server.
         error = exc
     finally:
         sock.close()

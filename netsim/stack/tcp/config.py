@@ -48,7 +48,9 @@ class TcpConfig:
         rto_min_ns: the RTO floor. RFC 6298 (2.4) suggests 1 s; Linux uses 200 ms
             (``TCP_RTO_MIN``), and so does netsim by default.
         rto_max_ns: RFC 6298 (2.5) allows any maximum of at least 60 s.
-        syn_retries: SYN (and SYN-ACK) retransmissions before ETIMEDOUT (Linux: 6).
+        syn_retries: SYN retransmissions before ETIMEDOUT (Linux tcp_syn_retries: 6).
+        synack_retries: SYN,ACK retransmissions of a listener's half-open child before it
+            is dropped (Linux tcp_synack_retries: 5).
         data_retries: data/FIN retransmissions before ETIMEDOUT (Linux tcp_retries2: 15).
         msl_ns: maximum segment lifetime; TIME_WAIT lasts ``2 * msl_ns``.
         delayed_ack: RFC 9293 3.8.6.3 delayed ACKs. Off by default so every ladder diagram
@@ -78,6 +80,7 @@ class TcpConfig:
     rto_min_ns: int = 200 * _MS
     rto_max_ns: int = 60 * _S
     syn_retries: int = 6
+    synack_retries: int = 5
     data_retries: int = 15
     msl_ns: int = 30 * _S
     delayed_ack: bool = False
@@ -149,6 +152,7 @@ SYSCTLS = {
     "net.ipv4.tcp_congestion_control": _congestion,
     "net.ipv4.tcp_rto_min_us": _int("rto_min_ns", 1000),
     "net.ipv4.tcp_syn_retries": _int("syn_retries"),
+    "net.ipv4.tcp_synack_retries": _int("synack_retries"),
     "net.ipv4.tcp_retries2": _int("data_retries"),
     "net.ipv4.tcp_keepalive_time": _int("keepidle_ns", _S),
     "net.ipv4.tcp_keepalive_intvl": _int("keepintvl_ns", _S),

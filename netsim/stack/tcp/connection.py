@@ -54,6 +54,7 @@ _TEXT_STATES = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2}
 _RESET_ERRNO = {State.ESTABLISHED: _errno.ECONNRESET, State.FIN_WAIT_1: _errno.ECONNRESET,
                 State.FIN_WAIT_2: _errno.ECONNRESET, State.CLOSING: _errno.ECONNRESET,
                 State.LAST_ACK: _errno.ECONNRESET, State.CLOSE_WAIT: _errno.EPIPE}
+_OOW_ACK_INTERVAL_NS = 500_000_000  # Linux tcp_invalid_ratelimit
 
 
 class Connection(Sender, Handshake, Options, Recovery, Keepalive):
@@ -74,7 +75,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         "retries", "persist_backoff", "_sndbuf", "_buf_seq", "_buf_off", "_fin_queued",
         "_wr_shut", "_rcvq", "_ooo", "_rcv_off", "_fin_off", "eof", "_closed_by_user",
         "_rtt_seq", "_rtt_start", "_timers", "_out", "_events", "_ack_now", "_unacked_segs",
-        "_child", "error", "_now", "_mss", "_last_rcv", "_ka_probes",
+        "_child", "error", "_oow_at", "_now", "_mss", "_last_rcv", "_ka_probes",
         # options.py
         "ws_ok", "ts_ok", "sack_ok", "snd_wscale", "rcv_wscale", "ts_recent", "ts_recent_at",
         "last_ack_sent", "ts_offset", "_sack_recent", "_dsack", "_in_ts",
@@ -118,6 +119,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         self._in_ts: tuple[int, int] | None = None
         self._init_options()
         self._init_recovery()
+        self._oow_at: int | None = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -229,6 +231,17 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         if data and self.sm.state in _TEXT_STATES and self._window_grew_enough():
             self._send_ack()
         return data
+
+    def peek(self, max_bytes: int) -> bytes:
+        """Up to ``max_bytes`` in-order received bytes, left in place (``MSG_PEEK``)."""
+        return bytes(self._rcvq[:max_bytes])
+
+    def fin_timeout(self, now: int) -> None:
+        """Delete a FIN_WAIT_2 connection whose application has gone (its driver's orphan
+        timer, Linux ``tcp_fin_timeout``): the peer never sent its FIN, and nothing is sent.
+        RFC 9293 sets no limit; without one an orphan would wait forever."""
+        if self.state is State.FIN_WAIT_2:
+            self._fire(Ev.FIN_TIMEOUT, now)
 
     def shutdown_write(self, now: int) -> None:
         """Half-close: send FIN after the queued data; keep receiving (RFC 9293 3.10.4 CLOSE).
@@ -367,7 +380,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
                     self._note_duplicate(seg.seq, end)  # RFC 2883 4.1.1
                 if st is State.TIME_WAIT and f & (FIN | ACK):
                     self._arm("timewait", now + 2 * self.cfg.msl_ns)  # RFC 9293 3.10.7.4
-                self._send_ack()
+                self._send_oow_ack(now)
             return
         if ts is not None and self.ts_ok and seq_ge(ts[0], self.ts_recent) \
                 and seq_le(seg.seq, self.last_ack_sent):
@@ -378,7 +391,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
             self._rcv_rst(seg, now)
             return
         if f & SYN:  # RFC 5961 4.2: SYN in a synchronized state -> challenge ACK
-            self._send_ack()
+            self._send_oow_ack(now)
             return
         if not f & ACK:
             return
@@ -392,7 +405,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
     def _rcv_rst(self, seg: TCP, now: int) -> None:
         # RFC 5961 3.2: only a RST at exactly RCV.NXT resets; in-window -> challenge ACK.
         if seg.seq != self.rcv_nxt:
-            self._send_ack()
+            self._send_oow_ack(now)
             return
         st = self.sm.state
         if st is State.SYN_RECEIVED and not self._child and self.sm.history[0][1] is State.LISTEN:
@@ -414,11 +427,11 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
             self._established(now)
             return True
         if seq_gt(ack, self.snd_max):
-            self._send_ack()  # acks something not yet sent
+            self._send_oow_ack(now)  # acks something not yet sent
             return False
         # RFC 5961 5.2: an ACK too far in the past gets a challenge ACK.
         if seq_lt(ack, seq_add(self.snd_una, -max(self.max_snd_wnd, 1))):
-            self._send_ack()
+            self._send_oow_ack(now)
             return False
         new_sack = self._take_sack(blocks, ack) if blocks and self.sack_ok else 0
         if seq_gt(ack, self.snd_una):
@@ -432,6 +445,17 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
             self._update_window(seg)
         self._fin_acked_transitions(now)
         return self.sm.state is not State.CLOSED
+
+    def _send_oow_ack(self, now: int) -> None:
+        # An ACK answering an unacceptable segment or a challenge (RFC 5961 3-5) goes out at
+        # most once per 500 ms, as Linux's tcp_oow_rate_limited() allows (RFC 5961 10
+        # recommends a limit): two ends that each find the other's segments unacceptable (a
+        # stale half-open connection against a TIME_WAIT one on the same 4-tuple) would
+        # otherwise ACK each other forever, an ACK storm.
+        if self._oow_at is not None and now - self._oow_at < _OOW_ACK_INTERVAL_NS:
+            return
+        self._oow_at = now
+        self._send_ack()
 
     def _fin_acked_transitions(self, now: int) -> None:
         if not self._fin_queued:

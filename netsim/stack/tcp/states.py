@@ -56,6 +56,7 @@ class Ev(StrEnum):
     RST_BACK_TO_LISTEN = "rcv RST (passive open)"
     ABORT = "abort/snd RST"
     GIVE_UP = "retries exhausted"
+    FIN_TIMEOUT = "timeout=fin_timeout"  # an orphan waited in FIN_WAIT_2 too long (Linux)
     DELETE = "delete TCB"             # close or abort with nothing to send (RFC 9293 3.10.4-5)
     RCV_NEW_SYN = "rcv new SYN (RFC 6191)"
 
@@ -95,6 +96,7 @@ TRANSITIONS: dict[tuple[State, Ev], State] = {
     (S.FIN_WAIT_2, Ev.RCV_FIN): S.TIME_WAIT,
     (S.FIN_WAIT_2, Ev.RCV_RST): S.CLOSED,
     (S.FIN_WAIT_2, Ev.ABORT): S.CLOSED,
+    (S.FIN_WAIT_2, Ev.FIN_TIMEOUT): S.CLOSED,
     (S.CLOSE_WAIT, Ev.CLOSE): S.LAST_ACK,
     (S.CLOSE_WAIT, Ev.RCV_RST): S.CLOSED,
     (S.CLOSE_WAIT, Ev.GIVE_UP): S.CLOSED,
@@ -171,6 +173,7 @@ WIRE: dict[Ev, Wire | None] = {
     Ev.DELETE: None,              # the TCB goes and nothing is sent
     Ev.TIMEOUT_2MSL: None,        # TIME_WAIT ends in silence
     Ev.GIVE_UP: None,             # retransmissions just stop (RFC 9293 3.8.3, R2)
+    Ev.FIN_TIMEOUT: None,         # the orphan is deleted in silence (Linux tcp_fin_timeout)
     # A RST in SYN_RECEIVED returns a connection to LISTEN only when the listening TCB itself
     # took the SYN (RFC 9293 3.10.7.4, first check); a listener's child (Linux, netsim's
     # sockets) is closed instead, with the same RST on the wire. An observer cannot tell the
