@@ -289,5 +289,13 @@ def _add_exec() -> None:
 
 _add_exec()
 
+
+def _add_grade() -> None:
+    from .cli_grade import grade_cmd
+    main.add_command(grade_cmd)
+
+
+_add_grade()
+
 if __name__ == "__main__":  # pragma: no cover
     main()
