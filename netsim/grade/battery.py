@@ -38,7 +38,7 @@ from .card import FAIL, NA, PASS, ReportCard, Result, ScenarioSummary
 from .packets import Pkt, Recorder
 
 __all__ = ["Item", "Run", "Bench", "Watchdog", "grade", "PASS", "FAIL", "NA", "ended",
-           "exit_summary"]
+           "exit_summary", "ended_early"]
 
 Judge = Callable[[dict[str, "Run"]], tuple[str, list[str]]]
 
@@ -109,7 +109,7 @@ def exit_summary(run: Run) -> str:
     """``the program raised TimeoutError: timed out (client.py:31)`` and friends."""
     proc = run.proc
     if run.stalled:
-        return f"the program was killed: it ran without blocking for a while ({run.stalled})"
+        return f"the program was killed: {run.stalled} without blocking"
     if proc is None:
         return "the program did not start"
     if not proc.done:
@@ -128,6 +128,13 @@ def exit_summary(run: Run) -> str:
     return f"the program exited with status {proc.exitcode}"
 
 
+def ended_early(run: Run) -> str:
+    """For a server, which should never end: ``; <how it ended>``, or "" while it serves."""
+    if run.proc is not None and not run.proc.done and not run.stalled:
+        return ""
+    return f"; {exit_summary(run)}"
+
+
 class Watchdog:
     """Kill a program that holds the simulation: virtual time frozen for ``stall_s`` real
     seconds means one thread has been running without ever blocking.
@@ -136,7 +143,7 @@ class Watchdog:
     elsewhere, or where signals are not available, it does nothing.
     """
 
-    def __init__(self, kernel: Any, stall_s: float = 5.0):
+    def __init__(self, kernel: Any, stall_s: float = 3.0):
         self.kernel = kernel
         self.stall_s = stall_s
         self.seen = (-1, -1)
@@ -169,8 +176,8 @@ class Watchdog:
         if vt is None:
             return                    # netsim's own code: not ours to interrupt
         where = _program_line(frame)
-        self.stalled = (f"{vt.proc.label} on {vt.proc.host.name}, thread {vt.name}, at {where}, "
-                        f"{self.stall_s:g} s of real time at virtual {self.kernel.now / NS_PER_S:.3f} s")
+        self.stalled = (f"thread {vt.name} ran at {where} for {self.stall_s:g} s of real time "
+                        f"(virtual time stood at {self.kernel.now / NS_PER_S:.3f} s)")
         self.since = time.monotonic()
         vt.proc.terminate(signal.SIGKILL)
 
@@ -231,7 +238,7 @@ class Bench:
         return self.proc
 
     def run(self, limit: str | float, done: Callable[[], bool] | None = None,
-            stall_s: float = 5.0, grace: str | float = "1s") -> Run:
+            stall_s: float = 3.0, grace: str | float = "1s") -> Run:
         """Run until ``grace`` after ``done()`` first holds (late packets still show in the
         capture), until nothing can happen, or to ``limit`` (virtual time)."""
         kernel = self.net.kernel
@@ -312,6 +319,14 @@ def grade(module: Any, program: str | os.PathLike[str], out: str | os.PathLike[s
     results = []
     for item in items:
         status, evidence = item.judge(runs)
+        spun = [runs[n] for n in item.needs if runs[n].stalled]
+        if spun:
+            # What followed the kill (its sockets closed by the "OS") is not the program's.
+            status = FAIL
+            evidence = [f"{r.label}: the program was killed: {r.stalled} without blocking "
+                        "(a loop that never waits: recv returning b'' forever?); what followed "
+                        "the kill, a FIN say, came from its sockets being closed"
+                        for r in spun] + evidence
         results.append(Result(item.key, item.title, item.rfc, status, evidence, item.needs))
     summaries = [ScenarioSummary(name, module.SCENARIOS[name][0], r.capture,
                                  sum(1 for p in r.pkts if p.no is not None), r.left_out,

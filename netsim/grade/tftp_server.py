@@ -18,7 +18,7 @@ import random
 from typing import Any
 
 from ..wire import tftp
-from .battery import FAIL, NA, PASS, Bench, Item, Run, exit_summary
+from .battery import FAIL, NA, PASS, Bench, Item, Run, ended_early
 from .tftp_client import BIG, SIZES, _bytes, _is, _rollover_keep
 from .tftp_peers import Mischief, RefClient
 from .tftp_view import View
@@ -119,7 +119,7 @@ def judge_tid(runs: dict[str, Run]) -> tuple[str, list[str]]:
     req = [t for t in v.inn if t.p.dport == 69]
     replies = [t for t in v.out if t.p.dport == (req[0].p.sport if req else -1)]
     if not req or not replies:
-        return FAIL, [f"{run.label}: the request got no answer; {exit_summary(run)}"]
+        return FAIL, [f"{run.label}: the request got no answer{ended_early(run)}"]
     port = replies[0].p.sport
     others = {t.p.sport for t in replies if t.op == tftp.DATA} - {port}
     line = (f"{run.label}: RRQ to port 69 ({v.frames(req[:1])}) answered with "
@@ -138,14 +138,14 @@ def judge_intact(runs: dict[str, Run]) -> tuple[str, list[str]]:
         return PASS, [", ".join(f"{runs[n].data['size']:,}" for n in SIZE_RUNS)
                       + " bytes: each download identical to the file"]
     return FAIL, [f"{r.data['size']:,} bytes ({r.label}): {r.data['why']}"
-                  + ("" if r.proc.done is False else f"; {exit_summary(r)}") for r in bad]
+                  + ended_early(r) for r in bad]
 
 
 def _ending(run: Run) -> tuple[bool, str]:
     v = _view(run)
     datas = v.by_block(v.sent(tftp.DATA))
     if not datas:
-        return False, f"{run.label}: no DATA was sent; {exit_summary(run)}"
+        return False, f"{run.label}: no DATA was sent{ended_early(run)}"
     last = max(datas)
     first = datas[last][0]
     if first.n >= 512:
@@ -172,7 +172,7 @@ def judge_rollover(runs: dict[str, Run]) -> tuple[str, list[str]]:
     if not wrap:
         top = max(datas) if datas else 0
         return FAIL, [f"{run.label}: the server never sent block 65,536 (it stopped at block "
-                      f"{top:,}); {run.data['why']}; {exit_summary(run)}"]
+                      f"{top:,}); {run.data['why']}{ended_early(run)}"]
     line = f"{v.at(wrap[0])}: DATA 0 (block 65,536) after DATA 65535"
     if not run.data["same"]:
         return FAIL, [line, run.data["why"], timing]
@@ -185,7 +185,7 @@ def judge_timer(runs: dict[str, Run]) -> tuple[str, list[str]]:
     data3 = [t for t in v.sent(tftp.DATA) if t.block == 3]
     acks2 = [t for t in v.received(tftp.ACK) if t.block == 2]
     if not data3:
-        return FAIL, [f"{run.label}: the server never sent DATA 3; {exit_summary(run)}"]
+        return FAIL, [f"{run.label}: the server never sent DATA 3{ended_early(run)}"]
     lost = data3[0]
     if len(data3) < 2:
         return FAIL, [f"DATA 3 ({v.frames([lost])}) was lost and never sent again; "
@@ -212,7 +212,7 @@ def judge_loss(runs: dict[str, Run]) -> tuple[str, list[str]]:
     line = (f"{len(lost)} of the server's {len(v.out)} packets were lost on its cable, and some "
             f"of the client's; {again} DATA sent again")
     if not run.data["same"]:
-        return FAIL, [line, run.data["why"], exit_summary(run)]
+        return FAIL, [line, run.data["why"] + ended_early(run)]
     return PASS, [line, f"{run.data['why']} after {run.virtual_s:.1f} s"]
 
 
@@ -225,7 +225,7 @@ def judge_sas(runs: dict[str, Run]) -> tuple[str, list[str]]:
         twice = {b: c for b, c in datas.items() if len(c) > 1}
         if not datas:
             ok = False
-            lines.append(f"{run.label}: no DATA was sent; {exit_summary(run)}")
+            lines.append(f"{run.label}: no DATA was sent{ended_early(run)}")
         elif twice:
             ok = False
             block, copies = min(twice.items())
@@ -271,8 +271,8 @@ def judge_error(runs: dict[str, Run]) -> tuple[str, list[str]]:
     errors = v.sent(tftp.ERROR)
     if not errors:
         what = first.error or "no answer"
-        return FAIL, [f"{run.label}: the request for {MISSING!r} got no ERROR ({what}); "
-                      f"{exit_summary(run)}"]
+        return FAIL, [f"{run.label}: the request for {MISSING!r} got no ERROR ({what})"
+                      f"{ended_early(run)}"]
     pkt = errors[0].decoded()
     code = getattr(pkt, "code", None)
     line = f"{v.at(errors[0])}: ERROR {code} {getattr(pkt, 'message', '')!r} for {MISSING!r}"
@@ -285,7 +285,7 @@ def judge_error(runs: dict[str, Run]) -> tuple[str, list[str]]:
 def _client_failed(run: Run) -> str | None:
     client = run.data["client"]
     if client.data is None:
-        return f"{run.label}: the client's download failed: {client.error}; {exit_summary(run)}"
+        return f"{run.label}: the client's download failed: {client.error}{ended_early(run)}"
     if not run.data["same"]:
         return f"{run.label}: {run.data['why']}"
     return None
