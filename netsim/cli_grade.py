@@ -32,20 +32,21 @@ def grade_cmd(exercise: str, program: Path, report: Path | None, out: Path | Non
     those captures, and timings. Exit status 0 only when every behaviour passes.
 
     \b
-    Exercises and how the program is started (h1 is 10.0.0.1, h2 10.0.0.2, ...):
+    Exercises and how the program is started (in an empty working directory, or one
+    holding the files to serve; h1 is 10.0.0.1, h2 10.0.0.2, ...):
       tftp-client        python PROGRAM.py SERVER FILE
                          downloads FILE from the TFTP server SERVER (port 69) into a file of
                          that name in its working directory, then exits
       tftp-server        python PROGRAM.py 69
-                         serves the files of its working directory over TFTP on that port
-      udp-echo           python PROGRAM.py PORT
-                         sends every UDP datagram arriving on PORT back to its sender
-      broadcast          python PROGRAM.py PORT
-                         broadcasts one datagram to PORT on its LAN, prints the address of
-                         each host that answers, and exits when the answers stop
-      tcp-echo-server    python PROGRAM.py PORT
+                         serves the files of its working directory over TFTP on port 69
+      udp-echo           python PROGRAM.py 9090
+                         sends every UDP datagram arriving on port 9090 back to its sender
+      broadcast          python PROGRAM.py 8080
+                         broadcasts one datagram to port 8080 on its LAN, prints the address
+                         of each host that answers, exits when the answers stop
+      tcp-echo-server    python PROGRAM.py 9999
                          echoes everything each TCP client sends until the client closes
-      concurrent-server  python PROGRAM.py PORT
+      concurrent-server  python PROGRAM.py 9999
                          the same echo server, serving many clients at the same time
 
     \b

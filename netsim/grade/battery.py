@@ -115,7 +115,10 @@ def exit_summary(run: Run) -> str:
     if not proc.done:
         waits = proc.waiting()
         where = f": {waits[0][1]} at {waits[0][2]}" if waits else ""
-        return f"the program was still running at {run.virtual_s:.1f} s{where}"
+        if run.virtual_s < run.limit_s:
+            return (f"the program was still waiting when nothing else could happen "
+                    f"(at {run.virtual_s:.1f} s){where}")
+        return f"the program was still running at the {run.limit_s:g} s limit{where}"
     err = proc.stderr_text.strip().splitlines()
     if proc.exitcode == 1 and err:
         where = next((ln.strip() for ln in reversed(err) if ln.strip().startswith("File ")), "")

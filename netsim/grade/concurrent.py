@@ -58,13 +58,12 @@ def _want(c: TcpClient) -> bytes:
 
 
 def _echoed(c: TcpClient) -> float | None:
-    """When the session's last echoed byte arrived (its end, whatever the close does)."""
+    """When the session ended: its last echo read and its last think time over, when the
+    client half-closes (whatever the server then does with its side)."""
     total, want = 0, ROUNDS * 64
-    for t, data in c.chunks:
+    for _t, data in c.chunks:
         total += len(data)
-        if total >= want:
-            return t
-    return None
+    return c.marks.get("shutdown") if total >= want else None
 
 
 def _span(c: TcpClient) -> str:

@@ -109,6 +109,11 @@ class TcpClient:
                 self._step(sock, step)
         except (OSError, TimeoutError) as exc:
             self.error = f"{type(exc).__name__}: {exc}"
+            if not self.port:
+                try:                              # a refused connect still had a port
+                    self.port = sock.getsockname()[1]
+                except OSError:
+                    pass
         finally:
             sock.close()
             self.done = self.now()

@@ -378,10 +378,11 @@ def judge_windowsize(runs: dict[str, Run]) -> tuple[str, list[str]]:
             burst.append(t)
     if burst:
         bursts.append(burst)
-    short = [b for b in bursts if len(b) < w and b[-1].block != last]
+    short = [b for b in bursts if len({t.block for t in b}) < w and b[-1].block != last]
     if short:
         b = short[0]
-        return FAIL, [line, f"but only {len(b)} block(s) before the next ACK ({v.frames(b)})"]
+        return FAIL, [line, f"but only {len({t.block for t in b})} block(s) before the next "
+                      f"ACK ({v.frames(b)})"]
     first = bursts[0] if bursts else []
     return PASS, [line + f"; DATA {first[0].wire}-{first[-1].wire} ({v.frames(first)}) before "
                   f"the first ACK; {run.data['why']}"]
