@@ -9,6 +9,10 @@ time (the handler sleeps, as if it read a disk or asked a database). Three class
   ``host.spawn``). All requests are served at once: about 1 x service time, whatever N.
 * **worker pool**: K workers share the listening socket, each looping on ``accept``. At most K
   requests are in service at once: about ceil(N / K) x service time.
+* **process per client**: ``accept`` and hand the connection to a new
+  ``multiprocessing.Process``, then close the parent's copy (``labs/programs/process_server.py``,
+  an ordinary Python program run unmodified on the virtual host by ``netsim.userland``). Like a
+  thread each: about 1 x service time.
 
 The lab measures each client's completion time (connect to last byte of the answer), draws
 them, and sweeps N to show how the makespan grows for each design.
@@ -26,6 +30,8 @@ from netsim.sim.units import NS_PER_S
 from .result import LabResult, Param
 from .sweep import run_points
 
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+
 NAME = "concurrent-server"
 TITLE = "Concurrent servers: iterative vs thread per client vs a pool of workers"
 SUMMARY = "N clients at once against an iterative, a thread-per-client and a worker-pool server"
@@ -39,7 +45,7 @@ PARAMS = {
     "seed": Param(1, "random seed"),
 }
 
-MODELS = ("iterative", "thread per client", "worker pool")
+MODELS = ("iterative", "thread per client", "worker pool", "process per client")
 PORT = 8080
 START_S = 0.010  # when every client connects (after the listeners are up)
 
@@ -115,7 +121,8 @@ def measure(model: str, clients: int, workers: int, service: str, seed: int,
 
     Returns:
         ``{"model", "clients", "times_ms" (in client order), "answered" (clients with a full
-        answer), "mean_ms", "max_ms"}``; a client that never finished has time ``nan``.
+        answer), "mean_ms", "max_ms"}``, and for the process model ``"processes"`` (the
+        child processes the program started); a client that never finished has time ``nan``.
     """
     from netsim.sim.units import parse_time
     service_s = parse_time(service) / NS_PER_S
@@ -136,6 +143,9 @@ def measure(model: str, clients: int, workers: int, service: str, seed: int,
         server.spawn_with_host(threaded_server, service_s)
     elif model == "worker pool":
         server.spawn_with_host(pool_server, service_s, workers)
+    elif model == "process per client":
+        # The unmodified program: its multiprocessing.Process children are virtual processes.
+        proc = server.run_program(PROGRAMS / "process_server.py", [PORT, service_s])
     else:
         raise ValueError(f"model must be one of {MODELS}, not {model!r}")
     done: dict[str, tuple[int, bytes]] = {}
@@ -152,14 +162,17 @@ def measure(model: str, clients: int, workers: int, service: str, seed: int,
     times = [done[h.name][0] / 1e6 if h.name in done else math.nan for h in hosts]
     answered = sum(1 for h in hosts if h.name in done and done[h.name][1].startswith(b"done: "))
     finished = [t for t in times if not math.isnan(t)]
-    return {"model": model, "clients": clients, "times_ms": times, "answered": answered,
-            "mean_ms": sum(finished) / len(finished) if finished else math.nan,
-            "max_ms": max(finished) if finished else math.nan}
+    result = {"model": model, "clients": clients, "times_ms": times, "answered": answered,
+              "mean_ms": sum(finished) / len(finished) if finished else math.nan,
+              "max_ms": max(finished) if finished else math.nan}
+    if model == "process per client":
+        result["processes"] = len(proc.children)     # one child per client
+    return result
 
 
 def expected_ms(model: str, clients: int, workers: int, service_ms: float) -> float:
     """The makespan the simple model predicts (network time left out)."""
-    rounds = {"iterative": clients, "thread per client": 1,
+    rounds = {"iterative": clients, "thread per client": 1, "process per client": 1,
               "worker pool": math.ceil(clients / max(1, workers))}[model]
     return rounds * service_ms
 
@@ -171,7 +184,7 @@ def _plot_completion(rows: list[dict], service_ms: float, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 4.8))
-    for r, marker in zip(rows, "osD"):
+    for r, marker in zip(rows, "osD^"):
         times = sorted(r["times_ms"])
         frac = [(i + 1) / len(times) for i in range(len(times))]
         ax.step(times, frac, where="post", marker=marker, markersize=4, label=r["model"])
@@ -195,7 +208,7 @@ def _plot_sweep(points: list[dict], workers: int, service_ms: float, path: Path)
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 4.8))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for model, colour, marker in zip(MODELS, colours, "osD"):
+    for model, colour, marker in zip(MODELS, colours, "osD^"):
         pts = sorted((p["clients"], p["max_ms"]) for p in points if p["model"] == model)
         xs = [x for x, _ in pts]
         label = model + (f" (K={workers})" if model == "worker pool" else "")
@@ -233,7 +246,8 @@ def grade(result: LabResult, rows: list[dict], workers: int, service_ms: float) 
                          f"{r['answered']} of {r['clients']} clients got their answer")
     names = {"iterative": "iterative makespan ~ N x service time",
              "thread per client": "thread-per-client makespan ~ 1 x service time (+ network)",
-             "worker pool": "pool makespan ~ ceil(N/K) x service time"}
+             "worker pool": "pool makespan ~ ceil(N/K) x service time",
+             "process per client": "process-per-client makespan ~ 1 x service time (+ network)"}
     for r in rows:
         want = expected_ms(r["model"], r["clients"], workers, service_ms)
         got = r["max_ms"]

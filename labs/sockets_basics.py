@@ -1,8 +1,9 @@
 """Lab: the first sockets — a UDP sender and receiver, a TCP client and server.
 
-The four programs below are plain blocking socket code, the same as with Python's ``socket``
-module on a real machine, except that ``socket.socket(...)`` is ``host.socket(...)`` and
-``print`` is whatever the lab passes as ``say``. Copy them, change them, run them.
+The four programs (``labs/programs/udp_receiver.py``, ``udp_sender.py``, ``tcp_server.py``,
+``tcp_client.py``) are plain blocking socket code written for a real machine; the lab runs
+them unmodified on virtual hosts (``host.run_program``), and what they print is the
+transcript. Copy them, change them, run them (``netsim exec`` runs your own versions).
 
 * UDP (RFC 768) sends *datagrams*: no connection, no handshake; one ``sendto`` is one packet,
   and ``recvfrom`` tells the receiver who sent it (address and source port).
@@ -16,11 +17,10 @@ so each capture starts with the ARP that finds the peer's MAC address.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from netsim import AF_INET, SOCK_DGRAM, SOCK_STREAM, Network
+from netsim import Network
 
 from .result import LabResult, Param
 
@@ -34,58 +34,12 @@ PARAMS = {
     "seed": Param(1, "random seed (it picks the client's ephemeral port)"),
 }
 
-Say = Callable[[str], None]
-
-
 # -- the programs (what a student copies) ---------------------------------------------------
 
-def udp_receiver(host, port: int, say: Say = print) -> None:
-    """Wait for one datagram on ``port`` and answer it in upper case."""
-    sock = host.socket(AF_INET, SOCK_DGRAM)
-    sock.bind(("", port))                       # "" = any of this host's addresses
-    data, (ip, src_port) = sock.recvfrom(2048)  # blocks until a datagram arrives
-    say(f"got {data!r} from {ip} port {src_port}")
-    sock.sendto(data.upper(), (ip, src_port))   # reply to whoever sent it
-    sock.close()
-
-
-def udp_sender(host, server_ip: str, port: int, message: str, say: Say = print) -> None:
-    """Send one datagram and wait for the answer."""
-    sock = host.socket(AF_INET, SOCK_DGRAM)
-    sock.sendto(message.encode(), (server_ip, port))  # no connection: just send
-    say(f"sent {message!r} from port {sock.getsockname()[1]} to {server_ip} port {port}")
-    reply, addr = sock.recvfrom(2048)
-    say(f"reply {reply!r} from {addr[0]} port {addr[1]}")
-    sock.close()
-
-
-def tcp_server(host, port: int, say: Say = print) -> None:
-    """Accept one connection, echo what arrives in upper case until the client closes."""
-    listener = host.socket(AF_INET, SOCK_STREAM)
-    listener.bind(("", port))
-    listener.listen(5)
-    conn, (ip, src_port) = listener.accept()    # returns after the three-way handshake
-    say(f"connection from {ip} port {src_port}")
-    while True:
-        data = conn.recv(1024)
-        if not data:                            # b"" = the client closed its side (FIN)
-            say("client closed; closing too")
-            break
-        say(f"got {data!r}")
-        conn.sendall(data.upper())
-    conn.close()
-    listener.close()
-
-
-def tcp_client(host, server_ip: str, port: int, message: str, say: Say = print) -> None:
-    """Connect, send the message, read the answer, close."""
-    sock = host.socket(AF_INET, SOCK_STREAM)
-    sock.connect((server_ip, port))             # SYN -> SYN-ACK -> ACK
-    say(f"connected from port {sock.getsockname()[1]}")
-    sock.sendall(message.encode())
-    reply = sock.recv(1024)
-    say(f"reply {reply!r}")
-    sock.close()                                # sends FIN
+# Ordinary Python programs (``from socket import *``, ``print``), run unmodified on the virtual
+# hosts by netsim.userland; the same files run on two real machines.
+PROGRAMS = {name: Path(__file__).resolve().parent / "programs" / f"{name}.py"
+            for name in ("udp_receiver", "udp_sender", "tcp_server", "tcp_client")}
 
 
 # -- the lab ---------------------------------------------------------------------------------
@@ -113,21 +67,19 @@ def exchange(kind: str, message: str, port: int, seed: int, out: Path | None = N
         ``{"said": [(time_s, host, text)], "frames": [(time_s, sender, receiver, Frame)],
         "capture": path | None, "client_port": int | None}``.
     """
+    if kind not in ("udp", "tcp"):
+        raise ValueError(f"kind must be 'udp' or 'tcp', not {kind!r}")
     net = _network(seed)
     client, server = net["client"], net["server"]
     said: list[tuple[float, str, str]] = []
 
-    def say_for(host) -> Say:
-        return lambda text: said.append((host.time, host.name, text))
+    def say(line) -> None:
+        said.append((line.time_ns / 1e9, line.host, line.text))
 
-    if kind == "udp":
-        server.spawn_with_host(udp_receiver, port, say_for(server))
-        client.spawn_with_host(udp_sender, server.ip, port, message, say_for(client), at=0.001)
-    elif kind == "tcp":
-        server.spawn_with_host(tcp_server, port, say_for(server))
-        client.spawn_with_host(tcp_client, server.ip, port, message, say_for(client), at=0.001)
-    else:
-        raise ValueError(f"kind must be 'udp' or 'tcp', not {kind!r}")
+    listener, talker = ("udp_receiver", "udp_sender") if kind == "udp" else \
+        ("tcp_server", "tcp_client")
+    server.run_program(PROGRAMS[listener], [port], on_output=say)
+    client.run_program(PROGRAMS[talker], [server.ip, port, message], at=0.001, on_output=say)
     path = out / f"{kind}.pcapng" if out is not None else None
     if path is not None:
         with net.capture(path, interfaces=["client-eth0"]):
@@ -230,8 +182,8 @@ def run(message: str = PARAMS["message"].default, port: int = PARAMS["port"].def
     for kind, ex in runs.items():
         _frames_table(result, kind, ex)
         result.captures.append(ex["capture"])
-    result.notes.append("The programs are udp_receiver, udp_sender, tcp_server and tcp_client in "
-                        f"{Path(__file__).name}. Wireshark filters to try: udp, tcp, arp, "
-                        "tcp.flags.syn == 1, tcp.flags.fin == 1.")
+    result.notes.append("The programs are udp_receiver.py, udp_sender.py, tcp_server.py and "
+                        "tcp_client.py in labs/programs/, run unmodified. Wireshark filters to "
+                        "try: udp, tcp, arp, tcp.flags.syn == 1, tcp.flags.fin == 1.")
     grade(result, runs["udp"], runs["tcp"], message, port)
     return result
