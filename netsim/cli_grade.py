@@ -29,7 +29,9 @@ def grade_cmd(exercise: str, program: Path, report: Path | None, out: Path | Non
 
     Each behaviour is checked in scenarios on fresh networks (one pcapng capture each, in
     --out) and reported PASS or FAIL with its RFC section and the evidence: frame numbers in
-    those captures, and timings. Exit status 0 only when every behaviour passes.
+    those captures, and timings. Exit status 0 only when every behaviour passes. Each
+    exercise takes a second or so, the two TFTP ones 10-20 s (a 32 MB transfer checks the
+    block-number rollover; --only skips it).
 
     \b
     Exercises and how the program is started (in an empty working directory, or one

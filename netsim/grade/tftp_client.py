@@ -227,17 +227,18 @@ def judge_lost_ack(runs: dict[str, Run]) -> tuple[str, list[str]]:
         return FAIL, [f"{run.label}: the program never ACKed block 3; {exit_summary(run)}"]
     lost = acks3[0]
     if len(data3) >= 2:
-        lines = [f"ACK 3 ({v.frames([lost])}) was lost; the server sent DATA 3 again "
+        lines = [f"{run.label}: ACK 3 ({v.frames([lost])}) was lost; the server sent DATA 3 again "
                  f"({v.frames(data3[1:2])}, {(data3[1].p.t - data3[0].p.t) / 1e9:.2f} s later)"]
         again = v.after(data3[1], acks3)
         if not again:
             return FAIL, lines + [f"no ACK 3 followed: the transfer stalled; {exit_summary(run)}"]
         lines[0] += f" and the program answered ACK 3 ({v.frames(again[:1])})"
     elif len(acks3) >= 2:
-        lines = [f"ACK 3 ({v.frames([lost])}) was lost; the program sent it again by itself "
+        lines = [f"{run.label}: ACK 3 ({v.frames([lost])}) was lost; the program sent it again "
+                 "by itself "
                  f"({v.frames(acks3[1:2])})"]
     else:
-        return FAIL, [f"ACK 3 ({v.frames([lost])}) was lost and never sent again; "
+        return FAIL, [f"{run.label}: ACK 3 ({v.frames([lost])}) was lost and never sent again; "
                       f"{exit_summary(run)}"]
     if not run.data["same"]:
         return FAIL, lines + [run.data["why"]]

@@ -188,17 +188,19 @@ def judge_timer(runs: dict[str, Run]) -> tuple[str, list[str]]:
         return FAIL, [f"{run.label}: the server never sent DATA 3{ended_early(run)}"]
     lost = data3[0]
     if len(data3) < 2:
-        return FAIL, [f"DATA 3 ({v.frames([lost])}) was lost and never sent again; "
+        return FAIL, [f"{run.label}: DATA 3 ({v.frames([lost])}) was lost and never sent again; "
                       f"{run.data['why']}"]
     again = data3[1]
     delay = (again.p.t - lost.p.t) / 1e9
     repeat = [a for a in acks2[1:] if a.i < again.i]
     if repeat:
-        return FAIL, [f"DATA 3 ({v.frames([lost])}) was lost; it went again {delay:.2f} s later "
+        return FAIL, [f"{run.label}: DATA 3 ({v.frames([lost])}) was lost; it went again "
+                      f"{delay:.2f} s later "
                       f"({v.frames([again])}) only after the client repeated ACK 2 "
                       f"({v.frames(repeat[:1])}): the server has no timer of its own and "
                       "answers duplicate ACKs instead"]
-    return PASS, [f"DATA 3 ({v.frames([lost])}) was lost; the server sent it again after "
+    return PASS, [f"{run.label}: DATA 3 ({v.frames([lost])}) was lost; the server sent it "
+                  "again after "
                   f"{delay:.2f} s ({v.frames([again])}), on its own timer (the client waits "
                   f"5 s); {run.data['why']}"]
 
