@@ -68,8 +68,8 @@ def _rollover_keep(p: Any) -> bool:
     if p.proto != "udp" or len(p.data) < 4 or p.data[1] not in (3, 4):
         return True
     block = (p.data[2] << 8) | p.data[3]
-    return block <= 4 or block >= 65532 or p.size - 4 < 512 if p.data[1] == 3 else \
-        block <= 4 or block >= 65532
+    last_data = p.data[1] == 3 and p.size - 4 < 512
+    return block <= 4 or block >= 65532 or last_data
 
 
 SCENARIOS = {
