@@ -1,7 +1,7 @@
 """Lab: iterative vs concurrent servers — one client at a time, a thread each, or a worker pool.
 
 N clients connect to a TCP server at the same instant; serving a request takes a fixed service
-time (the handler sleeps, as if it read a disk or asked a database). Three classic designs:
+time (the handler sleeps, as if it read a disk or asked a database). Four classic designs:
 
 * **iterative**: ``accept``, serve, close, next. Clients queue in the listen backlog; the last
   one waits for all the others, so the makespan is about N x service time.
@@ -9,6 +9,10 @@ time (the handler sleeps, as if it read a disk or asked a database). Three class
   ``host.spawn``). All requests are served at once: about 1 x service time, whatever N.
 * **worker pool**: K workers share the listening socket, each looping on ``accept``. At most K
   requests are in service at once: about ceil(N / K) x service time.
+* **process per client**: ``accept`` and hand the connection to a new
+  ``multiprocessing.Process``, then close the parent's copy (``labs/programs/process_server.py``,
+  an ordinary Python program run unmodified on the virtual host by ``netsim.userland``). Like a
+  thread each: about 1 x service time.
 
 The lab measures each client's completion time (connect to last byte of the answer), draws
 them, and sweeps N to show how the makespan grows for each design.
@@ -44,7 +48,8 @@ PARAMS = declare(
     Param("seed", int, 1, min=0, help="random seed"),
 )
 
-MODELS = ("iterative", "thread per client", "worker pool")
+MODELS = ("iterative", "thread per client", "worker pool", "process per client")
+PROGRAMS = Path(__file__).resolve().parent / "programs"
 PORT = 8080
 START_S = 0.010  # when every client connects (after the listeners are up)
 
@@ -120,7 +125,8 @@ def measure(model: str, clients: int, workers: int, service: str, seed: int,
 
     Returns:
         ``{"model", "clients", "times_ms" (in client order), "answered" (clients with a full
-        answer), "mean_ms", "max_ms"}``; a client that never finished has time ``nan``.
+        answer), "mean_ms", "max_ms"}``, and for the process model ``"processes"`` (the
+        child processes the program started); a client that never finished has time ``nan``.
     """
     net, info = build(model, clients, workers, service, seed, trace=False)
     hosts, done, limit = info["clients"], info["done"], info["limit"]
@@ -132,9 +138,12 @@ def measure(model: str, clients: int, workers: int, service: str, seed: int,
     times = [done[h.name][0] / 1e6 if h.name in done else math.nan for h in hosts]
     answered = sum(1 for h in hosts if h.name in done and done[h.name][1].startswith(b"done: "))
     finished = [t for t in times if not math.isnan(t)]
-    return {"model": model, "clients": clients, "times_ms": times, "answered": answered,
-            "mean_ms": sum(finished) / len(finished) if finished else math.nan,
-            "max_ms": max(finished) if finished else math.nan}
+    result = {"model": model, "clients": clients, "times_ms": times, "answered": answered,
+              "mean_ms": sum(finished) / len(finished) if finished else math.nan,
+              "max_ms": max(finished) if finished else math.nan}
+    if model == "process per client":
+        result["processes"] = len(info["program"].children)     # one child per client
+    return result
 
 
 def build(model: str, clients: int, workers: int, service: str, seed: int, trace: bool = True
@@ -163,15 +172,20 @@ def build(model: str, clients: int, workers: int, service: str, seed: int, trace
         server.spawn_with_host(threaded_server, service_s)
     elif model == "worker pool":
         server.spawn_with_host(pool_server, service_s, workers)
+    elif model == "process per client":
+        # The unmodified program: its multiprocessing.Process children are virtual processes.
+        program = server.run_program(PROGRAMS / "process_server.py", [PORT, service_s])
     else:
         raise ValueError(f"model must be one of {MODELS}, not {model!r}")
+    if model != "process per client":
+        program = None
     done: dict[str, tuple[int, bytes]] = {}
     for h in hosts:
         h.spawn_with_host(client, server.ip, done, at=START_S)
     # Room for SYN retransmissions (1, 3, 7, 15, 31 s...) when more clients than the listen
     # backlog knock at once; an idle network costs nothing to simulate.
     limit = START_S + (clients + 2) * service_s + 70.0
-    return net, {"done": done, "limit": limit, "clients": hosts}
+    return net, {"done": done, "limit": limit, "clients": hosts, "program": program}
 
 
 STEP_PARAMS = declare(
@@ -198,7 +212,7 @@ def scene(model: str = "iterative", clients: int = 3, workers: int = 2, service:
 
 def expected_ms(model: str, clients: int, workers: int, service_ms: float) -> float:
     """The makespan the simple model predicts (network time left out)."""
-    rounds = {"iterative": clients, "thread per client": 1,
+    rounds = {"iterative": clients, "thread per client": 1, "process per client": 1,
               "worker pool": math.ceil(clients / max(1, workers))}[model]
     return rounds * service_ms
 
@@ -210,7 +224,7 @@ def _plot_completion(rows: list[dict], service_ms: float, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 4.8))
-    for r, marker in zip(rows, "osD"):
+    for r, marker in zip(rows, "osD^"):
         times = sorted(r["times_ms"])
         frac = [(i + 1) / len(times) for i in range(len(times))]
         ax.step(times, frac, where="post", marker=marker, markersize=4, label=r["model"])
@@ -234,7 +248,7 @@ def _plot_sweep(points: list[dict], workers: int, service_ms: float, path: Path)
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 4.8))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for model, colour, marker in zip(MODELS, colours, "osD"):
+    for model, colour, marker in zip(MODELS, colours, "osD^"):
         pts = sorted((p["clients"], p["max_ms"]) for p in points if p["model"] == model)
         xs = [x for x, _ in pts]
         label = model + (f" (K={workers})" if model == "worker pool" else "")
@@ -272,7 +286,8 @@ def grade(result: LabResult, rows: list[dict], workers: int, service_ms: float) 
                          f"{r['answered']} of {r['clients']} clients got their answer")
     names = {"iterative": "iterative makespan ~ N x service time",
              "thread per client": "thread-per-client makespan ~ 1 x service time (+ network)",
-             "worker pool": "pool makespan ~ ceil(N/K) x service time"}
+             "worker pool": "pool makespan ~ ceil(N/K) x service time",
+             "process per client": "process-per-client makespan ~ 1 x service time (+ network)"}
     for r in rows:
         want = expected_ms(r["model"], r["clients"], workers, service_ms)
         got = r["max_ms"]

@@ -1,8 +1,9 @@
 """Lab: the first sockets — a UDP sender and receiver, a TCP client and server.
 
-The four programs below are plain blocking socket code, the same as with Python's ``socket``
-module on a real machine, except that ``socket.socket(...)`` is ``host.socket(...)`` and
-``print`` is whatever the lab passes as ``say``. Copy them, change them, run them.
+The four programs (``labs/programs/udp_receiver.py``, ``udp_sender.py``, ``tcp_server.py``,
+``tcp_client.py``) are plain blocking socket code written for a real machine; the lab runs
+them unmodified on virtual hosts (``host.run_program``), and what they print is the
+transcript. Copy them, change them, run them (``netsim exec`` runs your own versions).
 
 * UDP (RFC 768) sends *datagrams*: no connection, no handshake; one ``sendto`` is one packet,
   and ``recvfrom`` tells the receiver who sent it (address and source port).
@@ -20,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from netsim import AF_INET, SOCK_DGRAM, SOCK_STREAM, Network
+from netsim import Network
+from netsim.sim.units import NS_PER_S
 
 from .params import Param, checked, declare
 from .result import LabResult
@@ -36,58 +38,12 @@ PARAMS = declare(
     Param("seed", int, 1, min=0, help="random seed (it picks the client's ephemeral port)"),
 )
 
-Say = Callable[[str], None]
-
-
 # -- the programs (what a student copies) ---------------------------------------------------
 
-def udp_receiver(host, port: int, say: Say = print) -> None:
-    """Wait for one datagram on ``port`` and answer it in upper case."""
-    sock = host.socket(AF_INET, SOCK_DGRAM)
-    sock.bind(("", port))                       # "" = any of this host's addresses
-    data, (ip, src_port) = sock.recvfrom(2048)  # blocks until a datagram arrives
-    say(f"got {data!r} from {ip} port {src_port}")
-    sock.sendto(data.upper(), (ip, src_port))   # reply to whoever sent it
-    sock.close()
-
-
-def udp_sender(host, server_ip: str, port: int, message: str, say: Say = print) -> None:
-    """Send one datagram and wait for the answer."""
-    sock = host.socket(AF_INET, SOCK_DGRAM)
-    sock.sendto(message.encode(), (server_ip, port))  # no connection: just send
-    say(f"sent {message!r} from port {sock.getsockname()[1]} to {server_ip} port {port}")
-    reply, addr = sock.recvfrom(2048)
-    say(f"reply {reply!r} from {addr[0]} port {addr[1]}")
-    sock.close()
-
-
-def tcp_server(host, port: int, say: Say = print) -> None:
-    """Accept one connection, echo what arrives in upper case until the client closes."""
-    listener = host.socket(AF_INET, SOCK_STREAM)
-    listener.bind(("", port))
-    listener.listen(5)
-    conn, (ip, src_port) = listener.accept()    # returns after the three-way handshake
-    say(f"connection from {ip} port {src_port}")
-    while True:
-        data = conn.recv(1024)
-        if not data:                            # b"" = the client closed its side (FIN)
-            say("client closed; closing too")
-            break
-        say(f"got {data!r}")
-        conn.sendall(data.upper())
-    conn.close()
-    listener.close()
-
-
-def tcp_client(host, server_ip: str, port: int, message: str, say: Say = print) -> None:
-    """Connect, send the message, read the answer, close."""
-    sock = host.socket(AF_INET, SOCK_STREAM)
-    sock.connect((server_ip, port))             # SYN -> SYN-ACK -> ACK
-    say(f"connected from port {sock.getsockname()[1]}")
-    sock.sendall(message.encode())
-    reply = sock.recv(1024)
-    say(f"reply {reply!r}")
-    sock.close()                                # sends FIN
+# Ordinary Python programs (``from socket import *``, ``print``), run unmodified on the virtual
+# hosts by netsim.userland; the same files run on two real machines.
+PROGRAMS = {name: Path(__file__).resolve().parent / "programs" / f"{name}.py"
+            for name in ("udp_receiver", "udp_sender", "tcp_server", "tcp_client")}
 
 
 # -- the lab ---------------------------------------------------------------------------------
@@ -110,25 +66,21 @@ def build(kind: str, message: str, port: int, seed: int,
     Returns ``(net, said)``: ``said`` fills with ``(time_s, host, text)`` as the programs
     print; ``say(host, text)``, when given, is called too.
     """
+    if kind not in ("udp", "tcp"):
+        raise ValueError(f"kind must be 'udp' or 'tcp', not {kind!r}")
     net = _network(seed)
     client, server = net["client"], net["server"]
     said: list[tuple[float, str, str]] = []
 
-    def say_for(host) -> Say:
-        def note(text: str) -> None:
-            said.append((host.time, host.name, text))
-            if say is not None:
-                say(host.name, text)
-        return note
+    def note(line) -> None:
+        said.append((line.time_ns / NS_PER_S, line.host, line.text))
+        if say is not None:
+            say(line.host, line.text)
 
-    if kind == "udp":
-        server.spawn_with_host(udp_receiver, port, say_for(server))
-        client.spawn_with_host(udp_sender, server.ip, port, message, say_for(client), at=0.001)
-    elif kind == "tcp":
-        server.spawn_with_host(tcp_server, port, say_for(server))
-        client.spawn_with_host(tcp_client, server.ip, port, message, say_for(client), at=0.001)
-    else:
-        raise ValueError(f"kind must be 'udp' or 'tcp', not {kind!r}")
+    listener, talker = ("udp_receiver", "udp_sender") if kind == "udp" else \
+        ("tcp_server", "tcp_client")
+    server.run_program(PROGRAMS[listener], [port], on_output=note)
+    client.run_program(PROGRAMS[talker], [server.ip, port, message], at=0.001, on_output=note)
     return net, said
 
 

@@ -62,12 +62,12 @@ class PlainBadParameter(click.BadParameter):
 class NetsimGroup(click.Group):
     """The top command: turns every error into one line and an exit status.
 
-    ``netsim tftp`` and ``netsim exec`` are loaded only when used: a command line with a typo
+    ``netsim tftp``, ``netsim exec`` and ``netsim grade`` are loaded only when used: a command line with a typo
     should not pay for importing the TFTP stack or the program runner before it is told so.
     """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), "tftp", "exec"])
+        return sorted([*super().list_commands(ctx), "tftp", "exec", "grade"])
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name == "tftp":
@@ -76,6 +76,9 @@ class NetsimGroup(click.Group):
         if name == "exec":
             from .cli_exec import exec_cmd
             return exec_cmd
+        if name == "grade":
+            from .cli_grade import grade_cmd
+            return grade_cmd
         return super().get_command(ctx, name)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):

@@ -38,8 +38,9 @@ LAYERS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("topo", ("netsim.topo",), ("apps", "stack", "devices", "net")),
     ("realworld", ("netsim.realworld",), ("apps", "topo")),  # real time, OS links, forwarding
     ("network", ("netsim.network",), ("realworld",)),
+    ("grade", ("netsim.grade",), ("network",)),  # netsim grade: programs against reference peers
     ("top", ("netsim", "netsim.cli", "netsim.cli_step", "netsim.cli_exec", "netsim.cli_realworld",
-             "labs"), ("network",)),
+             "netsim.cli_grade", "labs"), ("network", "grade")),
 ]
 
 # Upward imports that other work in progress removes; each must still exist (so the list can

@@ -156,13 +156,12 @@ def test_udp_broadcast_unicast_check_fails_when_both_lans_are_hubs(broadcast_run
 def test_sockets_basics_fin_check_fails_when_the_client_forgets_to_close(tmp_path, monkeypatch):
     import labs.sockets_basics as sb
 
-    def forgetful_client(host, server_ip, port, message, say=print):
-        sock = host.socket(sb.AF_INET, sb.SOCK_STREAM)
-        sock.connect((server_ip, port))
-        sock.sendall(message.encode())
-        say(f"reply {sock.recv(1024)!r}")  # ... and never calls sock.close()
-
-    monkeypatch.setattr(sb, "tcp_client", forgetful_client)
+    # The lab's client without its close(); it also stays alive, as an exit would close the
+    # socket for it.
+    forgetful = tmp_path / "forgetful_client.py"
+    forgetful.write_text(sb.PROGRAMS["tcp_client"].read_text().replace("sock.close()", "pass")
+                         + "import time\ntime.sleep(3600)\n")
+    monkeypatch.setitem(sb.PROGRAMS, "tcp_client", forgetful)
     checks = _checks(sb.run(out=tmp_path, progress=False))
     assert checks["the TCP exchange ends with FINs from both sides"] is False
     assert checks["TCP shows SYN, SYN-ACK, ACK before the first data"] is True

@@ -18,8 +18,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from netsim.apps.tftp.paths import Refused
 from netsim.apps.tftp.session import Session, State, Stats
 from netsim.sim.units import NS_PER_S
+from netsim.wire import tftp
 
 __all__ = ["TftpError", "run_session"]
 
@@ -45,7 +47,8 @@ class TftpError(Exception):
 
 def run_session(session: Session, sock: Any, clock: Callable[[], int],
                 on_finished: Callable[[Session], None] | None = None, *,
-                background_dally: bool | None = None) -> Stats:
+                background_dally: bool | None = None,
+                commit: Callable[[Session], None] | None = None) -> Stats:
     """Run ``session`` to its end over ``sock``.
 
     Args:
@@ -60,6 +63,12 @@ def run_session(session: Session, sock: Any, clock: Callable[[], int],
             duplicate of ``sock``, as a forking server leaves it to its child: the caller may
             close ``sock`` at once. None (the default) does so for a real ``socket.socket``;
             a simulated socket dallies here, in virtual time.
+        commit: called once when all data has arrived and *before* the final ACK goes out
+            (an upload's server puts the file in place). If it raises ``OSError`` or
+            ``Refused``, that ACK is never sent: the peer gets an ERROR (the code of
+            :func:`netsim.apps.tftp.server_files.error_for`, or the refusal's) and
+            ``TftpError`` is raised, so a client is never told "stored" about a file that
+            is not.
 
     Returns:
         The session's statistics.
@@ -86,12 +95,29 @@ def run_session(session: Session, sock: Any, clock: Callable[[], int],
                          daemon=True).start()
         return True
 
-    _drive(session, sock, clock, now, on_dally)
+    first = None if commit is None else _committer(session, sock, commit)
+    _drive(session, sock, clock, now, on_dally, first)
     if not finished and session.finished and on_finished is not None:
         on_finished(session)
     if session.error is not None:
         raise TftpError(session.error.code, session.error.message, session.error_sent)
     return session.stats
+
+
+def _committer(session: Session, sock: Any, commit: Callable[[Session], None]
+               ) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            commit(session)
+        except (OSError, Refused) as exc:
+            if isinstance(exc, Refused):
+                code, message = exc.code, exc.message
+            else:
+                from netsim.apps.tftp.server_files import error_for
+                code, message = error_for(exc)
+            sock.sendto(tftp.Error(code, message).encode(), session.peer)
+            raise TftpError(code, message, sent=True) from exc
+    return run
 
 
 def _linger(session: Session, sock: Any, clock: Callable[[], int]) -> None:
@@ -105,9 +131,11 @@ def _linger(session: Session, sock: Any, clock: Callable[[], int]) -> None:
 
 
 def _drive(session: Session, sock: Any, clock: Callable[[], int], now: int,
-           on_dally: Callable[[], bool] | None) -> None:
+           on_dally: Callable[[], bool] | None, commit: Callable[[], None] | None = None) -> None:
     """Feed ``session`` from ``sock`` and its timer until it is DONE or FAILED, or until it
-    starts dallying and ``on_dally()`` (called once then) returns True."""
+    starts dallying and ``on_dally()`` (called once then) returns True. ``commit()`` runs once,
+    as soon as the session has finished and before what it answered is sent (the final ACK);
+    it raises to stop the transfer instead."""
     sendto, recvfrom, receive = sock.sendto, sock.recvfrom, session.receive
     wait = None
     while True:
@@ -140,5 +168,8 @@ def _drive(session: Session, sock: Any, clock: Callable[[], int], now: int,
                 continue
             now = clock()
             out = receive(payload, addr, now)
+        if commit is not None and session.finished:
+            commit, run = None, commit
+            run()
         for payload, dest in out:
             sendto(payload, dest)

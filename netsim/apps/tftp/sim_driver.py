@@ -13,6 +13,12 @@ socket, its transfer ID) per request. ``root`` is either a directory on the real
 (names checked by :mod:`netsim.apps.tftp.paths`) or a dict name -> bytes kept in memory (uploads
 are stored into it when ``allow_write``).
 
+An upload is committed *before* its final ACK goes out, as the real-socket server does: into the
+dict, or on disk through :class:`netsim.apps.tftp.server_files.Upload` (a temporary file of its
+own in the target's directory, linked into place). If that fails the client gets an ERROR
+instead of the ACK; an ``OSError`` while the data arrives ends the transfer with an ERROR too,
+and what was staged is removed.
+
 The host object needs: ``socket(family, type)`` returning a Python-socket-shaped object
 (``bind``, ``sendto``, ``recvfrom``, ``settimeout`` raising ``TimeoutError``, ``close``),
 ``kernel.now`` and ``spawn(fn, *args)``.
@@ -31,6 +37,7 @@ from netsim.apps.tftp import options as opt
 from netsim.apps.tftp.blocking import TftpError, run_session
 from netsim.apps.tftp.client import Local, Time, TransferResult, download, upload
 from netsim.apps.tftp.paths import Refused, parse_request, resolve
+from netsim.apps.tftp.server_files import Identity, Upload, error_for
 from netsim.apps.tftp.session import Session, server_read, server_write
 from netsim.sim.units import parse_time
 from netsim.wire import tftp
@@ -143,8 +150,9 @@ def serve(host: Any, root: str | os.PathLike[str] | MutableMapping[str, bytes], 
             req = parse_request(payload)
             if req is None or addr in active:
                 continue
-            session, commit = _open(req, addr, root, allow_write, allow_overwrite, max_blksize,
-                                    max_windowsize, timeout, max_retries, dally, max_file_size)
+            session, commit, upload = _open(req, addr, root, allow_write, allow_overwrite,
+                                            max_blksize, max_windowsize, timeout, max_retries,
+                                            dally, max_file_size)
         except (Refused, opt.OptionError) as exc:
             _send_error(sock, exc.code, exc.message, addr)
             continue
@@ -153,7 +161,7 @@ def serve(host: Any, root: str | os.PathLike[str] | MutableMapping[str, bytes], 
             continue
         accepted += 1
         active.add(addr)
-        host.spawn(_transfer, host, session, addr, commit, active, completed)
+        host.spawn(_transfer, host, session, addr, commit, active, completed, upload)
     sock.close()
 
 
@@ -167,18 +175,28 @@ def _send_error(sock: Any, code: int, message: str, addr: Any) -> None:
 
 
 def _transfer(host: Any, session: Session, addr: Any, commit: Any, active: set,
-              completed: list | None) -> None:
+              completed: list | None, upload: Upload | None = None) -> None:
     sock = _udp(host)
     error = None
     try:
-        run_session(session, sock, _clock(host), on_finished=commit)
-    except (TftpError, OSError) as exc:
-        # OSError: the client's address cannot be answered (port 0, no route back) or the
-        # upload could not be stored; the transfer fails, never the server.
+        run_session(session, sock, _clock(host), commit=commit)
+    except TftpError as exc:
         error = exc
+    except OSError as exc:
+        # Writing the staged upload failed (a full disk), or the client's address cannot be
+        # answered (port 0, no route back): tell the client if we can; the transfer fails,
+        # never the server.
+        code, message = error_for(exc)
+        try:
+            sock.sendto(tftp.Error(code, message).encode(), session.peer or addr)
+            error = TftpError(code, message, sent=True)
+        except OSError:
+            error = TftpError(code, message, sent=False)
     finally:
         sock.close()
         active.discard(addr)
+        if upload is not None and not upload.committed:
+            upload.discard()
     kind = "RRQ" if session.is_sender else "WRQ"
     log.info("%s:%s %s %s %s %d bytes %.3f s %d retransmissions", addr[0], addr[1], kind,
              session.filename, "ok" if error is None else f"failed ({error})",
@@ -189,7 +207,13 @@ def _transfer(host: Any, session: Session, addr: Any, commit: Any, active: set,
 
 def _open(req: tftp.Request, addr: Any, root: Any, allow_write: bool, allow_overwrite: bool,
           max_blksize: int, max_windowsize: int, timeout: Time, max_retries: int,
-          dally: Time | None, max_file_size: int | None) -> tuple[Session, Any]:
+          dally: Time | None, max_file_size: int | None) -> tuple[Session, Any, Upload | None]:
+    """The session for one request, its commit hook (uploads) and the staged upload (disk).
+
+    Raises:
+        Refused: the request is refused (the code to send).
+        OptionError: bad options.
+    """
     in_memory = isinstance(root, MutableMapping)
     if req.opcode == tftp.RRQ:
         if in_memory:
@@ -205,25 +229,30 @@ def _open(req: tftp.Request, addr: Any, root: Any, allow_write: bool, allow_over
         params = opt.negotiate(req, file_size=len(data), max_blksize=max_blksize,
                                max_windowsize=max_windowsize)
         return server_read(req, io.BytesIO(data), addr, params, timeout=timeout,
-                           max_retries=max_retries), None
+                           max_retries=max_retries), None, None
     if not allow_write:
         raise Refused(tftp.ERR_ACCESS, "writes are not allowed on this server")
-    path = None if in_memory else resolve(os.fspath(root), req.filename)
-    exists = req.filename in root if in_memory else os.path.lexists(path)
-    if exists and not allow_overwrite:
-        raise Refused(tftp.ERR_EXISTS, "File already exists")
     params = opt.negotiate(req, max_blksize=max_blksize, max_windowsize=max_windowsize,
                            max_file_size=max_file_size)
-    sink = io.BytesIO()
+    upload = None
+    if in_memory:
+        if req.filename in root and not allow_overwrite:
+            raise Refused(tftp.ERR_EXISTS, "File already exists")
+        sink = io.BytesIO()
 
-    def commit(_: Session) -> None:
-        if in_memory:
+        def commit(_: Session) -> None:
             root[req.filename] = sink.getvalue()
-        else:
-            tmp = path + ".part"
-            with open(tmp, "wb") as f:
-                f.write(sink.getvalue())
-            os.replace(tmp, path)
-
+    else:
+        # Every upload stages into a temporary file of its own (two uploads of one name must
+        # not share one), checked and committed exactly as on the real-socket server.
+        upload = Upload.begin(resolve(os.fspath(root), req.filename), Identity.current(),
+                              allow_overwrite=allow_overwrite, fsync=False, umask=_umask())
+        sink, commit = upload.file, lambda _: upload.commit()
     return server_write(req, sink, addr, params, timeout=timeout, max_retries=max_retries,
-                        dally=dally, max_bytes=max_file_size), commit
+                        dally=dally, max_bytes=max_file_size), commit, upload
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
