@@ -22,6 +22,7 @@ def main() -> None:
       netsim lab list                       the lessons
       netsim lab hub-vs-switch              run the main lab (tables, plot, captures)
       netsim step tcp-handshake             walk through a TCP handshake one event at a time
+      netsim view hub-vs-switch             watch it in the browser (frames moving, tables)
       netsim show captures/hub-vs-switch/hub.pcapng
       netsim tftp serve --root ./files      a real TFTP server on 127.0.0.1:6969
     """
@@ -95,10 +96,11 @@ def _parse_lab_args(mod, args: list[str]) -> dict:
               help="Stream the lab's captures live as pcapng to stdout (-) or a FIFO.")
 @click.option("--on-broken-pipe", type=click.Choice(["stop", "continue"]), default="stop",
               show_default=True, help="When the --live reader goes away.")
+@click.option("--view", is_flag=True, help="Show the lab's scenes in the browser viewer instead.")
 @click.pass_context
 def lab(ctx: click.Context, name: str | None, out: Path | None, jobs: int | None, as_json: bool,
         show_help: bool, realtime: bool, max_lag: str | None, live: str | None,
-        on_broken_pipe: str) -> None:
+        on_broken_pipe: str, view: bool) -> None:
     """Run a lab: `netsim lab list`, `netsim lab NAME [--param value ...]`.
 
     \b
@@ -141,10 +143,14 @@ def lab(ctx: click.Context, name: str | None, out: Path | None, jobs: int | None
                       "  --jobs N             worker processes for sweeps\n"
                       "  --realtime           pace virtual time to the wall clock (--max-lag 10ms: "
                       "a hard limit)\n"
-                      "  --live -|FIFO        stream the captures live (pcapng) to a reader",
+                      "  --live -|FIFO        stream the captures live (pcapng) to a reader\n"
+                      "  --view               show the lab's scenes in the browser viewer",
                       markup=False)
         return
     params = _parse_lab_args(mod, ctx.args)
+    if view:
+        from .cli_view import view_lab
+        sys.exit(view_lab(mod.NAME, params))
     if out is not None:
         params["out"] = out
     if jobs is not None:
@@ -183,9 +189,10 @@ def lab(ctx: click.Context, name: str | None, out: Path | None, jobs: int | None
               help="Also stream the capture live as pcapng to stdout (-) or a FIFO.")
 @click.option("--on-broken-pipe", type=click.Choice(["stop", "continue"]), default="stop",
               show_default=True, help="When the --live reader goes away.")
+@click.option("--view", is_flag=True, help="Then show the run in the browser viewer.")
 def run_cmd(topology: Path, duration: str, out: Path | None, realtime: bool,
             max_lag: str | None, forwards: tuple[str, ...], live: str | None,
-            on_broken_pipe: str) -> None:
+            on_broken_pipe: str, view: bool) -> None:
     """Build a network from a YAML topology file, run its programs, capture everything.
 
     \b
@@ -194,8 +201,14 @@ def run_cmd(topology: Path, duration: str, out: Path | None, realtime: bool,
       netsim run examples/topologies/tftp-behind-routers.yaml --forward udp:6969=h2:69
       netsim run examples/topologies/two-subnets.yaml --realtime --live - | wireshark -k -i -
     """
-    from .cli_realworld import run_command
     out = out or Path("captures") / topology.stem
+    if view:
+        if realtime or max_lag or forwards or live:
+            raise click.UsageError("--view records a simulated run: leave out --realtime, "
+                                   "--max-lag, --forward and --live")
+        from .cli_view import view_topology_run
+        sys.exit(view_topology_run(topology, out, duration))
+    from .cli_realworld import run_command
     sys.exit(run_command(topology, out, duration, realtime=realtime, max_lag=max_lag,
                          forwards=forwards, live=live, on_broken_pipe=on_broken_pipe))
 
@@ -288,6 +301,14 @@ def _add_exec() -> None:
 
 
 _add_exec()
+
+
+def _add_view() -> None:
+    from .cli_view import view_cli
+    main.add_command(view_cli(CONTEXT, _parse_lab_args))
+
+
+_add_view()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -37,9 +37,10 @@ LAYERS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
               "netsim.apps.tftp.server_files"), ("stack", "tftp core")),
     ("topo", ("netsim.topo",), ("apps", "stack", "devices", "net")),
     ("realworld", ("netsim.realworld",), ("apps", "topo")),  # real time, OS links, forwarding
-    ("network", ("netsim.network",), ("realworld",)),
+    ("viewer", ("netsim.viewer",), ("topo",)),  # timelines and the page; net.view() uses it
+    ("network", ("netsim.network",), ("realworld", "viewer")),
     ("top", ("netsim", "netsim.cli", "netsim.cli_step", "netsim.cli_exec", "netsim.cli_realworld",
-             "labs"), ("network",)),
+             "netsim.cli_view", "labs"), ("network",)),
 ]
 
 # Upward imports that other work in progress removes; each must still exist (so the list can

@@ -1,0 +1,172 @@
+// main.js: load the timeline, build the panels, keep them on one position.
+//
+// App holds the position (an event index, -1 before the first event) and the time the picture
+// is drawn at. Everything shown is a function of those two, so Back is exact and a row click,
+// the scrubber and "run to next match" are all the same select().
+"use strict";
+(function (NV) {
+  NV.App = class App {
+    constructor(doc) {
+      this.doc = doc;
+      this.controls = new NV.Controls(document.getElementById("controls"), this);
+      this.player = new NV.Player(this);
+      this.topology = new NV.Topology(document.getElementById("topology-panel"), this);
+      this.events = new NV.EventList(document.getElementById("events-panel"), this);
+      this.inspector = new NV.Inspector(document.getElementById("inspector-panel"), this);
+      this.device = new NV.DevicePanel(document.getElementById("device-panel"));
+      this.state = new NV.StatePanels(document.getElementById("state-panel"));
+      this.ladder = new NV.Ladder(document.getElementById("ladder-panel"), this);
+      document.getElementById("doc-title").textContent = doc.title || "";
+      const select = document.getElementById("scene-select");
+      select.replaceChildren(...doc.scenes.map((s, k) => NV.el("option", { value: k, text: s.name })));
+      document.getElementById("scene-box").hidden = doc.scenes.length < 2;
+      select.addEventListener("change", () => this.setScene(Number(select.value)));
+      document.getElementById("save-layout").addEventListener("click", () => this.saveLayout());
+      this.scenes = [];
+      this.setScene(0);
+    }
+
+    setScene(k) {
+      this.player.stop();
+      if (!this.scenes[k]) this.scenes[k] = new NV.Scene(this.doc.scenes[k]);
+      const scene = this.scene = this.scenes[k];
+      document.getElementById("scene-select").value = String(k);
+      document.getElementById("source").textContent = scene.raw.source || "";
+      const notes = document.getElementById("notes");
+      notes.replaceChildren(...(scene.raw.notes || []).map((n) => NV.el("p", { text: n })));
+      notes.hidden = !(scene.raw.notes || []).length;
+      document.body.dataset.scene = scene.name;
+      this.index = -2;
+      this.time = scene.start;
+      this.controls.setScene(scene);
+      this.topology.setScene(scene);
+      this.events.setScene(scene);
+      this.ladder.setScene(scene);
+      this.moveTo(-1, scene.start);
+      this.settle();
+    }
+
+    // Draw the moving parts (envelopes, marks, ladder) at time t.
+    drawAt(t) {
+      this.time = t;
+      this.topology.render(t, this.index);
+      this.ladder.render(t);
+      this.refreshControls();
+    }
+
+    // Put the position at `index` (panels follow) and draw at time `t`.
+    moveTo(index, t) {
+      if (index !== this.index) {
+        this.index = index;
+        const scene = this.scene;
+        this.events.setCurrent(index);
+        this.inspector.show(scene, index);
+        this.device.show(scene, index);
+        this.state.show(scene, index);
+        this.ladder.follow(index);
+      }
+      this.drawAt(t);
+    }
+
+    refreshControls() {
+      if (!this.scene) return;
+      this.controls.update(this.scene, this.index, this.time, this.player.playing);
+    }
+
+    settle() {
+      if (!document.body) return;
+      document.body.dataset.settled = this.player.playing || this.player.gliding ? "0" : "1";
+    }
+
+    select(index, { glide = true } = {}) {
+      const scene = this.scene;
+      index = Math.max(-1, Math.min(scene.n - 1, index));
+      this.player.stop();
+      const to = index >= 0 ? scene.times[index] : scene.start;
+      const from = this.time;
+      if (glide && index === this.index + 1 && to > from) {
+        document.body.dataset.settled = "0";
+        this.moveTo(index, from);
+        this.player.glide(from, to, (t) => { this.drawAt(t); this.settle(); });
+        return;
+      }
+      this.moveTo(index, to);
+      this.settle();
+    }
+
+    stepForward() { this.select(this.index + 1); }
+    stepBack() { this.select(this.index - 1, { glide: false }); }
+
+    toggle() {
+      if (this.player.playing) this.player.stop();
+      else this.player.play();
+      this.settle();
+    }
+
+    runToNextMatch() {
+      const scene = this.scene;
+      for (let i = this.index + 1; i < scene.n; i++) {
+        if (this.events.matches(i)) { this.select(i, { glide: false }); return; }
+      }
+      document.getElementById("filter-error").textContent = "no later event matches";
+    }
+
+    layoutChanged() {
+      document.getElementById("save-layout").disabled = false;
+    }
+
+    // Download this page again with the devices where they are now.
+    saveLayout() {
+      const data = JSON.stringify(this.doc).replace(/</g, "\\u003c");  // the data cannot end its block
+      const open = '<script id="netsim-data" type="application/json">';
+      const start = NV.PRISTINE.indexOf(open);
+      const end = NV.PRISTINE.indexOf("</" + "script>", start);
+      if (start < 0 || end < 0) {
+        NV.showError("Cannot save the layout", "this page was not made by netsim view --export");
+        return;
+      }
+      const html = NV.PRISTINE.slice(0, start + open.length) + data + NV.PRISTINE.slice(end);
+      const a = NV.el("a", { href: URL.createObjectURL(new Blob([html], { type: "text/html" })),
+        download: (this.doc.title || "netsim-view").replace(/[^\w.-]+/g, "-") + ".html" });
+      document.body.append(a);
+      a.click();
+      a.remove();
+    }
+  };
+
+  function start(text) {
+    try {
+      const doc = NV.parseDocument(text);
+      document.body.classList.remove("empty-doc");
+      NV.app = new NV.App(doc);
+      performance.mark("netsim-ready");  // the browser test reports the time to here
+      document.body.dataset.ready = "1";
+    } catch (err) {
+      if (err instanceof NV.DataError) NV.showError("This timeline cannot be shown", err.message);
+      else NV.showError("The viewer failed", String(err && err.stack || err));
+      document.body.dataset.ready = "error";
+    }
+  }
+
+  window.addEventListener("error", (ev) => {
+    NV.showError("The viewer failed", ev.message + (ev.filename ? " (" + ev.filename + ":" + ev.lineno + ")" : ""));
+  });
+
+  document.getElementById("open-file").addEventListener("change", (ev) => {
+    const file = ev.target.files[0];
+    if (!file) return;
+    file.text().then((text) => {
+      // An exported page holds its data in a script block; a .json file is the data itself.
+      const m = /<script id="netsim-data" type="application\/json">([\s\S]*?)<\/script>/.exec(text);
+      document.getElementById("error").hidden = true;
+      start(m ? m[1] : text);
+    });
+  });
+
+  const embedded = document.getElementById("netsim-data").textContent;
+  if (embedded.trim()) start(embedded);
+  else {
+    document.body.classList.add("empty-doc");
+    document.body.dataset.ready = "empty";
+  }
+})(window.NV);
