@@ -106,7 +106,7 @@ def _switch(events, i, f, caused) -> dict[str, Any]:
     ev = events[i]
     out_events = [events[j] for j in caused.get(i, [])]
     sent = [e for e in out_events if e.kind == "tx"]
-    parts = [p.strip() for p in (ev.note or "").split(";") if p.strip() and "filtered" not in p]
+    parts = [p for p in _parts(ev.note) if "filtered" not in p]
     ins = _l2_in(ev, f) + [f"MAC table: {p}" for p in parts]
     if not parts:
         ins.append(f"MAC table: {f.eth.src} already known on port {ev.iface}")
@@ -158,7 +158,7 @@ def _router_tx(events, i, f, cause_of) -> dict[str, Any]:
                               f"Layer 1: {ev.iface} puts the frame on the wire"]}
 
 
-def _ip_in(node, ev, f, mine: set[str], kind: str, routes: _Routes, events, i, caused) -> tuple:
+def _ip_in(node, ev, f, mine: set[str], kind: str, routes: _Routes, events, i) -> tuple:
     ins, did = [], []
     ip = f.ip
     if ip.dst in mine:
@@ -206,25 +206,24 @@ def _station_rx(events, i, f, topo, mine, routes, caused) -> dict[str, Any]:
     if f.arp is not None and "not for me" not in (ev.note or ""):
         ins.append(f"ARP: {f.arp.summary()}")
     if f.ip is not None and "not for me" not in (ev.note or ""):
-        more_in, more_did = _ip_in(node, ev, f, mine, kind, routes, events, i, caused)
+        more_in, more_did = _ip_in(node, ev, f, mine, kind, routes, events, i)
         ins += more_in
         did += more_did
-    notes = [p.strip() for p in (ev.note or "").split(";") if p.strip()]
-    notes = [n for n in notes if not n.startswith(f"{node}: ")]  # TCP changes come from the log
+    # TCP state changes are logged events too (with "TCP" in front): take them from the log.
+    notes = [n for n in _parts(ev.note) if not n.startswith(f"{node}: ")]
     logged = _logged(events, i)
-    outs = []
-    for j in caused.get(i, []):
-        out = events[j]
-        if out.kind == "tx":
-            outs.append(f"Layer 1: {out.iface} sends the forwarded frame")
-        else:
-            outs.append(f"{out.iface}: dropped: {out.note}")
-    lines = did + [n for n in notes if not n.startswith("forwarded")] + \
-        [n for n in logged if not n.startswith("ARP request queued") or kind != "router"]
-    if not lines and not outs:
-        lines = notes or [_accepted(f, mine)]
-    return {"title": f"{node}: " + "; ".join(lines or notes), "in": ins,
-            "out": outs + [f"then: {n}" for n in logged if n not in lines]}
+    if kind == "router":  # the TTL and route lines above say it, with the ARP for the next hop
+        notes = [n for n in notes if not n.startswith("forwarded")]
+        logged = [n for n in logged if not n.startswith("ARP request queued")]
+    outs = [f"Layer 1: {events[j].iface} sends the forwarded frame" if events[j].kind == "tx"
+            else f"{events[j].iface}: dropped: {events[j].note}" for j in caused.get(i, [])]
+    lines = did + notes + logged or [_accepted(f, mine)]
+    return {"title": f"{node}: " + "; ".join(lines), "in": ins, "out": outs}
+
+
+def _parts(note: str | None) -> list[str]:
+    """A capture note's parts (``learned ...; flooded: ...``)."""
+    return [p.strip() for p in (note or "").split(";") if p.strip()]
 
 
 def _accepted(f, mine: set[str]) -> str:
@@ -251,8 +250,8 @@ def _station_tx(events, i, f) -> dict[str, Any]:
         outs.append(f"ARP: {f.arp.summary()}")
     outs.append(f"Layer 2: Ethernet {f.eth.src} -> {f.eth.dst}")
     outs.append(f"Layer 1: {ev.iface} puts the frame on the wire")
-    logged = [n for n in _logged(events, i)]
-    what = [p.strip() for p in (ev.note or "").split(";") if p.strip()]
+    logged = _logged(events, i)
+    what = _parts(ev.note)
     short = f.summary().split(" ", 3)[-1] if f.ip is not None else (
         f"ARP {f.arp.summary()}" if f.arp is not None else f.summary())
     return {"title": f"{ev.node}: sends {short} on {ev.iface}" + ("; " + "; ".join(what) if what else ""),

@@ -81,6 +81,22 @@ def link_label(rate: int | None, delay: int | None, loss: float | None) -> str:
     return ", ".join(parts)
 
 
+def _landscape(pos: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """Turn a layout so its long axis is horizontal (the page is wider than tall; a chain of
+    routers reads left to right), in a fixed orientation so the same network looks the same."""
+    import numpy as np
+
+    names = list(pos)
+    pts = np.array([pos[n] for n in names], dtype=float)
+    pts -= pts.mean(axis=0)
+    _, vecs = np.linalg.eigh(np.cov(pts.T))
+    axis = vecs[:, -1]
+    if axis[0] < 0 or (axis[0] == 0 and axis[1] < 0):
+        axis = -axis
+    pts = pts @ np.array([[axis[0], -axis[1]], [axis[1], axis[0]]])
+    return {n: (float(x), float(y)) for n, (x, y) in zip(names, pts)}
+
+
 def _layout(names: list[str], edges: list[tuple[str, str]], seed: int) -> dict[str, tuple[float, float]]:
     """Positions in [0.08, 0.92] x [0.1, 0.9]; islands side by side."""
     import networkx as nx
@@ -97,8 +113,8 @@ def _layout(names: list[str], edges: list[tuple[str, str]], seed: int) -> dict[s
         elif len(comp) == 2:
             pos = {comp[0]: (-1.0, 0.0), comp[1]: (1.0, 0.0)}
         else:
-            pos = {n: (float(x), float(y))
-                   for n, (x, y) in nx.spring_layout(g.subgraph(comp), seed=seed).items()}
+            pos = _landscape({n: (float(x), float(y)) for n, (x, y) in
+                              nx.spring_layout(g.subgraph(comp), seed=seed).items()})
         xs = [p[0] for p in pos.values()]
         width = max(xs) - min(xs)
         for n, (x, y) in pos.items():
@@ -108,10 +124,12 @@ def _layout(names: list[str], edges: list[tuple[str, str]], seed: int) -> dict[s
     ys = [p[1] for p in out.values()]
     span_x = max(xs) - min(xs)
     span_y = max(ys) - min(ys)
-    # One scale for both axes (a star stays round); a flat line sits in the middle.
-    scale = max(span_x, span_y) or 1.0
-    return {n: (round(0.08 + 0.84 * ((x - min(xs)) / scale + (1 - span_x / scale) / 2), 4),
-                round(0.1 + 0.8 * ((y - min(ys)) / scale + (1 - span_y / scale) / 2), 4))
+    # Each axis fills the drawing (it is wider than tall, and landscape() put the long axis
+    # across), except that a nearly flat layout stays flat in the middle.
+    scale_x = span_x or 1.0
+    scale_y = max(span_y, 0.3 * span_x) or 1.0
+    return {n: (round(0.08 + 0.84 * ((x - min(xs)) / scale_x + (1 - span_x / scale_x) / 2), 4),
+                round(0.1 + 0.8 * ((y - min(ys)) / scale_y + (1 - span_y / scale_y) / 2), 4))
             for n, (x, y) in out.items()}
 
 

@@ -132,11 +132,21 @@ def test_tcp_handshake_step_to_the_syn_then_back(driver, pages, scenes):
     # Clicking a field highlights exactly its bytes in the hex pane.
     js(driver, "[...document.querySelectorAll('#pdu-tree .label')].find("
                "l => l.textContent.startsWith('Maximum segment size')).click()")
-    lit = js(driver, "return [...document.querySelectorAll('#pdu-hex .b.hl')].map(b => b.textContent)")
+    lit = js(driver, "return [...document.querySelectorAll('#pdu-hex mark.b')].map(b => b.textContent)")
     assert lit == ["02", "04", "05", "b4"]   # kind 2, length 4, 1460
     screenshot(driver, "tcp-handshake-syn")
     press(driver, Keys.ARROW_LEFT)
     assert js(driver, SNAPSHOT) == before   # Back returns to the previous state exactly
+    # "Run to the next match of the filter": the first FIN, with the ladder so far.
+    from selenium.webdriver.common.by import By
+    type_filter(driver, "tcp.flags.fin")
+    driver.find_element(By.ID, "run-to-match").click()
+    settle(driver)
+    i = js(driver, "return NV.app.index")
+    assert scene["events"][i][3] == "tx" and "FIN" in scene["summaries"][scene["events"][i][4]]
+    labels = js(driver, "return [...document.querySelectorAll('#ladder-view g.row')].map(g => g.dataset.label)")
+    assert len(labels) > 3 and labels[-1].startswith("[FIN,ACK]")
+    screenshot(driver, "tcp-handshake-fin")
 
 
 def test_hub_every_port_carries_a_copy_of_what_h2_sends(driver, pages, scenes):
@@ -334,3 +344,21 @@ def test_a_ten_thousand_frame_run_loads_and_steps(driver, tmp_path):
     (SCREENSHOTS / "performance.txt").write_text(report)
     print("\n" + report)
     assert json.loads(js(driver, "return JSON.stringify(NV.app.index)")) == len(scene["events"]) - 1
+
+
+def test_a_dragged_device_stays_where_it_was_put_in_the_saved_file(driver, pages, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    open_page(driver, pages["tcp"])
+    before = js(driver, "return NV.app.doc.scenes[0].topology.nodes.map(n => [n.name, n.x, n.y])")
+    node = driver.find_element(By.CSS_SELECTOR, 'g.node[data-node="h1"]')
+    ActionChains(driver).click_and_hold(node).move_by_offset(60, 80).move_by_offset(40, 20) \
+        .release().perform()
+    after = js(driver, "return NV.app.doc.scenes[0].topology.nodes.map(n => [n.name, n.x, n.y])")
+    assert after[0][0] == "h1" and after[0][1] > before[0][1] and after[0][2] > before[0][2]
+    assert after[1] == before[1]
+    assert js(driver, "return document.getElementById('save-layout').disabled") is False
+    saved = tmp_path / "moved.html"
+    saved.write_text(js(driver, "return NV.app.layoutHtml()"))
+    open_page(driver, saved)
+    assert js(driver, "return NV.app.doc.scenes[0].topology.nodes.map(n => [n.name, n.x, n.y])") == after

@@ -104,3 +104,9 @@ def test_a_capture_that_does_not_match_the_topology_is_one_line(tmp_path):
     # the addresses h1 sends from give it away.
     assert re.search(r"hvs\.pcapng: frames sent on h1-eth0 come from 10\.0\.0\.1, but h1-eth0 "
                      r"of two_subnets\.yaml has 10\.0\.1\.10/24", line), line
+
+
+def test_view_has_help_with_examples():
+    proc = netsim("view", "--help")
+    assert proc.returncode == 0 and "netsim view hub-vs-switch" in proc.stdout
+    assert "--export" in proc.stdout and "--topology" in proc.stdout

@@ -198,3 +198,18 @@ def test_a_capture_that_does_not_fit_the_topology_names_the_interface(tmp_path):
     with pytest.raises(CaptureMismatch, match=r"capture interface 's1-eth0' is not in the "
                                               r"topology \(its interfaces: h1-eth0, h2-eth0\)"):
         scene_from_capture(path, small)
+
+
+def test_net_view_is_a_jupyter_display_object(tmp_path):
+    net, _ = hub_vs_switch.build("switch")
+    view = net.view(title="lan")
+    html = view._repr_html_()
+    assert html.startswith('<iframe srcdoc="&lt;!DOCTYPE html&gt;') and "allow-scripts" in html
+    [scene] = view.doc["scenes"]
+    assert scene["source"] == "net.view()" and not scene["state"]["note"]
+    assert len({d[0] for d in scene["state"]["deltas"]}) > 5   # recorded as they changed
+    assert view.save(tmp_path / "lan.html").read_text() == view.html
+    assert repr(view) == "<netsim viewer: lan (lan)>"
+    ran, _ = hub_vs_switch.build("switch")
+    ran.run()
+    assert "ran before the viewer" in ran.view().doc["scenes"][0]["state"]["note"]

@@ -4,7 +4,7 @@
 "use strict";
 (function (NV) {
   const ROW = 22;
-  const DIRECTION = { tx: "out", rx: "in", drop: "drop", collision: "collision", frame: "·" };
+  const DIRECTION = { tx: "out", rx: "in", drop: "drop", collision: "✕", frame: "·" };
 
   NV.EventList = class EventList {
     constructor(root, app) {

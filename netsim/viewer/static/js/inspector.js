@@ -21,6 +21,7 @@
         this.highlight(Number(line.dataset.off), Number(line.dataset.len), line);
       });
       this.fid = null;
+      window.addEventListener("resize", () => { this.per = 0; });
     }
 
     show(scene, index) {
@@ -62,38 +63,37 @@
       return div;
     }
 
-    drawHex(bytes) {
-      const lines = [];
-      this.cells = [];
-      // 16 bytes a line as in Wireshark when the pane is wide enough, else 8.
-      const per = (this.hex.clientWidth || 600) >= 470 ? 16 : 8;
+    // The dump is plain text lines; a highlighted field wraps its bytes in <mark> (the dump is
+    // rebuilt on a click, which is rare, rather than made of one element per byte, which would
+    // cost every step).
+    drawHex(bytes, off = -1, len = 0) {
+      this.bytes = bytes;
+      // 16 bytes a line as Wireshark when the pane is wide enough; measured once (and on a
+      // resize), since reading a width in every step would force a layout each time.
+      if (!this.per) this.per = (this.hex.clientWidth || 600) >= 470 ? 16 : 8;
+      const per = this.per;
+      const esc = (c) => (c === "<" ? "&lt;" : c === "&" ? "&amp;" : c === ">" ? "&gt;" : c);
+      const lit = (k) => k >= off && k < off + len;
+      const out = [];
       for (let row = 0; row < bytes.length; row += per) {
-        const line = NV.el("div", { class: "hexline" }, NV.el("span", { class: "off", text: row.toString(16).padStart(4, "0") }));
-        const hexes = NV.el("span", { class: "bytes" });
-        const chars = NV.el("span", { class: "ascii" });
+        let hex = "", ascii = "";
         for (let k = row; k < Math.min(row + per, bytes.length); k++) {
           const b = bytes[k];
-          const h = NV.el("span", { class: "b", "data-i": k, text: hex2(b) });
-          const c = NV.el("span", { class: "c", "data-i": k, text: b >= 32 && b < 127 ? String.fromCharCode(b) : "." });
-          hexes.append(h);
-          chars.append(c);
-          this.cells.push([h, c]);
+          const h = hex2(b), c = esc(b >= 32 && b < 127 ? String.fromCharCode(b) : ".");
+          hex += (lit(k) ? '<mark class="b">' + h + "</mark>" : h) + " ";
+          ascii += lit(k) ? '<mark class="c">' + c + "</mark>" : c;
         }
-        line.append(hexes, chars);
-        lines.push(line);
+        out.push('<div class="hexline"><span class="off">' + row.toString(16).padStart(4, "0") +
+          '</span><span class="bytes">' + hex + '</span><span class="ascii">' + ascii + "</span></div>");
       }
-      this.hex.replaceChildren(...lines);
+      this.hex.innerHTML = out.join("");
     }
 
     highlight(off, len, line) {
       if (this.selected) this.selected.classList.remove("selected");
       this.selected = line;
       line.classList.add("selected");
-      this.cells.forEach(([h, c], k) => {
-        const on = k >= off && k < off + len;
-        h.classList.toggle("hl", on);
-        c.classList.toggle("hl", on);
-      });
+      this.drawHex(this.bytes, off, len);
     }
   };
 

@@ -7,14 +7,15 @@
 // Time runs down; long idle gaps are shortened so a handshake and a 2*MSL wait both fit.
 "use strict";
 (function (NV) {
-  const WIDTH = 380, LEFT = 84, RIGHT = 296, TOP = 46;
+  const WIDTH = 380, LEFT = 84, RIGHT = 296, TOP = 16;
 
   NV.Ladder = class Ladder {
     constructor(root, app) {
       this.app = app;
       this.select = NV.el("select", { id: "ladder-select", "aria-label": "TCP connection" });
       this.view = NV.el("div", { class: "ladder-view", id: "ladder-view" });
-      root.replaceChildren(NV.el("div", { class: "panel-title" }, "Ladder ", this.select), this.view);
+      this.ends = NV.el("div", { class: "ladder-ends", id: "ladder-ends" });
+      root.replaceChildren(NV.el("div", { class: "panel-title" }, "Ladder ", this.select), this.ends, this.view);
       this.select.addEventListener("change", () => {
         this.pinned = true;
         this.conn = Number(this.select.value);
@@ -80,6 +81,7 @@
 
     render(now, force) {
       if (this.conn < 0) {
+        this.ends.replaceChildren();
         this.view.replaceChildren(NV.el("p", { class: "empty", text: "no TCP connection in this scene" }));
         return;
       }
@@ -90,10 +92,11 @@
       const xs = [LEFT, RIGHT];
       const state = c.initial.slice();
       for (const s of c.states) if (s[0] <= now) state[s[1]] = s[3];
+      // The ends and their states now stay in view above the scrolling diagram.
+      this.ends.replaceChildren(...c.endpoints.map((ep, k) => NV.el("div", { class: "end end-" + k },
+        NV.el("b", { text: ep }), " ", NV.el("span", { class: "state-now", "data-end": k, text: state[k] || "" }))));
       c.endpoints.forEach((ep, k) => {
-        svg.append(NV.svg("text", { x: xs[k], y: 16, class: "endpoint" }, ep),
-          NV.svg("text", { x: xs[k], y: 32, class: "state-now", "data-end": k }, state[k] || ""),
-          NV.svg("line", { x1: xs[k], y1: TOP - 6, x2: xs[k], y2: height - 10, class: "lifeline" }));
+        svg.append(NV.svg("line", { x1: xs[k], y1: 4, x2: xs[k], y2: height - 10, class: "lifeline" }));
       });
       for (const s of c.states) {
         if (s[0] > now) continue;
@@ -117,13 +120,15 @@
           yEnd = y(Math.min(t1, now));
         }
         const xe = x0 + (x1 - x0) * frac;
-        // The label sits over the whole arrow's path, so a segment still in flight says
-        // what it is.
         const yFull = lost || t1 === null ? yEnd : y(t1);
         const g = NV.svg("g", { class: "row" + (lost ? " lost" : "") + (frac < 1 && !lost ? " flight" : ""),
           "data-label": label });
         g.append(NV.svg("line", { x1: x0, y1: y0, x2: xe, y2: yEnd, "marker-end": lost ? null : "url(#arrow)" }),
-          NV.svg("text", { x: (x0 + x1) / 2, y: (y0 + yFull) / 2 - 5, class: "row-label" }, label));
+          frac < 1 || lost
+            // Not arrived (yet): the label starts at the sender, above the arrow.
+            ? NV.svg("text", { x: x0 + (src === 0 ? 6 : -6), y: y0 - 4, class: "row-label",
+              style: "text-anchor:" + (src === 0 ? "start" : "end") }, label)
+            : NV.svg("text", { x: (x0 + x1) / 2, y: (y0 + yFull) / 2 - 5, class: "row-label" }, label));
         if (lost) g.append(NV.svg("path", { d: `M${xe - 6} ${yEnd - 6} L${xe + 6} ${yEnd + 6} M${xe + 6} ${yEnd - 6} L${xe - 6} ${yEnd + 6}`, class: "cross" }));
         svg.append(g);
       }

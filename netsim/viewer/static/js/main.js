@@ -115,17 +115,22 @@
       document.getElementById("save-layout").disabled = false;
     }
 
-    // Download this page again with the devices where they are now.
-    saveLayout() {
+    // This page again, with the devices where they are now (null: not an exported page).
+    layoutHtml() {
       const data = JSON.stringify(this.doc).replace(/</g, "\\u003c");  // the data cannot end its block
       const open = '<script id="netsim-data" type="application/json">';
       const start = NV.PRISTINE.indexOf(open);
       const end = NV.PRISTINE.indexOf("</" + "script>", start);
-      if (start < 0 || end < 0) {
+      if (start < 0 || end < 0) return null;
+      return NV.PRISTINE.slice(0, start + open.length) + data + NV.PRISTINE.slice(end);
+    }
+
+    saveLayout() {
+      const html = this.layoutHtml();
+      if (html === null) {
         NV.showError("Cannot save the layout", "this page was not made by netsim view --export");
         return;
       }
-      const html = NV.PRISTINE.slice(0, start + open.length) + data + NV.PRISTINE.slice(end);
       const a = NV.el("a", { href: URL.createObjectURL(new Blob([html], { type: "text/html" })),
         download: (this.doc.title || "netsim-view").replace(/[^\w.-]+/g, "-") + ".html" });
       document.body.append(a);

@@ -13,6 +13,14 @@
     }
 
     show(scene, index) {
+      // Nothing changed between the shown event and this one, and neither has a change to
+      // mark: the tables on screen are right already (most steps of a long run).
+      if (scene === this.scene && this.index !== undefined && !this.changesBetween(scene, this.index, index)) {
+        this.index = index;
+        return;
+      }
+      this.scene = scene;
+      this.index = index;
       const { tables, changed } = NV.stateAt(scene, index);
       const kinds = scene.stateTables;
       const note = scene.raw.state.note;
@@ -34,6 +42,14 @@
       parts.push(groups.length ? NV.el("div", { class: "groups" }, ...groups)
         : NV.el("p", { class: "empty", text: "no device tables in this scene" }));
       this.root.replaceChildren(...parts);
+    }
+
+    changesBetween(scene, a, b) {
+      const lo = Math.min(a, b), hi = Math.max(a, b);
+      const d = scene.deltas;
+      // any delta with index in [lo, hi]: lo itself is marked on screen, hi would be
+      const k = NV.upperBound(d, lo - 1, (x) => x[0]);
+      return k < d.length && d[k][0] <= hi;
     }
 
     table(name, meta, rows, changed) {
