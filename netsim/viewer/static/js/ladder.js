@@ -109,9 +109,14 @@
         const x0 = xs[src], x1 = xs[1 - src];
         const y0 = y(t0);
         let frac = 1, yEnd;
+        // A lost segment flies until the moment its envelope ends on the cable, then ends in
+        // a cross half way.
+        const hk = lost && r[5] >= 0 ? (this.scene.hopsByTx.get(r[5]) || [])[0] : undefined;
+        const tLost = hk !== undefined ? this.scene.hops[hk][3] : t0;
+        const falling = lost && now < tLost;
         if (lost) {
-          frac = 0.5;
-          yEnd = y0 + 14;
+          frac = falling ? Math.max(0.05, 0.5 * (now - t0) / Math.max(1, tLost - t0)) : 0.5;
+          yEnd = y0 + 14 * frac * 2;
         } else if (t1 === null) {
           frac = 0.5;
           yEnd = y0 + 14;
@@ -123,13 +128,13 @@
         const yFull = lost || t1 === null ? yEnd : y(t1);
         const g = NV.svg("g", { class: "row" + (lost ? " lost" : "") + (frac < 1 && !lost ? " flight" : ""),
           "data-label": label });
-        g.append(NV.svg("line", { x1: x0, y1: y0, x2: xe, y2: yEnd, "marker-end": lost ? null : "url(#arrow)" }),
+        g.append(NV.svg("line", { x1: x0, y1: y0, x2: xe, y2: yEnd, "marker-end": lost && !falling ? null : "url(#arrow)" }),
           frac < 1 || lost
             // Not arrived (yet): the label starts at the sender, above the arrow.
             ? NV.svg("text", { x: x0 + (src === 0 ? 6 : -6), y: y0 - 4, class: "row-label",
               style: "text-anchor:" + (src === 0 ? "start" : "end") }, label)
             : NV.svg("text", { x: (x0 + x1) / 2, y: (y0 + yFull) / 2 - 5, class: "row-label" }, label));
-        if (lost) g.append(NV.svg("path", { d: `M${xe - 6} ${yEnd - 6} L${xe + 6} ${yEnd + 6} M${xe + 6} ${yEnd - 6} L${xe - 6} ${yEnd + 6}`, class: "cross" }));
+        if (lost && !falling) g.append(NV.svg("path", { d: `M${xe - 6} ${yEnd - 6} L${xe + 6} ${yEnd + 6} M${xe + 6} ${yEnd - 6} L${xe - 6} ${yEnd + 6}`, class: "cross" }));
         svg.append(g);
       }
       svg.append(NV.svg("line", { x1: 10, x2: WIDTH - 10, y1: y(now), y2: y(now), class: "now" }));

@@ -201,9 +201,10 @@
         drawn.add(hop[0]);
         if (hop[1] >= 0) drawn.add(hop[1]);
       }
-      // A frame event nothing carries along a cable (a capture without a topology, a frame
-      // at a port with no cable): the envelope shows at its device.
-      if (index >= 0 && scene.events[index][4] >= 0 && !drawn.has(index)) {
+      // A frame event that is no hop's end (a capture without a topology, a drop before the
+      // wire): the envelope shows at its device.
+      if (index >= 0 && scene.events[index][4] >= 0 && !drawn.has(index) &&
+          !scene.hopsByTx.has(index) && !scene.hopsByRx.has(index)) {
         const e = scene.events[index];
         const [x, y] = this.xy(e[1]);
         const proto = scene.protocol(e[4]);
