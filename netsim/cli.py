@@ -204,8 +204,8 @@ def run_cmd(topology: Path, duration: str, out: Path | None, realtime: bool,
     out = out or Path("captures") / topology.stem
     if view:
         if realtime or max_lag or forwards or live:
-            raise click.UsageError("--view records a simulated run: leave out --realtime, "
-                                   "--max-lag, --forward and --live")
+            raise click.ClickException("--view records a simulated run: leave out --realtime, "
+                                       "--max-lag, --forward and --live")
         from .cli_view import view_topology_run
         sys.exit(view_topology_run(topology, out, duration))
     from .cli_realworld import run_command

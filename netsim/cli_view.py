@@ -22,7 +22,7 @@ import click
 
 from .viewer import export
 
-__all__ = ["view_cli", "view_command", "view_lab", "view_topology_run", "lab_scenes",
+__all__ = ["view_cli", "view_command", "view_lab", "view_live", "view_topology_run", "lab_scenes",
            "DEFAULT_OUT"]
 
 DEFAULT_OUT = Path("captures") / "view"
@@ -154,6 +154,44 @@ def view_topology_run(path: Path, out: Path, duration: str | None, *,
     return _finish(export.document(path.name, [scene]), export_to, open_browser, path.stem)
 
 
+def view_live(target: str, params: dict[str, Any], *, port: int = 0, until: str | None = None,
+              open_browser: bool | None = None) -> int:
+    """``netsim view TARGET --live``: serve the page; the scenes run as the page steps them."""
+    from .viewer.live import LiveScene, LiveSession, serve
+    path = Path(target)
+    if path.is_file() and path.suffix == ".py":
+        from .cli_step import load_target
+        builders = [(path.stem, load_target(str(path)), f"script {path}")]
+    elif path.exists() or path.suffix:
+        raise click.ClickException(f"--live steps a lab or a Python script, not {target}")
+    else:
+        builders = lab_scenes(target, params)
+    scenes = [LiveScene(name, make, source, until or export.DEFAULT_UNTIL)
+              for name, make, source in builders]
+    session = LiveSession(path.stem if path.suffix else target, scenes)
+    try:
+        session.doc(0, session.chunk)  # builds every scene here, in the serving thread
+    except (TypeError, ValueError) as exc:
+        raise click.ClickException(f"{target}: cannot build the scene: {exc}") from None
+    try:
+        server = serve(session, port)
+    except OSError as exc:
+        raise click.ClickException(f"--port {port}: {exc.strerror or exc}") from None
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    click.echo(f"viewer: {url} (live: the simulation runs as the page steps it; Ctrl-C stops)")
+    if open_browser is None:
+        open_browser = sys.stdout.isatty()
+    if open_browser:
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("viewer: stopped")
+    finally:
+        server.server_close()
+    return 0
+
+
 def view_command(target: str, params: dict[str, Any], *, export_to: Path | None = None,
                  topology: Path | None = None, until: str | None = None,
                  max_events: int = export.DEFAULT_MAX_EVENTS,
@@ -203,9 +241,13 @@ def view_cli(context: dict[str, Any], parse_lab_args: Any) -> click.Command:
     @click.option("--max-events", type=click.IntRange(min=1), default=export.DEFAULT_MAX_EVENTS,
                   show_default=True, help="Stop recording after this many events.")
     @click.option("--no-open", is_flag=True, help="Write the page but do not open a browser.")
+    @click.option("--live", is_flag=True, help="Serve the page on 127.0.0.1 and run the "
+                  "simulation as the page steps it (a lab or a script).")
+    @click.option("--port", type=click.IntRange(0, 65535), default=0,
+                  help="With --live: the port (default: any free one).")
     @click.pass_context
     def view(ctx: click.Context, target: str, export_to: Path | None, topology: Path | None,
-             until: str | None, max_events: int, no_open: bool) -> None:
+             until: str | None, max_events: int, no_open: bool, live: bool, port: int) -> None:
         """Watch a run in the browser: frames moving, events, the PDU inspector, tables.
 
         TARGET is a lab name (its parameters may follow), a Python script, a YAML topology
@@ -218,6 +260,7 @@ def view_cli(context: dict[str, Any], parse_lab_args: Any) -> click.Command:
           netsim view my_script.py
           netsim view captures/hub-vs-switch/hub.pcapng
           netsim view capture.pcapng --topology topo.yaml
+          netsim view tcp-handshake --live       step a running simulation from the page
         """
         params: dict[str, Any] = {}
         if ctx.args:
@@ -225,9 +268,15 @@ def view_cli(context: dict[str, Any], parse_lab_args: Any) -> click.Command:
             try:
                 mod = labs.load(target)
             except KeyError:
-                raise click.UsageError(f"unexpected arguments {' '.join(ctx.args)!r}: only a "
-                                       "lab takes parameters") from None
+                raise click.ClickException(f"unexpected arguments {' '.join(ctx.args)!r}: only "
+                                           "a lab takes parameters") from None
             params = parse_lab_args(mod, ctx.args)
+        if live:
+            if export_to is not None or topology is not None:
+                raise click.ClickException("--live serves the page: leave out --export and "
+                                           "--topology")
+            sys.exit(view_live(target, params, port=port, until=until,
+                               open_browser=False if no_open else None))
         sys.exit(view_command(target, params, export_to=export_to, topology=topology,
                               until=until, max_events=max_events,
                               open_browser=False if no_open else None))

@@ -10,7 +10,8 @@ the page (``static/``: plain HTML, CSS and JavaScript, one script per panel) onl
     >>> view.save("run.html")            # one self-contained, offline file
 
 ``netsim view TARGET`` (a lab, a script, a topology file or a capture) writes and opens the
-page; ``--export FILE`` only writes it.
+page; ``--export FILE`` only writes it; ``--live`` serves it and runs the simulation as the
+page steps it.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from __future__ import annotations
 from .._lazy import lazy_exports
 
 __all__ = ["Recorder", "record_scene", "scene_from_trace", "scene_from_capture", "document",
-           "render_html", "ViewerDocument", "view_network"]
+           "render_html", "ViewerDocument", "view_network", "LiveSession", "LiveScene"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     ".record": ("Recorder",),
     ".export": ("record_scene", "scene_from_trace", "document", "view_network"),
     ".capture": ("scene_from_capture",),
     ".html": ("render_html", "ViewerDocument"),
+    ".live": ("LiveSession", "LiveScene"),
 })

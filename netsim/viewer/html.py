@@ -44,12 +44,15 @@ def _inline(tag: str, text: str) -> str:
     return f"<{tag}>\n{text}\n</{tag}>"
 
 
-def render_html(doc: dict[str, Any] | None, *, data_text: str | None = None) -> str:
+def render_html(doc: dict[str, Any] | None, *, data_text: str | None = None,
+                live: dict[str, Any] | None = None) -> str:
     """The viewer page with ``doc`` (a timeline document) inside.
 
     Args:
         doc: the timeline (``netsim.viewer.export.document``).
         data_text: the data block's raw text instead of ``doc`` (tests make damaged pages).
+        live: live mode (:mod:`.live`): ``{"url": ..., "chunk": n}``, where the page fetches
+            its timeline from the server that sent it, and ``chunk`` more events at a time.
     """
     page = static_text("index.html")
     style = _inline("style", static_text("viewer.css"))
@@ -59,6 +62,10 @@ def render_html(doc: dict[str, Any] | None, *, data_text: str | None = None) -> 
     data = data_text if data_text is not None else _json_for_script(doc)
     title = _html.escape(f"{doc['title']} - netsim viewer" if doc else "netsim viewer")
     page = page.replace("<title>netsim viewer</title>", f"<title>{title}</title>", 1)
+    if live is not None:
+        text = json.dumps(live).replace("<", "\\u003c")
+        page = page.replace("</head>", f'<script id="netsim-live">window.NV_LIVE = {text};</script>'
+                            "\n</head>", 1)
     return page.replace(_DATA_OPEN + "</script>", _DATA_OPEN + data + "</script>", 1)
 
 

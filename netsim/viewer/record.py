@@ -90,9 +90,15 @@ class Recorder:
         deltas: ``(event position, table, key, row or None)``; position -1 is the state
             before the first event, None a row that went away.
         stopped: True when ``max_events`` ended the run.
+
+    Raises:
+        ValueError: the network keeps no trace (``Network(trace=False)``).
     """
 
     def __init__(self, net: Any, max_events: int | None = None):
+        if not getattr(net, "tracing", True):
+            raise ValueError("the viewer needs the network's trace: make it with "
+                             "Network(trace=True), the default")
         self.net = net
         self.max_events = max_events
         self.events: list[TraceEvent] = []

@@ -63,7 +63,7 @@ def open_page(driver, path: Path, ready: str = "1") -> None:
     """Load a local page and wait until the viewer says it is ready (or failed)."""
     from selenium.webdriver.support.ui import WebDriverWait
     driver.get(path.resolve().as_uri())
-    WebDriverWait(driver, 15).until(
+    WebDriverWait(driver, 15, poll_frequency=0.05).until(
         lambda d: d.execute_script("return document.body.dataset.ready") in ("1", "error", "empty"))
     got = driver.execute_script("return document.body.dataset.ready")
     if got != ready:
@@ -74,7 +74,7 @@ def open_page(driver, path: Path, ready: str = "1") -> None:
 def settle(driver, timeout: float = 5.0) -> None:
     """Wait until no step is gliding and nothing plays."""
     from selenium.webdriver.support.ui import WebDriverWait
-    WebDriverWait(driver, timeout).until(
+    WebDriverWait(driver, timeout, poll_frequency=0.02).until(
         lambda d: d.execute_script("return document.body.dataset.settled") == "1")
 
 

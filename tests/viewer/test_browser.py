@@ -362,3 +362,33 @@ def test_a_dragged_device_stays_where_it_was_put_in_the_saved_file(driver, pages
     saved.write_text(js(driver, "return NV.app.layoutHtml()"))
     open_page(driver, saved)
     assert js(driver, "return NV.app.doc.scenes[0].topology.nodes.map(n => [n.name, n.x, n.y])") == after
+
+
+def test_live_mode_runs_the_simulation_as_the_page_steps(driver):
+    import threading
+
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from netsim.viewer.export import record_scene
+    from netsim.viewer.live import LiveScene, LiveSession, serve
+    session = LiveSession("live", [LiveScene("switch", lambda: hub_vs_switch.build("switch")[0])],
+                          chunk=30)
+    server = serve(session)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        driver.get(f"http://127.0.0.1:{server.server_address[1]}/")
+        WebDriverWait(driver, 15).until(lambda d: js(d, "return document.body.dataset.ready") == "1")
+        assert js(driver, "return NV.app.scene.n") == 30
+        fastest(driver)
+        press(driver, Keys.ARROW_RIGHT, 40)   # past the first 30: the server runs on
+        assert js(driver, "return NV.app.index") == 39
+        assert js(driver, "return NV.app.scene.n") >= 60
+        full = record_scene(hub_vs_switch.build("switch")[0], "switch")
+        got = js(driver, "return NV.app.scene.events.slice(0, 40)")
+        assert got == [list(e) for e in full["events"][:40]]   # what an export shows
+        screenshot(driver, "live-mode")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -86,6 +86,10 @@ def test_run_view_runs_the_file_captures_and_shows_it(tmp_path):
     (("view", "hub-vs-switch", "--export", "x.txt"), r"--export x\.txt: the file must end in \.html"),
     (("view", "hub-vs-switch", "--topology", str(TWO_SUBNETS)), r"--topology goes with a capture"),
     (("view", "tcp-handshake", "--variant", "sideways"), r"no variant 'sideways'"),
+    (("view", "NOTES", "--live"), r"--live steps a lab or a Python script, not NOTES"),
+    (("view", "hub-vs-switch", "--live", "--export", "x.html"), r"--live serves the page"),
+    (("view", "NOTES", "--hosts", "3"), r"unexpected arguments '--hosts 3': only a lab"),
+    (("run", str(TWO_SUBNETS), "--view", "--realtime"), r"--view records a simulated run"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, args, message):
     (tmp_path / "NOTES").write_text("these are my notes, not a capture\n")

@@ -213,3 +213,10 @@ def test_net_view_is_a_jupyter_display_object(tmp_path):
     ran, _ = hub_vs_switch.build("switch")
     ran.run()
     assert "ran before the viewer" in ran.view().doc["scenes"][0]["state"]["note"]
+
+
+def test_a_network_without_a_trace_cannot_be_viewed():
+    from netsim import Network
+    with pytest.raises(ValueError, match=r"needs the network's trace: make it with "
+                                         r"Network\(trace=True\)"):
+        Network(trace=False).view()

@@ -107,7 +107,7 @@
     play() {
       this.cancel();
       const app = this.app, scene = app.scene;
-      if (app.index >= scene.n - 1) app.select(-1, { glide: false });
+      if (app.index >= scene.n - 1 && !app.more) app.select(-1, { glide: false });
       this.playing = true;
       let last = performance.now();
       let t = app.index >= 0 ? app.time : scene.start;
@@ -120,7 +120,11 @@
         if (!scene.hopsAt(t).length && next - t > IDLE_SKIP_S * rate) t = next - 0.25 * rate;
         const index = scene.indexAt(t);
         app.moveTo(index, t);
-        if (index >= scene.n - 1 && t >= scene.end) { this.stop(); return; }
+        if (index >= scene.n - 1 && t >= scene.end) {
+          this.stop();
+          if (app.more) app.fetchMore(() => this.play());  // live: run the simulation on
+          return;
+        }
         this.raf = requestAnimationFrame(frame);
       };
       this.raf = requestAnimationFrame(frame);

@@ -26,8 +26,9 @@
       this.setScene(0);
     }
 
-    setScene(k) {
+    setScene(k, keep) {
       this.player.stop();
+      const at = keep ? [this.index, this.time] : null;
       if (!this.scenes[k]) this.scenes[k] = new NV.Scene(this.doc.scenes[k]);
       const scene = this.scene = this.scenes[k];
       document.getElementById("scene-select").value = String(k);
@@ -43,7 +44,40 @@
       this.events.setScene(scene);
       this.ladder.setScene(scene);
       this.moveTo(-1, scene.start);
+      if (at) this.moveTo(...at);
       this.settle();
+    }
+
+    // Live mode: whether the server can run the current scene further.
+    get more() {
+      return !!(NV.LIVE && this.scene.raw.live && this.scene.raw.live.more);
+    }
+
+    // Live mode: ask the server for more events of the current scene, then carry on with
+    // `then` (the step or the play that ran out of events).
+    fetchMore(then) {
+      const k = this.doc.scenes.indexOf(this.scene.raw);
+      const want = this.scene.n + (NV.LIVE.chunk || 200);
+      document.body.dataset.settled = "0";
+      fetch(NV.LIVE.url + "?scene=" + k + "&events=" + want)
+        .then((r) => r.text().then((text) => {
+          if (!r.ok) throw new NV.DataError("the server said " + r.status + ": " + text);
+          return text;
+        }))
+        .then((text) => {
+          // The same event may sit a little elsewhere in the longer timeline (a hub records a
+          // transmission when it ends, stamped with its start): find it again.
+          const old = this.index >= 0 ? JSON.stringify(this.scene.events[this.index]) : null;
+          this.doc = NV.parseDocument(text);
+          this.scenes = [];
+          this.setScene(k, true);
+          if (old !== null && JSON.stringify(this.scene.events[this.index]) !== old) {
+            const near = this.scene.events.findIndex((e) => JSON.stringify(e) === old);
+            if (near >= 0) this.moveTo(near, this.scene.times[near]);
+          }
+          then();
+        })
+        .catch((err) => NV.showError("The live simulation stopped answering", String(err.message || err)));
     }
 
     // Draw the moving parts (envelopes, marks, ladder) at time t.
@@ -94,7 +128,10 @@
       this.settle();
     }
 
-    stepForward() { this.select(this.index + 1); }
+    stepForward() {
+      if (this.index >= this.scene.n - 1 && this.more) this.fetchMore(() => this.select(this.index + 1));
+      else this.select(this.index + 1);
+    }
     stepBack() { this.select(this.index - 1, { glide: false }); }
 
     toggle() {
@@ -122,7 +159,9 @@
       const start = NV.PRISTINE.indexOf(open);
       const end = NV.PRISTINE.indexOf("</" + "script>", start);
       if (start < 0 || end < 0) return null;
-      return NV.PRISTINE.slice(0, start + open.length) + data + NV.PRISTINE.slice(end);
+      // A live page saves as an export: its data inline, no server to ask.
+      const page = NV.PRISTINE.slice(0, start + open.length) + data + NV.PRISTINE.slice(end);
+      return page.replace(/<script id="netsim-live">[^<]*<\/script>\n?/, "");
     }
 
     saveLayout() {
@@ -168,8 +207,12 @@
     });
   });
 
+  NV.LIVE = window.NV_LIVE || null;
   const embedded = document.getElementById("netsim-data").textContent;
-  if (embedded.trim()) start(embedded);
+  if (NV.LIVE) {
+    fetch(NV.LIVE.url + "?scene=0").then((r) => r.text()).then(start)
+      .catch((err) => NV.showError("The live simulation does not answer", String(err.message || err)));
+  } else if (embedded.trim()) start(embedded);
   else {
     document.body.classList.add("empty-doc");
     document.body.dataset.ready = "empty";
