@@ -73,12 +73,21 @@ def lab_scenes(name: str, params: dict[str, Any]) -> list[tuple[str, Any, str]]:
 def _record(builders: list[tuple[str, Any, str]], until: str, max_events: int) -> list[dict]:
     scenes = []
     for scene, make, source in builders:
+        # A script or a lab that fails (to import, to build, in one of its tasks) is the
+        # user's to fix: one line saying what failed, not a traceback of the viewer.
         try:
             net = make()
-        except (TypeError, ValueError) as exc:
-            raise click.ClickException(f"{source}: cannot build the scene: {exc}") from None
-        scenes.append(export.record_scene(net, scene, until=until, max_events=max_events,
-                                          source=source))
+        except SystemExit:
+            raise
+        except Exception as exc:
+            raise click.ClickException(f"{source}: cannot build the scene: "
+                                       f"{type(exc).__name__}: {exc}") from None
+        try:
+            scenes.append(export.record_scene(net, scene, until=until, max_events=max_events,
+                                              source=source))
+        except Exception as exc:
+            raise click.ClickException(f"{source}: the run failed: {type(exc).__name__}: "
+                                       f"{exc}") from None
     return scenes
 
 

@@ -307,7 +307,10 @@ def explain(events: list, frame_ids: list[int], decoded: list, topo: Any,
             out.append(_station_rx(events, i, f, topo, mine.get(ev.node, set()), routes, caused))
         elif ev.kind == "tx":
             out.append(_station_tx(events, i, f))
-        else:
-            note = f": {ev.note}" if ev.note else ""
-            out.append({"title": f"{ev.node}: {ev.kind} on {ev.iface}{note}", "in": [], "out": []})
+        else:  # a captured frame of unknown direction, or a kind this module does not know
+            where = f" on {ev.iface}" if ev.iface else ""
+            what = "captured" if ev.kind == "frame" else ev.kind
+            note = f"; {ev.note}" if ev.note else ""
+            out.append({"title": f"{ev.node}: {what}{where}: {f.summary()}{note}", "in": [],
+                        "out": []})
     return out

@@ -125,7 +125,7 @@ def test_tcp_handshake_step_to_the_syn_then_back(driver, pages, scenes):
     tree = js(driver, "return document.getElementById('pdu-tree').innerText")
     assert "Flags: 0x002 (SYN)" in tree and "1 SYN: set" in tree
     assert "Maximum segment size (MSS): 1460" in tree
-    arrows = js(driver, "return [...document.querySelectorAll('#ladder-view g.row')]"
+    arrows = js(driver, "return [...document.querySelectorAll('#ladder-view g.seg')]"
                         ".map(g => g.dataset.label)")
     assert arrows == ["[SYN] seq=0 win=65535 MSS=1460"]
     assert envelopes(driver) == [["h1:eth0", "h2:eth0", "tcp"]]
@@ -144,7 +144,7 @@ def test_tcp_handshake_step_to_the_syn_then_back(driver, pages, scenes):
     settle(driver)
     i = js(driver, "return NV.app.index")
     assert scene["events"][i][3] == "tx" and "FIN" in scene["summaries"][scene["events"][i][4]]
-    labels = js(driver, "return [...document.querySelectorAll('#ladder-view g.row')].map(g => g.dataset.label)")
+    labels = js(driver, "return [...document.querySelectorAll('#ladder-view g.seg')].map(g => g.dataset.label)")
     assert len(labels) > 3 and labels[-1].startswith("[FIN,ACK]")
     screenshot(driver, "tcp-handshake-fin")
 

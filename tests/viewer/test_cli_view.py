@@ -97,6 +97,13 @@ def test_bad_input_is_one_clear_line(tmp_path, args, message):
     assert re.search(message, line), line
 
 
+def test_a_script_that_fails_is_one_line(tmp_path):
+    (tmp_path / "broken.py").write_text("from netsim import Network\nnet = Network()\n"
+                                        "h = net.add_host('h1')\nh.spawn(lambda: 1 / 0)\n")
+    line = one_line_error(netsim("view", "broken.py", "--export", "b.html", cwd=tmp_path))
+    assert line.startswith("Error: script broken.py: the run failed: ZeroDivisionError"), line
+
+
 def test_a_capture_that_does_not_match_the_topology_is_one_line(tmp_path):
     from labs import hub_vs_switch
     net, _ = hub_vs_switch.build("switch")

@@ -118,6 +118,7 @@
         t += dt * rate;
         const next = app.index + 1 < scene.n ? scene.times[app.index + 1] : scene.end;
         if (!scene.hopsAt(t).length && next - t > IDLE_SKIP_S * rate) t = next - 0.25 * rate;
+        t = Math.min(t, scene.end);
         const index = scene.indexAt(t);
         app.moveTo(index, t);
         if (index >= scene.n - 1 && t >= scene.end) {

@@ -126,7 +126,7 @@
         }
         const xe = x0 + (x1 - x0) * frac;
         const yFull = lost || t1 === null ? yEnd : y(t1);
-        const g = NV.svg("g", { class: "row" + (lost ? " lost" : "") + (frac < 1 && !lost ? " flight" : ""),
+        const g = NV.svg("g", { class: "seg" + (lost ? " lost" : "") + (frac < 1 && !lost ? " flight" : ""),
           "data-label": label });
         g.append(NV.svg("line", { x1: x0, y1: y0, x2: xe, y2: yEnd, "marker-end": lost && !falling ? null : "url(#arrow)" }),
           frac < 1 || lost
