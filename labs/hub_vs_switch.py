@@ -162,6 +162,10 @@ def measure_point(kind: str, hosts: int, load: float, bandwidth: str, payload: i
 
 FLUSH_AT = 0.055  # s: the switch's MAC table is cleared between the 6th and 7th datagram
 
+# The scenes `netsim view hub-vs-switch` (and `netsim lab hub-vs-switch --view`) shows side by
+# side: build() of the bystander scene on each box.
+SCENES = {"hub": {"kind": "hub"}, "switch": {"kind": "switch"}}
+
 
 def build(kind: str = "switch", seed: int = 1, bandwidth: str = "10Mbps") -> tuple[Network, dict]:
     """The bystander scene with its programs started (not run): h1 and h2 exchange 10

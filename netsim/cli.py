@@ -62,12 +62,12 @@ class PlainBadParameter(click.BadParameter):
 class NetsimGroup(click.Group):
     """The top command: turns every error into one line and an exit status.
 
-    ``netsim tftp``, ``netsim exec`` and ``netsim grade`` are loaded only when used: a command line with a typo
+    ``netsim tftp``, ``exec``, ``grade`` and ``view`` are loaded only when used: a command line with a typo
     should not pay for importing the TFTP stack or the program runner before it is told so.
     """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), "tftp", "exec", "grade"])
+        return sorted([*super().list_commands(ctx), "tftp", "exec", "grade", "view"])
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name == "tftp":
@@ -79,6 +79,9 @@ class NetsimGroup(click.Group):
         if name == "grade":
             from .cli_grade import grade_cmd
             return grade_cmd
+        if name == "view":
+            from .cli_view import view_cli
+            return view_cli(CONTEXT, _lab_args)
         return super().get_command(ctx, name)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
@@ -203,6 +206,7 @@ def main() -> None:
       netsim lab list                       the lessons
       netsim lab hub-vs-switch              run the main lab (tables, plot, captures)
       netsim step tcp-handshake             walk through a TCP handshake one event at a time
+      netsim view hub-vs-switch             watch it in the browser (frames moving, tables)
       netsim show captures/hub-vs-switch/hub.pcapng
       netsim tftp serve --root ./files      a real TFTP server on 127.0.0.1:6969
 
@@ -315,11 +319,17 @@ def _lab_command(mod) -> click.Command:
                      help="Stream the lab's captures live as pcapng to stdout (-) or a FIFO."),
         click.Option(["--on-broken-pipe"], type=click.Choice(["stop", "continue"]),
                      default="stop", show_default=True, help="When the --live reader goes away."),
+        click.Option(["--view"], is_flag=True,
+                     help="Show the lab's scenes in the browser viewer instead of running it."),
     ]
 
     def callback(out: Path | None, jobs: int | None, as_json: bool, realtime: bool,
-                 max_lag: str | None, live: str | None, on_broken_pipe: str,
+                 max_lag: str | None, live: str | None, on_broken_pipe: str, view: bool,
                  **values: Any) -> None:
+        if view:
+            from .cli_view import view_lab
+            _state["doing"] = f"lab {mod.NAME} --view"
+            sys.exit(view_lab(mod.NAME, {k: v for k, v in values.items() if v is not None}))
         live_opts = {"realtime": realtime, "max_lag": max_lag, "live": live,
                      "on_broken_pipe": on_broken_pipe}
         _run_lab(mod, {k: v for k, v in values.items() if v is not None}, out, jobs, as_json,
@@ -331,6 +341,31 @@ def _lab_command(mod) -> click.Command:
     debug_option(cmd)
     cmd.lab = mod  # type: ignore[attr-defined]  (the error lines say "lab X has no parameter")
     return cmd
+
+
+def _lab_args(mod, args: list[str]) -> dict[str, Any]:
+    """``--name value`` pairs after a lab's name (``netsim view LAB ...``), each read and
+    checked by the lab's own declaration."""
+    from labs.params import ParamError
+    values: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        key, eq, value = args[i].partition("=")
+        name = key[2:].replace("-", "_") if key.startswith("--") else None
+        if name not in mod.PARAMS:
+            raise click.UsageError(f"lab {mod.NAME} has no parameter {key}; see: netsim lab "
+                                   f"{mod.NAME} --help")
+        if not eq:
+            i += 1
+            if i >= len(args):
+                raise click.UsageError(f"{key} needs a value")
+            value = args[i]
+        try:
+            values[name] = mod.PARAMS[name].check(value, key)
+        except ParamError as exc:
+            raise click.UsageError(str(exc)) from None
+        i += 1
+    return values
 
 
 def _run_lab(mod, values: dict[str, Any], out: Path | None, jobs: int | None,
@@ -436,10 +471,12 @@ def _interface_list(ctx: click.Context, param: click.Parameter, value: str | Non
               help="Also stream the capture live as pcapng to stdout (-) or a FIFO.")
 @click.option("--on-broken-pipe", type=click.Choice(["stop", "continue"]), default="stop",
               show_default=True, help="When the --live reader goes away.")
+@click.option("--view", is_flag=True, help="Then show the run in the browser viewer.")
 @debug_option
 def run_cmd(topology: Path, duration: str | None, out: Path | None,
             capture_on: list[str] | None, realtime: bool, max_lag: str | None,
-            forwards: tuple[str, ...], live: str | None, on_broken_pipe: str) -> None:
+            forwards: tuple[str, ...], live: str | None, on_broken_pipe: str,
+            view: bool) -> None:
     """Build a network from a YAML topology file, run its programs, capture, draw it.
 
     \b
@@ -449,9 +486,15 @@ def run_cmd(topology: Path, duration: str | None, out: Path | None,
       netsim run examples/topologies/tftp_behind_routers.yaml --forward udp:6969=h2:69
       netsim run examples/topologies/two_subnets.yaml --realtime --live - | wireshark -k -i -
     """
-    from .cli_realworld import run_command
     out = _make_folder(out or Path("captures") / topology.stem, "--out")
     _state["doing"] = f"netsim run {topology}"
+    if view:
+        if realtime or max_lag or forwards or live:
+            raise click.UsageError("--view records a simulated run: leave out --realtime, "
+                                   "--max-lag, --forward and --live")
+        from .cli_view import view_topology_run
+        sys.exit(view_topology_run(topology, out, duration))
+    from .cli_realworld import run_command
     sys.exit(run_command(topology, out, duration, realtime=realtime, max_lag=max_lag,
                          forwards=forwards, live=live, on_broken_pipe=on_broken_pipe,
                          capture_on=capture_on, picture=True))

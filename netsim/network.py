@@ -23,7 +23,7 @@ from .trace.tcptrace import TcpTracer
 
 __all__ = ["Network", "NetworkCapture"]
 
-_DIRECTION_KIND = {"out": "tx", "in": "rx", "drop": "drop"}
+_DIRECTION_KIND = {"out": "tx", "in": "rx", "drop": "drop", "collision": "collision"}
 
 
 class Network:
@@ -370,6 +370,20 @@ class Network:
                 opened(self, cap)
         return cap
 
+    def view(self, until: str | float | None = "60s", max_events: int | None = 100_000,
+             title: str = "network"):
+        """The simulation viewer of this network: a page Jupyter shows inline.
+
+        A network that has not run yet runs here (until idle, ``until`` or ``max_events``)
+        with its device tables recorded as they change; one that already ran is shown from
+        its trace log. ``.save("run.html")`` writes one self-contained offline file.
+
+        Returns:
+            A ``netsim.viewer.ViewerDocument`` (``_repr_html_`` for Jupyter, ``.html``).
+        """
+        from .viewer.export import view_network
+        return view_network(self, title=title, until=until, max_events=max_events)
+
     def stats(self):
         """Per-interface and per-device counters (printable as a table)."""
         from .trace.stats import NetworkStats
@@ -520,8 +534,8 @@ class NetworkCapture:
 
     def _tap(self, iface: Interface, time_ns: int, frame: bytes, direction: str,
              comment: str | None) -> None:
-        if direction == "drop" and not comment:
-            return
+        if (direction == "drop" and not comment) or direction == "collision":
+            return  # a collided attempt never reached anyone (the trace keeps it)
         self.frames += 1
         if self.format == "pcapng":
             self._writer.write(self._ids[iface], time_ns, frame, comment=comment,

@@ -37,10 +37,11 @@ LAYERS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
               "netsim.apps.tftp.server_files"), ("stack", "tftp core")),
     ("topo", ("netsim.topo",), ("apps", "stack", "devices", "net")),
     ("realworld", ("netsim.realworld",), ("apps", "topo")),  # real time, OS links, forwarding
-    ("network", ("netsim.network",), ("realworld",)),
+    ("viewer", ("netsim.viewer",), ("topo",)),  # timelines and the page; net.view() uses it
+    ("network", ("netsim.network",), ("realworld", "viewer")),
     ("grade", ("netsim.grade",), ("network",)),  # netsim grade: programs against reference peers
     ("top", ("netsim", "netsim.cli", "netsim.cli_step", "netsim.cli_exec", "netsim.cli_realworld",
-             "netsim.cli_grade", "labs"), ("network", "grade")),
+             "netsim.cli_grade", "netsim.cli_view", "labs"), ("network", "grade")),
 ]
 
 # Upward imports that other work in progress removes; each must still exist (so the list can

@@ -168,7 +168,11 @@ class Switch(Node):
 
     def flush(self) -> None:
         """Forget every learned address (as ``clear mac address-table`` does)."""
+        n = len(self._table)
         self._table.clear()
+        log = getattr(self.net, "log", None)  # a bare test harness may have no trace
+        if log is not None:
+            log(self.name, "mac", f"MAC table cleared: {n} entr{'y' if n == 1 else 'ies'} forgotten")
 
     def stats(self) -> dict[str, Any]:
         """Counters: forwarded, flooded, filtered, dropped (runts plus port queue drops), learned."""

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Interface", "InterfaceOwner", "Tap"]
 
-# tap(iface, time_ns, frame, direction ("in" | "out" | "drop"), comment) -> None
+# tap(iface, time_ns, frame, direction ("in" | "out" | "drop" | "collision"), comment) -> None
 Tap = Callable[["Interface", int, bytes, str, "str | None"], None]
 
 

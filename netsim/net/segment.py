@@ -26,7 +26,9 @@ What captures show: the sender's ``out`` record carries the time the successful 
 and a comment such as ``collision, backoff k=3``; each hub shows the frame ``in`` on the port it
 came from and ``out`` on its other ports when the frame has fully reached the hub; each station
 shows ``in`` when the last bit reaches it. A frame given up after 16 collisions becomes a
-``drop`` record with ``dropped: 16 collisions``.
+``drop`` record with ``dropped: 16 collisions``. Each collided attempt is a ``collision`` record
+at the moment the station detects it (``collided after 12.345us (attempt 1): ...``), for the
+trace only.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ..sim.units import NS_PER_S
+from ..sim.units import NS_PER_S, format_time
 
 if TYPE_CHECKING:
     from ..sim.kernel import Kernel
@@ -355,6 +357,10 @@ class Segment:
         hub = st.hub
         hub.collisions += 1
         kernel.cancel(tx.timer)
+        # Shown to the taps as a "collision" record (the trace and the viewer draw it; file
+        # captures leave it out, as a NIC discards a collided frame).
+        st.iface.tap(st.head[0], "collision", f"collided after {format_time(now - tx.start)} "
+                     f"(attempt {st.attempts + 1}): jam, then back off")
         tx.end = now + self.jam_ns
         tx.timer = kernel.call_at(tx.end, self._end, tx)
         # Signals may now end sooner than deferring stations assumed: let them look again.

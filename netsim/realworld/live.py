@@ -172,7 +172,7 @@ class LiveCapture:
         if self.follow is not None and self.follow.closed:
             self.close()
             return
-        if direction == "drop" and not comment:
+        if (direction == "drop" and not comment) or direction == "collision":
             return
         self.frames += 1
         self.live.write(self._ids[iface], time_ns, frame, comment,
