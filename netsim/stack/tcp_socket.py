@@ -177,7 +177,7 @@ class TcpSocket(SocketBase):
         except TimeoutError:
             self._abandon()
             raise
-        code = ep.error or conn.error
+        code = self._take_error() or conn.error
         if code:
             self._abandon()
             self._raise_error(code)
@@ -214,13 +214,17 @@ class TcpSocket(SocketBase):
             return 0
 
         def ready() -> bool:
-            return bool(ep.error or conn.error or conn.send_space > 0 or conn.state not in _SENDABLE
+            return bool(ep.error or conn.send_space > 0 or conn.state not in _SENDABLE
                         and conn.state not in _HANDSHAKE)
 
         self._wait(ep.waiters, ready, f"send on {self.host.name}")
-        code = ep.error or conn.error
+        code = self._take_error()
         if code:
             self._raise_error(code)
+        if conn.state is State.CLOSED:
+            # The error (ECONNRESET, ETIMEDOUT) was reported once already; Linux's
+            # sk_stream_wait_connect answers EPIPE on a closed socket from then on.
+            raise oserror(errno.EPIPE)
         n = conn.send(bytes(view[:conn.send_space]), self.host.kernel.now)
         self.layer.flush(ep)
         return n
@@ -246,15 +250,17 @@ class TcpSocket(SocketBase):
         ep = self._ep
         if self._shut_rd:
             return b""
-        self._wait(ep.waiters, lambda: bool(conn.readable or conn.at_eof or ep.error or conn.error
+        self._wait(ep.waiters, lambda: bool(conn.readable or conn.at_eof or ep.error
                                             or conn.state is State.CLOSED),
                    f"recv on {self.host.name}")
         if conn.readable:
             data = conn.recv(bufsize, self.host.kernel.now)
             self.layer.flush(ep)  # a window update if reading opened the window
             return data
-        code = ep.error or conn.error
-        if code and not conn.at_eof:
+        # After the peer's FIN, EOF comes first and the error stays pending (Linux checks
+        # SOCK_DONE before sk_err); otherwise the error is reported once, then EOF.
+        code = 0 if conn.at_eof else self._take_error()
+        if code:
             self._raise_error(code)
         return b""
 
@@ -328,6 +334,8 @@ class TcpSocket(SocketBase):
         return self._ep.conn.info()
 
     def _take_error(self) -> int:
+        """The pending error, cleared as Linux's sock_error() clears sk_err: ECONNRESET (or
+        ETIMEDOUT...) reaches the first call that looks, and only that one."""
         code = self._ep.error if self._ep else 0
         if code:
             self._ep.error = 0
