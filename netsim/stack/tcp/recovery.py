@@ -32,8 +32,8 @@ from .states import Ev, State
 __all__ = ["Recovery"]
 
 _CA_STATES = {"open": 0, "disorder": 1, "recovery": 3, "loss": 4}  # Linux TCP_CA_*
-_STATS = ("retransmits", "fast_retransmits", "timeouts", "recoveries", "dsacks_received",
-          "paws_rejected", "keepalive_probes")
+_STATS = ("retransmits", "fast_retransmits", "timeouts", "syn_timeouts", "recoveries",
+          "dsacks_received", "paws_rejected", "keepalive_probes")
 
 
 class Recovery:
@@ -259,6 +259,7 @@ class Recovery:
         self.rto.back_off()
         self._rtt_seq = None  # Karn: no sample across a retransmission
         if st is State.SYN_SENT or st is State.SYN_RECEIVED:
+            self.stats["syn_timeouts"] += 1
             self._send_syn(now, with_ack=st is State.SYN_RECEIVED)
             return
         self.stats["timeouts"] += 1
@@ -292,6 +293,8 @@ class Recovery:
             "tcpi_snd_ssthresh": min(self.ssthresh // mss, 0x7FFFFFFF),
             "tcpi_retransmits": self.retries, "tcpi_total_retrans": self.stats["retransmits"],
             "tcpi_backoff": rto.backoffs, "tcpi_congestion": self.cc.name,
+            # Linux 6.7: every retransmission timeout, the handshake's included.
+            "tcpi_total_rto": self.stats["timeouts"] + self.stats["syn_timeouts"],
         }
 
     def _emit_cc(self, now: int) -> None:
