@@ -14,7 +14,6 @@ import click
 from netsim.apps.tftp.blocking import TftpError
 from netsim.apps.tftp.os_driver import TftpServer, get, put
 from netsim.apps.tftp.os_server import drop_privileges, user_description
-from netsim.apps.tftp.paths import wire_name
 from netsim.sim.units import parse_time
 
 __all__ = ["tftp"]
@@ -169,8 +168,8 @@ def get_cmd(server: tuple[str, int], remote: str, local: str | None, blksize: in
         local = os.path.basename(remote.replace("\\", "/")) or "download"
     target = sys.stdout.buffer if local == "-" else local
     try:
-        # The name goes out as the bytes the local system spells it with (UTF-8 on Linux).
-        stats = get(server, wire_name(remote), target, blksize=blksize,
+        # get() sends the name as the bytes the local system spells it with (UTF-8 on Linux).
+        stats = get(server, remote, target, blksize=blksize,
                     windowsize=windowsize, mode=mode, timeout=timeout).stats
     except TftpError as exc:
         raise click.ClickException(str(exc)) from None
@@ -195,7 +194,7 @@ def put_cmd(server: tuple[str, int], local: str, remote: str | None, blksize: in
       netsim tftp put 127.0.0.1:6969 config.txt --mode netascii
     """
     try:
-        stats = put(server, local, wire_name(remote or os.path.basename(local)),
+        stats = put(server, local, remote or os.path.basename(local),
                     blksize=blksize, windowsize=windowsize, mode=mode, timeout=timeout).stats
     except TftpError as exc:
         raise click.ClickException(str(exc)) from None

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from netsim.apps.tftp import options as opt
 from netsim.apps.tftp.blocking import run_session
+from netsim.apps.tftp.paths import wire_name
 from netsim.apps.tftp.session import Session, Stats, client_read, client_write
 from netsim.sim.units import NS_PER_S, parse_time
 
@@ -77,6 +78,10 @@ def download(sock: Any, clock: Callable[[], int], server: Any, remote: str, loca
              dally: Time | None) -> TransferResult:
     """Fetch ``remote`` from ``server`` (an address ``sock`` can send to) into ``local``.
 
+    A file name is bytes on the wire (RFC 1350 says netascii; real clients send the bytes of
+    their locale): a ``str`` goes out as the file system spells it (UTF-8 on Linux), bytes as
+    they are.
+
     Arguments as for ``os_driver.get``; ``sock`` is a bound datagram socket and ``clock``
     returns int ns.
 
@@ -87,7 +92,7 @@ def download(sock: Any, clock: Callable[[], int], server: Any, remote: str, loca
     asked = _asked(mode, blksize, windowsize, timeout_option, 0 if tsize else None)
 
     def session(sink: Any) -> Session:
-        return client_read(remote, sink, server, mode=mode, options=asked, fallback=fallback,
+        return client_read(wire_name(remote), sink, server, mode=mode, options=asked, fallback=fallback,
                            timeout=timeout, max_retries=max_retries, dally=dally)
 
     if local is None:
@@ -145,7 +150,7 @@ def upload(sock: Any, clock: Callable[[], int], server: Any, local: Local, remot
         raise ValueError("put() of bytes or a file object needs a remote name")
     try:
         asked = _asked(mode, blksize, windowsize, timeout_option, size if tsize else None)
-        session = client_write(remote, source, server, mode=mode, options=asked,
+        session = client_write(wire_name(remote), source, server, mode=mode, options=asked,
                                fallback=fallback, timeout=timeout, max_retries=max_retries)
         return TransferResult(None, run_session(session, sock, clock))
     finally:

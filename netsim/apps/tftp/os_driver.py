@@ -61,7 +61,7 @@ def _client_socket(server: str | tuple[str, int]) -> tuple[socket.socket, tuple[
     return sock, sockaddr[:2]
 
 
-def get(server: str | tuple[str, int], remote: str, local: Local = None, *, mode: str = "octet",
+def get(server: str | tuple[str, int], remote: str | bytes, local: Local = None, *, mode: str = "octet",
         blksize: int | None = None, windowsize: int | None = None, timeout: Time = 1.0,
         max_retries: int = 5, timeout_option: Time | None = None, tsize: bool = True,
         fallback: bool = True, dally: Time | None = 1.0) -> TransferResult:
@@ -106,7 +106,7 @@ def get(server: str | tuple[str, int], remote: str, local: Local = None, *, mode
         sock.close()
 
 
-def put(server: str | tuple[str, int], local: Local, remote: str | None = None, *,
+def put(server: str | tuple[str, int], local: Local, remote: str | bytes | None = None, *,
         mode: str = "octet", blksize: int | None = None, windowsize: int | None = None,
         timeout: Time = 1.0, max_retries: int = 5, timeout_option: Time | None = None,
         tsize: bool = True, fallback: bool = True) -> TransferResult:

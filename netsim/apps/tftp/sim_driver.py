@@ -59,7 +59,7 @@ def _udp(host: Any, port: int = 0) -> Any:
     return sock
 
 
-def get(host: Any, server: str | tuple[str, int], remote: str, local: Local = None, *,
+def get(host: Any, server: str | tuple[str, int], remote: str | bytes, local: Local = None, *,
         mode: str = "octet", blksize: int | None = None, windowsize: int | None = None,
         timeout: Time = 1.0, max_retries: int = 5, timeout_option: Time | None = None,
         tsize: bool = True, fallback: bool = True, dally: Time | None = 1.0) -> TransferResult:
@@ -93,7 +93,7 @@ def get(host: Any, server: str | tuple[str, int], remote: str, local: Local = No
         sock.close()
 
 
-def put(host: Any, server: str | tuple[str, int], local: Local, remote: str | None = None, *,
+def put(host: Any, server: str | tuple[str, int], local: Local, remote: str | bytes | None = None, *,
         mode: str = "octet", blksize: int | None = None, windowsize: int | None = None,
         timeout: Time = 1.0, max_retries: int = 5, timeout_option: Time | None = None,
         tsize: bool = True, fallback: bool = True) -> TransferResult:
