@@ -20,7 +20,7 @@ from ...wire import tcp as _tcp
 from ...wire.errors import DecodeError
 from ...wire.frame import decode_frame
 from .diagram import Ladder
-from .model import LadderRow, StateChange, option_text
+from .model import LadderRow, StateChange, option_text, sack_blocks
 
 __all__ = ["ladders_from_capture"]
 
@@ -189,7 +189,7 @@ def _ladder(conn: list[_Copy], node_of: dict[str, str], captured_nodes: set[str]
         rows.append(LadderRow(copy.first_ns, label(copy.src), label(copy.dst),
                               _tcp.flags_str(tcp.flags), tcp.seq, tcp.ack, len(tcp.payload),
                               window, option_text(tcp.options), "; ".join(copy.comments),
-                              lost, arrive))
+                              lost, arrive, sack_blocks(tcp.options)))
     endpoints = (label(left), label(right))
     initial, changes = infer_states(rows, endpoints)
     # A row sorts before the state changes its own sightings cause (key (..., 0) < (..., 1)).
