@@ -219,7 +219,8 @@ def measure_cwnd(algorithm: str, bandwidth: str, delay: str, queue: int, duratio
            "mss": tcp_info["tcpi_snd_mss"],
            "goodput_bps": goodput(info["received"][0], WARMUP_NS, stop),
            "queue_drops": sum(d["queue_drops"] for d in info["bottleneck"].stats().values()),
-           "retransmits": tcp_info["tcpi_total_retrans"]}
+           "retransmits": tcp_info["tcpi_total_retrans"],
+           "outage_s": (down / NS_PER_S, (down + length) / NS_PER_S) if length else None}
     if capture:
         from .tcp_congestion_capture import annotate_cwnd
         annotate_cwnd(Path(capture), out["series"], drops, out["mss"])

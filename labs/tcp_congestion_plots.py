@@ -59,11 +59,14 @@ def plot_cwnd(runs: list[dict[str, Any]], path: Path, cubic_fit: dict | None = N
             ax.step(ts[lo:hi + 1], cw[lo:hi + 1], where="post", color=PHASE_COLOURS[name], lw=1.3,
                     label=name if name not in seen else None)
             seen.add(name)
+        if run.get("outage_s"):
+            ax.axvspan(*run["outage_s"], facecolor="none", edgecolor="0.3", hatch="////", lw=0,
+                       label="bottleneck down")
         for r in recoveries(series):
             if r["kind"] == "loss":
                 ax.axvline(r["time_s"], color="tab:red", lw=1, ls=":")
-                ax.annotate("RTO", (r["time_s"], top / mss * 1.02), color="tab:red", fontsize=8,
-                            ha="center", va="bottom", annotation_clip=False)
+                ax.annotate(" RTO", (r["time_s"], top / mss * 0.97), color="tab:red", fontsize=8,
+                            ha="left", va="top", annotation_clip=False)
             else:
                 ax.plot([r["time_s"]], [r["cwnd_before"] / mss], marker="v", color="tab:orange",
                         markersize=6, ls="none")
@@ -71,7 +74,7 @@ def plot_cwnd(runs: list[dict[str, Any]], path: Path, cubic_fit: dict | None = N
             e, f = cubic_fit["epoch"], cubic_fit["fit"]
             xs = [e["start_s"] + s[0] for s in e["samples"]]
             ys = [f["c"] * (s[0] - f["k"]) ** 3 + f["w_max"] for s in e["samples"]]
-            ax.plot(xs, ys, color="black", lw=1.2, ls=(0, (2, 2)),
+            ax.plot(xs, ys, color="black", lw=1.6, ls=(0, (2, 1.5)),
                     label=f"fit C(t-K)^3+Wmax: C={f['c']:.2f} (RFC {CUBIC_C})")
         ax.set_ylim(0, top / mss * 1.12)
         if duration_s:

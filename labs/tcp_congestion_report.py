@@ -138,7 +138,8 @@ def grade_halving(result: LabResult, run: dict[str, Any]) -> None:
                       f"{r['time_s']:.1f} s" for r in cuts[:4])
     result.check(f"cwnd halves on fast recovery ({run['algorithm'].capitalize()})",
                  bool(ratios) and all(0.45 <= x <= 0.55 for x in ratios),
-                 (f"{len(cuts)} fast recoveries from congestion avoidance, cwnd in segments "
+                 (f"{len(cuts)} fast recover{'y' if len(cuts) == 1 else 'ies'} from "
+                  f"congestion avoidance, cwnd in segments "
                   f"{shown}: {', '.join(f'{x:.2f}x' for x in ratios[:4])} (RFC 5681 (4): "
                   "ssthresh = FlightSize / 2)") if cuts else
                  "no fast recovery from congestion avoidance in this run (the queue never "
@@ -341,8 +342,13 @@ def _files_and_notes(result: LabResult, out: Path, capture_algo: str, cwnd_runs:
            "and waits for a timeout when a window lost several segments; NewReno resends the "
            "next hole on each partial ACK (RFC 6582)."))
     result.notes.append(
+        "Fairness: Reno and NewReno grow cwnd one segment per round trip, so the flow with "
+        "the shorter round trip grows faster after each loss and holds the larger share "
+        "(throughput ~ MSS / (RTT sqrt p)).")
+    result.notes.append(
         f"Captures: {cap.name} is h1's NIC for the first seconds of the {capture_algo} flow, "
         "each dropped segment, fast retransmit, timeout and recovery end commented "
         "(Wireshark: frame.comment); nagle.pcapng marks each delayed ACK and the write "
         "Nagle's algorithm held. netsim tcpgraph CAPTURE draws any capture's time-sequence "
-        "graph.")
+        "graph. Step through a short transfer with netsim step tcp-congestion: each "
+        "endpoint line shows cwnd, ssthresh and the RTO.")

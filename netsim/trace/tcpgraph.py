@@ -135,8 +135,9 @@ def draw(ts: TimeSequence, path: Path, title: str | None = None, fmt: str | None
     again = [((sec(t), a), (sec(t), b)) for t, a, b, again, _lost in ts.segments if again]
     top.add_collection(LineCollection(fresh, colors="black", linewidths=1.2, label="segment"))
     if again:
+        counted = [p for p in again if span is None or span[0] <= p[0][0] <= span[1]]
         top.add_collection(LineCollection(again, colors="red", linewidths=2.2,
-                                          label=f"retransmission ({len(again)})"))
+                                          label=f"retransmission ({len(counted)})"))
         top.plot([p[1][0] for p in again], [p[1][1] for p in again], "r^", markersize=4)
     lost = [(sec(t), b) for t, _a, b, _again, was_lost in ts.segments if was_lost]
     if lost:

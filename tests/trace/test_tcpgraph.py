@@ -140,3 +140,12 @@ def test_draw_writes_a_png_and_an_svg(tmp_path):
     root = ET.parse(svg).getroot()
     assert root.tag.endswith("svg")
     assert "retransmission (1)" in svg.read_text()
+
+
+def test_the_ladder_of_the_same_capture_prints_sack_blocks_relative_to_the_isn(tmp_path):
+    from netsim.trace.ladder import ladders_from_capture
+    cap, _info, dropped = transfer(tmp_path, drop=(5, 6, 40))
+    (ladder,) = ladders_from_capture(cap)
+    text = ladder.text()
+    assert f"SACK={dropped[1] + 1448}-" in text
+    assert "negotiated: MSS 1460 both ways, SACK, timestamps" in " ".join(text.split())
