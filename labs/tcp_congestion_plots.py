@@ -35,7 +35,11 @@ def plot_cwnd(runs: list[dict[str, Any]], path: Path, cubic_fit: dict | None = N
     plt = _pyplot()
     fig, axes = plt.subplots(len(runs), 1, figsize=(10, 2.9 * len(runs) + 0.6), sharex=True,
                              squeeze=False)
-    top = max((c for run in runs for _t, c, *_ in run["series"]), default=1)
+    # Without SACK, fast recovery inflates cwnd by one segment per duplicate ACK (RFC 5681
+    # 3.2 step 4), thousands in a long NewReno recovery: the axis is set by the rest, and an
+    # inflated peak is cut and labelled with its height.
+    calm = [c for run in runs for _t, c, _ss, st, *_ in run["series"] if st != "recovery"]
+    top = max(calm or [c for run in runs for _t, c, *_ in run["series"]] or [1])
     for ax, run in zip(axes[:, 0], runs):
         mss, series = run["mss"], run["series"]
         spans = phases(series)
@@ -76,6 +80,9 @@ def plot_cwnd(runs: list[dict[str, Any]], path: Path, cubic_fit: dict | None = N
             ys = [f["c"] * (s[0] - f["k"]) ** 3 + f["w_max"] for s in e["samples"]]
             ax.plot(xs, ys, color="black", lw=1.6, ls=(0, (2, 1.5)),
                     label=f"fit C(t-K)^3+Wmax: C={f['c']:.2f} (RFC {CUBIC_C})")
+        peak = max((s[1] for s in series), default=0)
+        cut = (f"; cut off: duplicate ACKs inflated cwnd to {peak / mss:.0f} segments "
+               "(RFC 5681 3.2)") if peak > top * 1.12 else ""
         ax.set_ylim(0, top / mss * 1.12)
         if duration_s:
             ax.set_xlim(0, duration_s)
@@ -83,7 +90,7 @@ def plot_cwnd(runs: list[dict[str, Any]], path: Path, cubic_fit: dict | None = N
         same = " (with SACK it recovers as Reno does: RFC 6675)" \
             if sack and run["algorithm"] == "newreno" else ""
         ax.set_title(f"{TITLES.get(run['algorithm'], run['algorithm'])}: "
-                     f"{run['goodput_bps'] / 1e6:.2f} Mb/s{same}", fontsize=10, loc="left")
+                     f"{run['goodput_bps'] / 1e6:.2f} Mb/s{same}{cut}", fontsize=10, loc="left")
         ax.grid(True, alpha=0.25)
         ax.legend(fontsize=7, loc="upper right", ncol=3, framealpha=0.85)
     axes[-1, 0].set_xlabel("time (s)  -  triangles: loss found (fast retransmit); dotted red: "

@@ -323,15 +323,15 @@ def _files_and_notes(result: LabResult, out: Path, capture_algo: str, cwnd_runs:
     for path in (cap, nagle):
         if path.exists():
             result.captures.append(path)
+    sack = result.params.get("sack") == "on"
     if cap.exists():
         from netsim.trace.tcpgraph import draw, time_sequences
         graph = out / f"{capture_algo}-tcpgraph.png"
         first = max(time_sequences(cap), key=lambda g: g.data_bytes)
         draw(first, graph, span=(0.0, 1.2),
-             title=f"{capture_algo} at h1's NIC: slow start overflows the queue, SACK recovery "
-                   "(netsim tcpgraph)")
+             title=f"{capture_algo} at h1's NIC: slow start overflows the queue, "
+                   f"{'SACK' if sack else 'fast'} recovery (netsim tcpgraph)")
         result.figures.append(graph)
-    sack = result.params.get("sack") == "on"
     result.notes.append(
         f"Round trip without queueing: {2 * parse_time(delay) / 1e6:g} ms. "
         + ("With SACK (RFC 6675) every algorithm repairs losses the same way, so Reno and "
@@ -344,7 +344,9 @@ def _files_and_notes(result: LabResult, out: Path, capture_algo: str, cwnd_runs:
     result.notes.append(
         "Fairness: Reno and NewReno grow cwnd one segment per round trip, so the flow with "
         "the shorter round trip grows faster after each loss and holds the larger share "
-        "(throughput ~ MSS / (RTT sqrt p)).")
+        "(throughput ~ MSS / (RTT sqrt p))"
+        + (". With SACK NewReno shares exactly as Reno does, so it is not run twice."
+           if sack and {"reno", "newreno"} <= {r["algorithm"] for r in cwnd_runs} else "."))
     result.notes.append(
         f"Captures: {cap.name} is h1's NIC for the first seconds of the {capture_algo} flow, "
         "each dropped segment, fast retransmit, timeout and recovery end commented "

@@ -149,3 +149,18 @@ def test_the_ladder_of_the_same_capture_prints_sack_blocks_relative_to_the_isn(t
     text = ladder.text()
     assert f"SACK={dropped[1] + 1448}-" in text
     assert "negotiated: MSS 1460 both ways, SACK, timestamps" in " ".join(text.split())
+
+
+@pytest.mark.tools
+def test_a_capture_rewritten_by_wiresharks_editcap_as_libpcap_gives_the_same_graph(tmp_path):
+    import subprocess
+
+    from tests.kits.tools import require_tool
+    editcap = require_tool("editcap")
+    cap, _info, dropped = transfer(tmp_path, drop=(5, 6, 40))
+    dump = tmp_path / "libpcap.pcap"
+    subprocess.run([editcap, "-F", "libpcap", str(cap), str(dump)], check=True, timeout=60)
+    (ours,) = time_sequences(cap)
+    (theirs,) = time_sequences(dump)
+    assert [s[1:] for s in theirs.segments] == [s[1:] for s in ours.segments]
+    assert sorted(s[1] for s in theirs.retransmissions) == dropped
