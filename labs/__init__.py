@@ -23,6 +23,7 @@ LABS = {
     "router-subnets": "labs.router_subnets",
     "udp-broadcast": "labs.udp_broadcast",
     "tcp-handshake": "labs.tcp_handshake",
+    "tcp-congestion": "labs.tcp_congestion",
     "tftp-transfer": "labs.tftp_transfer",
     "concurrent-server": "labs.concurrent_server",
 }

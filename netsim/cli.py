@@ -571,6 +571,54 @@ def ladder(capture: Path, svg: Path | None, png: Path | None, ascii_only: bool,
             click.echo(f"PNG written to {path}")
 
 
+def _conn_param():
+    from labs.params import Param
+    return Param("conn", int, 1, min=1, help="connection number")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("capture", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Draw the graph as a PNG into this file (default: CAPTURE-tcpgraph.png).")
+@click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Draw the graph as SVG into this file instead.")
+@click.option("--conn", type=_LazyDeclared(_conn_param, "an integer"), default=None,
+              metavar="N", help="Which connection (1, 2, ... as listed; default: most data).")
+@debug_option
+def tcpgraph(capture: Path, png: Path | None, svg: Path | None, conn: int | None) -> None:
+    """Time-sequence graph (segments, ACKs, window, SACK, retransmissions) and bytes in
+    flight of a TCP connection in any capture (ours or tcpdump's).
+
+    \b
+    Example:
+      netsim tcpgraph captures/tcp-congestion/reno.pcapng --png reno.png
+    """
+    from .trace.tcpgraph import draw, time_sequences
+    from .wire.errors import DecodeError
+    if png is not None and svg is not None:
+        raise click.UsageError("give --png or --svg, not both")
+    out = _output_file(svg, "--svg") or _output_file(png, "--png") \
+        or Path(f"{capture.stem}-tcpgraph.png")
+    _state["doing"] = f"netsim tcpgraph {capture}"
+    try:
+        graphs = time_sequences(capture)
+    except DecodeError as exc:
+        raise click.UsageError(f"{capture}: {exc}") from None
+    if not graphs:
+        raise click.ClickException(f"{capture}: no TCP connections found")
+    if conn is not None and conn > len(graphs):
+        raise click.UsageError(f"--conn must be from 1 to {len(graphs)} (got {conn}): "
+                               f"{capture} holds {len(graphs)} TCP connection(s)")
+    chosen = conn or 1 + max(range(len(graphs)), key=lambda i: graphs[i].data_bytes)
+    for i, g in enumerate(graphs, 1):
+        mark = "*" if i == chosen else " "
+        click.echo(f"{mark} {i}: {g.sender} -> {g.receiver}: {len(g.segments)} data segments, "
+                   f"{len(g.retransmissions)} retransmitted, {g.data_bytes} bytes")
+    fmt = "svg" if svg is not None else "png"
+    draw(graphs[chosen - 1], out, fmt=fmt)
+    click.echo(f"{fmt.upper()} written to {out}")
+
+
 @main.command(context_settings={**CONTEXT, "ignore_unknown_options": True,
                                 "allow_extra_args": True})
 @click.argument("target")

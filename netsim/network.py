@@ -32,7 +32,8 @@ class Network:
     Args:
         seed: seeds the one RNG behind every random choice (loss, backoff, ISNs, ports).
         trace: keep an event log of every frame and protocol event (``net.trace``); pass an int
-            to bound it to that many events, False to switch it off (fastest).
+            to bound it (and the TCP tracer's congestion updates) to that many events, False
+            to switch it off (fastest).
     """
 
     # Told about every Network made and every capture opened while a ``with
@@ -46,9 +47,9 @@ class Network:
         self.links: list[Any] = []
         bound = trace if not isinstance(trace, bool) and isinstance(trace, int) else 200_000
         self.trace = TraceLog(maxlen=bound)
-        # Every host's TCP reports its segments and state changes here (ladders, labs);
-        # bounded like the trace, and keeping nothing when tracing is off.
-        self.tcp_tracer = TcpTracer(limit=bound, enabled=bool(trace))
+        # Every host's TCP reports its segments, state changes and congestion updates here
+        # (ladders, labs); bounded like the trace, and keeping nothing when tracing is off.
+        self.tcp_tracer = TcpTracer(limit=bound, enabled=bool(trace), max_updates=bound)
         # The checked YAML description, when the network was built from a topology file.
         self.topology: Any = None
         # True while a tool (``netsim step``) drives time with step(): see :meth:`observe`.

@@ -85,8 +85,8 @@ class TcpLayer:
     Args:
         host: the owner, through its :class:`~netsim.stack.services.IpServices`.
         tracer: the network's tracer (one per network, shared by all hosts).
-        trace_segments: give the tracer a ladder row per segment; False keeps state changes
-            only (``Network(trace=False)`` is for speed).
+        trace_segments: give the tracer a ladder row per segment and every congestion update;
+            False keeps state changes only (``Network(trace=False)`` is for speed).
     """
 
     def __init__(self, host: IpServices, tracer: TcpTracer, trace_segments: bool = True):
@@ -203,6 +203,8 @@ class TcpLayer:
                 self.host.log("state", text)
                 notes.append(text)
             elif isinstance(ev, CongestionUpdate):
+                if self.trace_segments:
+                    self.tracer.congestion(ep.label, ep.peer_label, ev)
                 if self.on_congestion is not None:
                     self.on_congestion(ep.label, ev)
             elif isinstance(ev, Writable):

@@ -36,7 +36,7 @@ from .filters import FilterError, compile_filter
 from .ladder.model import LadderRow, StateChange, isns
 from .ladder.text import render_text
 
-__all__ = ["Stepper", "HELP", "VISIBLE"]
+__all__ = ["Stepper", "HELP", "VISIBLE", "congestion_line"]
 
 VISIBLE = frozenset({"tx", "rx", "drop", "state"})
 
@@ -59,6 +59,18 @@ _LADDER_TAIL = 14
 def _ms(ns: int) -> str:
     """The stepper's one clock: milliseconds since the simulation started."""
     return f"{ns / 1e6:.3f} ms"
+
+
+def congestion_line(conn) -> str:
+    """The sender's congestion state as ``ss -i`` shows it: cwnd and ssthresh in segments
+    (and bytes), the RTO, the smoothed RTT, the recovery state and the algorithm."""
+    mss = max(conn.eff_mss, 1)
+    ssthresh = ("inf" if conn.ssthresh >= 1 << 30 else
+                f"{conn.ssthresh / mss:.4g} ({conn.ssthresh} B)")
+    srtt = conn.rto.srtt
+    return (f"cwnd={conn.cwnd / mss:.4g} ({conn.cwnd} B) ssthresh={ssthresh} "
+            f"rto={conn.rto.rto / 1e6:g}ms srtt=" + ("-" if srtt is None else f"{srtt / 1e6:.3g}ms")
+            + f" {conn.ca_state} {conn.cc.name}")
 
 
 class Stepper:
@@ -221,6 +233,7 @@ class Stepper:
                 lines.append(f"{ep.label:<12} {str(c.state):<12} snd.una={num(c.snd_una, c.iss)} "
                              f"snd.nxt={num(c.snd_nxt, c.iss)} rcv.nxt={num(c.rcv_nxt, c.irs)} "
                              f"snd.wnd={c.snd_wnd} -> {ep.peer_label}")
+                lines.append(" " * 13 + congestion_line(c))
         return lines
 
     def _show_tcp(self) -> None:

@@ -1,10 +1,16 @@
-"""The TCP tracer: every segment and every state change of both ends of every connection.
+"""The TCP tracer: every segment, state change and congestion update of both ends of every
+connection.
 
 The host stack reports to it (``segment`` when a segment leaves or arrives, ``state`` when a
-connection changes state); it turns that into :class:`~netsim.trace.ladder.LadderRow` and
+connection changes state, ``congestion`` when a sender's cwnd, ssthresh, RTT estimate or
+recovery state changes); it turns that into :class:`~netsim.trace.ladder.LadderRow` and
 :class:`~netsim.trace.ladder.StateChange` items per connection, so a ladder diagram shows
 both ends' real states (not states inferred from a capture), and a lost segment is an arrow
-that never arrives.
+that never arrives. The congestion updates
+(:class:`~netsim.stack.tcp.events.CongestionUpdate`) are what a cwnd-vs-time plot needs:
+``conn.congestion("h1:40000")``. Like the event log, the tracer keeps only the most recent
+``max_updates`` of them (``Network(trace=N)`` bounds both).
+
 
 Memory: a tracer switched off (``Network(trace=False)``) keeps nothing at all, so no record
 of a connection outlives it; a tracer with a ``limit`` (``Network(trace=N)``) keeps at most
@@ -14,11 +20,12 @@ connections first, then the oldest items of one that alone is larger than the li
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from ..wire import tcp as _tcp
 from .ladder.diagram import Ladder
-from .ladder.model import LadderRow, StateChange, option_text
+from .ladder.model import LadderRow, StateChange, option_text, sack_blocks
 
 __all__ = ["TcpTracer", "TracedConnection", "state_name"]
 
@@ -44,6 +51,25 @@ class TracedConnection:
     states: dict[str, str] = field(default_factory=dict)
     listening: set[str] = field(default_factory=set)
     _in_flight: dict[tuple, list[LadderRow]] = field(default_factory=dict)
+    # The tracer's bounded store of (connection, endpoint, update), shared by all connections.
+    _updates: deque = field(default_factory=deque, repr=False)
+
+    def congestion(self, endpoint: str | None = None) -> list:
+        """The congestion updates of this connection, oldest first.
+
+        Args:
+            endpoint: one end's label (``"h1:40000"``): only the updates of its sender;
+                None: both ends' updates, as ``(endpoint, update)`` pairs.
+
+        Returns:
+            :class:`~netsim.stack.tcp.events.CongestionUpdate` values (cwnd, ssthresh, rtt,
+            srtt, rttvar, rto, ca_state, algorithm, time), or pairs when ``endpoint`` is None.
+            Updates older than the tracer's bound are gone.
+        """
+        mine = [(ep, u) for conn, ep, u in self._updates if conn is self]
+        if endpoint is None:
+            return mine
+        return [u for ep, u in mine if ep == endpoint]
 
     def ladder(self, final: bool = True) -> Ladder:
         """The ladder diagram: ``.text()`` for the terminal, ``.svg()`` for a picture.
@@ -66,14 +92,16 @@ class TracedConnection:
 
 
 class TcpTracer:
-    """Collects segments and state changes from every host of a network.
+    """Collects segments, state changes and congestion updates from every host of a network.
 
     Args:
         limit: the most ladder items kept over all connections (None: no limit).
         enabled: False records nothing (the hosts may still call it).
+        max_updates: keep at most this many congestion updates (the newest; None: all).
     """
 
-    def __init__(self, limit: int | None = None, enabled: bool = True):
+    def __init__(self, limit: int | None = None, enabled: bool = True,
+                 max_updates: int | None = 200_000):
         self.connections: list[TracedConnection] = []
         self._by_key: dict[frozenset, TracedConnection] = {}
         self.listening: set[str] = set()  # labels of listening sockets, e.g. "h2:80"
@@ -81,6 +109,8 @@ class TcpTracer:
         self.enabled = enabled
         self.items = 0      # ladder items kept now
         self.forgotten = 0  # items dropped to stay within the limit
+        self._updates: deque = deque(maxlen=max_updates)
+        self.updates_total = 0
 
     def _added(self, conn: TracedConnection) -> None:
         self.items += 1
@@ -125,7 +155,7 @@ class TcpTracer:
         key = frozenset((a, b))
         conn = self._by_key.get(key)
         if conn is None:
-            conn = TracedConnection((a, b), listening=self.listening)
+            conn = TracedConnection((a, b), listening=self.listening, _updates=self._updates)
             self._by_key[key] = conn
             self.connections.append(conn)
         return conn
@@ -134,7 +164,8 @@ class TcpTracer:
         # A new SYN (no ACK) on a 4-tuple whose previous connection finished starts a new one.
         if seg.flags & _tcp.SYN and not seg.flags & _tcp.ACK and conn.items and all(
                 s in ("CLOSED", "TIME_WAIT") for s in conn.states.values()) and len(conn.states) == 2:
-            new = TracedConnection(conn.endpoints, listening=self.listening)
+            new = TracedConnection(conn.endpoints, listening=self.listening,
+                                   _updates=self._updates)
             self._by_key[frozenset(conn.endpoints)] = new
             self.connections.append(new)
             return new
@@ -149,7 +180,8 @@ class TcpTracer:
         if direction == "out":
             conn = self._restart_if_reused(conn, seg)
             row = LadderRow(time_ns, src, dst, _tcp.flags_str(seg.flags), seg.seq, seg.ack,
-                            len(seg.payload), seg.window, option_text(seg.options), note)
+                            len(seg.payload), seg.window, option_text(seg.options), note,
+                            sack=sack_blocks(seg.options))
             conn.items.append(row)
             conn._in_flight.setdefault(key, []).append(row)
             self._added(conn)
@@ -184,6 +216,14 @@ class TcpTracer:
         conn.items.append(StateChange(time_ns, endpoint, state_name(old), state_name(new)))
         conn.states[endpoint] = state_name(new)
         self._added(conn)
+
+    def congestion(self, endpoint: str, peer: str, update) -> None:
+        """Record a :class:`~netsim.stack.tcp.events.CongestionUpdate` of ``endpoint``'s
+        sender (its connection to ``peer``)."""
+        if not self.enabled:
+            return
+        self._updates.append((self._conn(endpoint, peer), endpoint, update))
+        self.updates_total += 1
 
     def find(self, endpoint_prefix: str) -> list[TracedConnection]:
         """Connections with an endpoint starting with ``endpoint_prefix`` ("h1" or "h1:80")."""

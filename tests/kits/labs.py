@@ -16,6 +16,8 @@ SMALL: dict[str, dict] = {
     "router-subnets": {},
     "udp-broadcast": {"hosts": 2, "remote": 1},
     "tcp-handshake": {},
+    "tcp-congestion": {"algorithms": ["reno", "cubic"], "bandwidth": "4Mbps", "queue": 20,
+                       "duration": "6s", "loss": [0.02], "delack": ["40ms"], "outage": "0s"},
     "tftp-transfer": {},
     "concurrent-server": {"clients": 4, "workers": 2, "sweep": [1, 4]},
 }

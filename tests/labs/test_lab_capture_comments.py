@@ -43,6 +43,15 @@ LESSONS: dict[str, dict[str, list[str]]] = {
         "lost-fin.pcapng": [r"lost on purpose \(the first FIN\)"],
         "simultaneous-close.pcapng": [r"h1: FIN_WAIT_1 -> CLOSING"],
     },
+    "tcp-congestion": {
+        "reno.pcapng": [r"dropped at r1: the bottleneck's queue was full \(drop-tail\).*",
+                        r"fast retransmit \(RFC 5681 3.2, RFC 6675\).*",
+                        r"this duplicate ACK starts fast recovery",
+                        r"fast recovery ends: .*", r"lost after r1: the bottleneck was down.*",
+                        r"retransmission timeout \(RFC 6298 5.5\).*"],
+        "nagle.pcapng": [r"delayed ACK \(RFC 1122 4.2.3.2\).*", r"Nagle \(RFC 896.*",
+                         r"the first small write goes at once.*"],
+    },
     "tftp-transfer": {"transfer.pcapng": [r"lost on link"]},
     "concurrent-server": {name: [r"server: LISTEN -> SYN_RECEIVED"] for name in
                           ("iterative.pcapng", "thread-per-client.pcapng", "worker-pool.pcapng")},

@@ -233,9 +233,11 @@ class Recovery:
             flags |= PSH
         self._out.append(self._segment(flags, seq, bytes(buf[off:off + n])))
         self.stats["retransmits"] += 1
-        end = seq_add(seq, n + (1 if flags & FIN else 0))
-        if self._rtt_seq is not None and seq_ge(self._rtt_seq, seq) and seq_lt(self._rtt_seq, end):
-            self._rtt_seq = None  # Karn (RFC 6298 3): that segment can no longer be timed
+        if self._rtt_seq is not None and seq_ge(self._rtt_seq, seq):
+            # Karn (RFC 6298 3): the timed segment, or one below it, went again, so the ACK
+            # that covers it also covers a retransmission and times nothing: a segment sent
+            # above a hole is acknowledged only once the hole's resend arrives.
+            self._rtt_seq = None
         return n + (1 if flags & FIN else 0)
 
     def _skip_sacked(self) -> None:

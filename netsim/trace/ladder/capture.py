@@ -20,9 +20,9 @@ from ...wire import tcp as _tcp
 from ...wire.errors import DecodeError
 from ...wire.frame import decode_frame
 from .diagram import Ladder
-from .model import LadderRow, StateChange, option_text
+from .model import LadderRow, StateChange, option_text, sack_blocks
 
-__all__ = ["ladders_from_capture"]
+__all__ = ["ladders_from_capture", "connections_from_capture"]
 
 
 class _Copy:
@@ -154,16 +154,30 @@ def ladders_from_capture(path, dedup_window_ns: int = NS_PER_S, names: bool = Tr
     Raises:
         DecodeError: the capture itself is corrupt (frames that do not decode are skipped).
     """
-    copies = _collect(path, dedup_window_ns)
-    node_of = _node_names(copies) if names else {}
-    captured_nodes = {c.rsplit("-", 1)[0] for copy in copies for c in copy.ifaces if "-" in c}
     ladders = []
-    for conn in _split_connections(copies):
-        ladders.append(_ladder(conn, node_of, captured_nodes))
+    for endpoints, rows in connections_from_capture(path, dedup_window_ns, names):
+        ladders.append(_ladder(endpoints, rows))
     return ladders
 
 
-def _ladder(conn: list[_Copy], node_of: dict[str, str], captured_nodes: set[str]) -> Ladder:
+def connections_from_capture(path, dedup_window_ns: int = NS_PER_S, names: bool = True
+                             ) -> list[tuple[tuple[str, str], list[LadderRow]]]:
+    """The segments of each TCP connection in a capture, without inferring states.
+
+    Same arguments and grouping as :func:`ladders_from_capture` (which adds the states);
+    ``netsim tcpgraph`` draws from these rows.
+
+    Returns:
+        ``((initiator, responder), rows)`` per connection, in order of first segment.
+    """
+    copies = _collect(path, dedup_window_ns)
+    node_of = _node_names(copies) if names else {}
+    captured_nodes = {c.rsplit("-", 1)[0] for copy in copies for c in copy.ifaces if "-" in c}
+    return [_rows(conn, node_of, captured_nodes) for conn in _split_connections(copies)]
+
+
+def _rows(conn: list[_Copy], node_of: dict[str, str], captured_nodes: set[str]
+          ) -> tuple[tuple[str, str], list[LadderRow]]:
     def label(addr: tuple[str, int]) -> str:
         return f"{node_of.get(addr[0], addr[0])}:{addr[1]}"
 
@@ -189,8 +203,11 @@ def _ladder(conn: list[_Copy], node_of: dict[str, str], captured_nodes: set[str]
         rows.append(LadderRow(copy.first_ns, label(copy.src), label(copy.dst),
                               _tcp.flags_str(tcp.flags), tcp.seq, tcp.ack, len(tcp.payload),
                               window, option_text(tcp.options), "; ".join(copy.comments),
-                              lost, arrive))
-    endpoints = (label(left), label(right))
+                              lost, arrive, sack_blocks(tcp.options)))
+    return (label(left), label(right)), rows
+
+
+def _ladder(endpoints: tuple[str, str], rows: list[LadderRow]) -> Ladder:
     initial, changes = infer_states(rows, endpoints)
     # A row sorts before the state changes its own sightings cause (key (..., 0) < (..., 1)).
     keyed = [((row.time_ns, i, 0, 0), row) for i, row in enumerate(rows)]

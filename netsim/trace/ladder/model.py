@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = ["LadderRow", "StateChange", "row_label", "isns", "by_time", "initial_states",
-           "option_text"]
+           "option_text", "sack_blocks", "negotiation"]
 
 _MOD = 1 << 32
 
@@ -21,7 +21,8 @@ class LadderRow:
     """One segment: ``src`` and ``dst`` are endpoint labels (``"h1:49152"``); ``seq``/``ack`` are
     the wire values (renderers subtract the ISNs when asked); ``flags`` is ``"SYN,ACK"`` as
     :func:`netsim.wire.tcp.flags_str` writes it; ``arrive_ns`` is when it reached ``dst`` (None:
-    unknown); ``lost`` marks a segment that never arrived."""
+    unknown); ``lost`` marks a segment that never arrived; ``sack`` holds the SACK blocks
+    (RFC 2018, wire values in ``dst``'s sequence space, like ``ack``)."""
 
     time_ns: int
     src: str
@@ -35,6 +36,7 @@ class LadderRow:
     note: str = ""
     lost: bool = False
     arrive_ns: int | None = None
+    sack: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(slots=True)
@@ -61,12 +63,15 @@ def isns(rows: Iterable[LadderRow]) -> dict[str, int]:
 
 def row_label(row: LadderRow, isn: dict[str, int] | None) -> str:
     """``[SYN,ACK] seq=0 ack=1 win=65535 MSS=1460``: seq/ack relative to ``isn`` (from
-    :func:`isns`; None: absolute), ``ack`` only when the ACK flag is set, ``len`` when not 0."""
+    :func:`isns`; None: absolute), ``ack`` only when the ACK flag is set, ``len`` when not 0,
+    SACK blocks (``SACK=2897-4345``) relative to the same ISN as ``ack``."""
     seq, ack = row.seq, row.ack
+    base = 0
     if isn is not None:
         seq = (seq - isn.get(row.src, 0)) % _MOD
         if row.dst in isn:
-            ack = (ack - isn[row.dst]) % _MOD
+            base = isn[row.dst]
+            ack = (ack - base) % _MOD
     parts = [f"[{row.flags or '<none>'}]", f"seq={seq}"]
     if "ACK" in row.flags.split(","):
         parts.append(f"ack={ack}")
@@ -75,7 +80,55 @@ def row_label(row: LadderRow, isn: dict[str, int] | None) -> str:
     parts.append(f"win={row.window}")
     if row.options:
         parts.append(row.options)
+    if row.sack:
+        # RFC 2018 3: each block is [left, right) of the data sender's sequence space.
+        parts.append("SACK=" + ",".join(f"{(a - base) % _MOD}-{(b - base) % _MOD}"
+                                        for a, b in row.sack))
     return " ".join(parts)
+
+
+def negotiation(rows: Iterable[LadderRow], endpoints: tuple[str, str]) -> tuple[int, str] | None:
+    """What the two SYNs agreed on, and the index of the row (in ``rows``) that settled it.
+
+    Each end offers its options on its SYN (RFC 9293 3.7.1, RFC 7323 2-3, RFC 2018 2); an
+    option is in use only when both offered it, and each end's MSS limits what the *other*
+    sends. Returns None until both ends' SYNs are among ``rows``.
+
+    Returns:
+        ``(index, "negotiated: MSS 1460 both ways, SACK, timestamps, window scale x4/x128")``:
+        for pairs, the left end's value first.
+    """
+    offers: dict[str, dict[str, str]] = {}
+    for i, row in enumerate(rows):
+        if "SYN" not in row.flags.split(",") or row.src in offers or row.src not in endpoints:
+            continue
+        offers[row.src] = dict(word.partition("=")[::2] for word in row.options.split())
+        if len(offers) == 2:
+            return i, _agreed(offers[endpoints[0]], offers[endpoints[1]], endpoints)
+    return None
+
+
+def _agreed(a: dict[str, str], b: dict[str, str], endpoints: tuple[str, str]) -> str:
+    hosts = [end.rsplit(":", 1)[0] for end in endpoints]
+
+    def pair(key: str, default: str) -> str:
+        x, y = a.get(key, default), b.get(key, default)
+        return f"{x} both ways" if x == y else f"{x}/{y}"
+
+    # RFC 9293 3.7.1: a SYN without MSS means 536.
+    parts = [f"MSS {pair('MSS', '536')}"]
+    for key, name in (("SACK_PERM", "SACK"), ("TS", "timestamps")):
+        if key in a and key in b:
+            parts.append(name)
+        elif key in a or key in b:
+            parts.append(f"no {name} (only {hosts[0 if key in a else 1]} offered it)")
+    if "WS" in a and "WS" in b:
+        # RFC 7323 2.2: each end scales the windows it sends by its own shift.
+        x, y = a["WS"], b["WS"]
+        parts.append(f"window scale x{x} both ways" if x == y else f"window scale x{x}/x{y}")
+    elif "WS" in a or "WS" in b:
+        parts.append(f"no window scaling (only {hosts[0 if 'WS' in a else 1]} offered it)")
+    return "negotiated: " + ", ".join(parts)
 
 
 def by_time(items) -> list:
@@ -95,7 +148,8 @@ def initial_states(items, endpoints: tuple[str, str], states: dict[str, str] | N
 
 
 def option_text(options) -> str:
-    """Options as Wireshark shows them in the Info column: ``MSS=1460 WS=128 SACK_PERM``.
+    """Options as Wireshark shows them in the Info column: ``MSS=1460 WS=128 SACK_PERM``
+    (SACK blocks apart: :func:`sack_blocks`).
 
     A ladder is read for what each segment does, so the timestamp option is shown as ``TS``
     only on a SYN, where it is negotiated (RFC 7323 3.2); its values, on every segment, are
@@ -113,6 +167,14 @@ def option_text(options) -> str:
             shown.append("SACK_PERM")
         elif name == "Timestamp" and syn:
             shown.append("TS")
-        elif name == "SAck":
-            shown.append("SACK=" + ",".join(f"{a}-{b}" for a, b in value))
+    # SACK blocks are not text here: they are sequence numbers, which the renderers show
+    # relative to the ISN like ``ack`` (``LadderRow.sack``, :func:`row_label`).
     return " ".join(shown)
+
+
+def sack_blocks(options) -> tuple[tuple[int, int], ...]:
+    """The SACK blocks of a segment's options (RFC 2018), as wire values; () for none."""
+    for name, value in options:
+        if name == "SAck":
+            return tuple(value)
+    return ()

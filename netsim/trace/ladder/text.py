@@ -4,7 +4,9 @@ Unicode box drawing, or plain ASCII."""
 
 from __future__ import annotations
 
-from .model import LadderRow, StateChange, by_time, initial_states, isns, row_label
+import textwrap
+
+from .model import LadderRow, StateChange, by_time, initial_states, isns, negotiation, row_label
 
 __all__ = ["render_text"]
 
@@ -15,7 +17,7 @@ _ASCII = {"line": "|", "dash": "-", "right": ">", "left": "<", "lost": "x", "mor
 def render_text(items, endpoints: tuple[str, str], relative: bool = True,
                 width: int | None = None, ascii: bool = False,
                 states: dict[str, str] | None = None, notes: bool = True,
-                t0: int | None = None) -> str:
+                t0: int | None = None, negotiated: bool = True) -> str:
     """Draw a ladder for a terminal.
 
     Args:
@@ -29,6 +31,8 @@ def render_text(items, endpoints: tuple[str, str], relative: bool = True,
         notes: append each row's ``note`` after the right lifeline.
         t0: the time (ns) the time column counts from; None: the first item's (0 gives the
             simulation's own clock, as the stepper shows it).
+        negotiated: under the segment that completes the handshake's option exchange (the
+            second end's SYN), say what the two SYNs agreed on (:func:`.model.negotiation`).
 
     Returns:
         The diagram, lines joined with ``\\n``, time (ms since ``t0``) on the left.
@@ -39,6 +43,9 @@ def render_text(items, endpoints: tuple[str, str], relative: bool = True,
     rows = [i for i in items if isinstance(i, LadderRow)]
     isn = isns(rows) if relative else None
     labels = {id(r): row_label(r, isn) for r in rows}
+    between = [r for r in rows if {r.src, r.dst} == {left, right}]
+    agreed = negotiation(between, endpoints) if negotiated else None
+    agreed_after = id(between[agreed[0]]) if agreed else None
     tcol = 11
     inner = max([40, len(left) + len(right) + 2] + [len(s) + 5 for s in labels.values()])
     if width is not None:
@@ -80,6 +87,9 @@ def render_text(items, endpoints: tuple[str, str], relative: bool = True,
         if notes and item.note:
             line += f"  # {item.note}"
         out.append(line)
+        if id(item) == agreed_after:
+            for part in _pack(agreed[1], inner - 4):
+                out.append(blank + g["line"] + "  " + part.ljust(inner - 2) + g["line"])
     flush_states()
     return "\n".join(out) + "\n"
 
@@ -96,3 +106,20 @@ def _text_arrow(text: str, inner: int, rightward: bool, lost: bool, g: dict[str,
     if rightward:
         return dash * 2 + text + fill + g["right"]
     return g["left"] + fill + text + dash * 2
+
+
+def _pack(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width``, broken after its commas where possible (so a
+    phrase such as ``window scale x4`` stays on one line), continuation lines indented."""
+    lines: list[str] = []
+    for phrase in text.split(", "):
+        piece = phrase if not lines else ", " + phrase
+        if lines and len(lines[-1]) + len(piece) <= width:
+            lines[-1] += piece
+        elif lines:
+            lines[-1] += ","
+            lines.append("  " + phrase)
+        else:
+            lines.append(phrase)
+    return [part for line in lines
+            for part in textwrap.wrap(line, width, subsequent_indent="  ") or [""]]
