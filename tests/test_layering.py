@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("realworld", ("netsim.realworld",), ("apps", "topo")),  # real time, OS links, forwarding
     ("network", ("netsim.network",), ("realworld",)),
     ("top", ("netsim", "netsim.cli", "netsim.cli_step", "netsim.cli_exec", "netsim.cli_realworld",
+             "netsim.cli_sweep",
              "labs"), ("network",)),
 ]
 
