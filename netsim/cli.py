@@ -12,6 +12,7 @@ TFTP transfer failed, a capture holds no TCP connection), 2 wrong input, 3 the r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -62,12 +63,13 @@ class PlainBadParameter(click.BadParameter):
 class NetsimGroup(click.Group):
     """The top command: turns every error into one line and an exit status.
 
-    ``netsim tftp``, ``exec``, ``grade`` and ``view`` are loaded only when used: a command line with a typo
-    should not pay for importing the TFTP stack or the program runner before it is told so.
+    ``netsim tftp``, ``exec``, ``grade``, ``view`` and ``sweep`` are loaded only when used: a
+    command line with a typo should not pay for importing the TFTP stack, the program runner
+    or the sweep machinery before it is told so.
     """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), "tftp", "exec", "grade", "view"])
+        return sorted([*super().list_commands(ctx), "tftp", "exec", "grade", "view", "sweep"])
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name == "tftp":
@@ -82,6 +84,10 @@ class NetsimGroup(click.Group):
         if name == "view":
             from .cli_view import view_cli
             return view_cli(CONTEXT, _lab_args)
+        if name == "sweep":
+            from .cli_sweep import sweep_cli
+            return sweep_cli(CONTEXT, debug_option, _make_folder, describe_failure,
+                             lambda text: _state.update(doing=text))
         return super().get_command(ctx, name)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
@@ -311,6 +317,10 @@ def _lab_command(mod) -> click.Command:
                      help=f"Folder for captures and plots (default: captures/{mod.NAME})."),
         click.Option(["--jobs"], type=Declared(_jobs_param()), default=None, metavar="N",
                      help="Worker processes for sweeps, 1 or more (default: the number of cores)."),
+        click.Option(["--cluster"], default=None, metavar="ADDRESS",
+                     help="Run the sweep's points on this Dask scheduler, e.g. "
+                          "tcp://scheduler:8786 (default: NETSIM_DASK_SCHEDULER, if set and "
+                          "no --jobs)."),
         click.Option(["--json", "as_json"], is_flag=True, help="Print the result as JSON."),
         click.Option(["--realtime"], is_flag=True, help="Pace virtual time to the wall clock."),
         click.Option(["--max-lag"], default=None,
@@ -323,8 +333,9 @@ def _lab_command(mod) -> click.Command:
                      help="Show the lab's scenes in the browser viewer instead of running it."),
     ]
 
-    def callback(out: Path | None, jobs: int | None, as_json: bool, realtime: bool,
-                 max_lag: str | None, live: str | None, on_broken_pipe: str, view: bool,
+    def callback(out: Path | None, jobs: int | None, cluster: str | None, as_json: bool,
+                 realtime: bool, max_lag: str | None, live: str | None, on_broken_pipe: str,
+                 view: bool,
                  **values: Any) -> None:
         if view:
             from .cli_view import view_lab
@@ -332,8 +343,9 @@ def _lab_command(mod) -> click.Command:
             sys.exit(view_lab(mod.NAME, {k: v for k, v in values.items() if v is not None}))
         live_opts = {"realtime": realtime, "max_lag": max_lag, "live": live,
                      "on_broken_pipe": on_broken_pipe}
-        _run_lab(mod, {k: v for k, v in values.items() if v is not None}, out, jobs, as_json,
-                 live_opts)
+        with _sweep_cluster(jobs, cluster):
+            _run_lab(mod, {k: v for k, v in values.items() if v is not None}, out, jobs,
+                     as_json, live_opts)
 
     cmd = click.Command(mod.NAME, params=options, callback=callback, context_settings=CONTEXT,
                         help=f"{mod.TITLE}.\n\n{mod.SUMMARY}.",
@@ -366,6 +378,26 @@ def _lab_args(mod, args: list[str]) -> dict[str, Any]:
             raise click.UsageError(str(exc)) from None
         i += 1
     return values
+
+
+@contextlib.contextmanager
+def _sweep_cluster(jobs: int | None, cluster: str | None):
+    """The lab's sweeps on the Dask cluster named by --cluster (see labs.sweep.where)."""
+    from labs.cluster import ClusterError, check_address, require_dask
+    from labs.sweep import cluster_source, on_cluster, where
+    if cluster is not None and jobs is not None:
+        raise click.UsageError("--jobs runs on this machine, --cluster on a Dask cluster: "
+                               "give one of them")
+    try:
+        kind, address = where(jobs, cluster)
+        if kind == "cluster":
+            source = cluster_source(cluster)
+            cluster = check_address(address, source)
+            require_dask(source)
+        with on_cluster(cluster):
+            yield
+    except ClusterError as exc:  # also: no scheduler at the address, found mid-lab
+        raise click.UsageError(str(exc)) from None
 
 
 def _run_lab(mod, values: dict[str, Any], out: Path | None, jobs: int | None,

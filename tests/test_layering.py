@@ -41,7 +41,8 @@ LAYERS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("network", ("netsim.network",), ("realworld", "viewer")),
     ("grade", ("netsim.grade",), ("network",)),  # netsim grade: programs against reference peers
     ("top", ("netsim", "netsim.cli", "netsim.cli_step", "netsim.cli_exec", "netsim.cli_realworld",
-             "netsim.cli_grade", "netsim.cli_view", "labs"), ("network", "grade")),
+             "netsim.cli_grade", "netsim.cli_view", "netsim.cli_sweep", "labs"),
+            ("network", "grade")),
 ]
 
 # Upward imports that other work in progress removes; each must still exist (so the list can
