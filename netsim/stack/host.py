@@ -394,6 +394,8 @@ class Host(Node):
         if eth.ethertype == weth.ETH_IPV4:
             return self._receive_ip(iface, eth.payload, link_bcast)
         if eth.ethertype == weth.ETH_ARP:
+            if self.arp.unconcerned(iface, eth.payload):
+                return None
             try:
                 arp = arp_decode(eth.payload)
             except DecodeError as exc:
