@@ -14,7 +14,7 @@ from collections import deque
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..sim.units import NS_PER_S
-from ..wire.addr import BROADCAST_MAC, ZERO_MAC
+from ..wire.addr import BROADCAST_MAC, ZERO_MAC, ip_str
 from ..wire.arp import ARP, ARP_REPLY, ARP_REQUEST
 from ..wire.ethernet import ETH_ARP, ETH_IPV4, Ethernet
 
@@ -154,6 +154,29 @@ class ArpLayer:
             self.host.next_hop_unreachable(datagram, pend.iface)
 
     # -- receiving ARP ---------------------------------------------------------------------
+
+    def unconcerned(self, iface: Interface, payload: bytes) -> bool:
+        """True for a well-formed ARP packet that :meth:`receive` would drop without a trace.
+
+        RFC 826 "Packet Reception": a host that is not the target and holds no entry for the
+        sender does nothing with the packet. In a flat network almost every broadcast is
+        such a packet, so this looks at the two protocol addresses (bytes 14-17 and 24-27)
+        and the cache before anything decodes the whole packet. It counts the packet as
+        received (``arp_rx``) exactly as :meth:`receive` would; anything else (too short,
+        other address lengths, for us, from a known sender) returns False and takes the
+        full path, so notes, counters and captures stay the same.
+        """
+        if len(payload) < 28 or payload[4] != 6 or payload[5] != 4:
+            return False
+        host = self.host
+        addr = host.interface_address(iface)
+        if addr is not None and ip_str(payload[24:28]) == addr.ip:
+            return False
+        key = (iface.name, ip_str(payload[14:18]))
+        if key in self.cache or key in self.pending:
+            return False
+        host.counters["arp_rx"] += 1
+        return True
 
     def receive(self, iface: Interface, arp: ARP) -> str | None:
         """Handle an ARP packet (RFC 826 "Packet Reception"); returns a capture note or None."""

@@ -57,6 +57,10 @@ def _is_loopback(ip: str) -> bool:
     return ip.startswith("127.")
 
 
+_ETH_ARP_BYTES = weth.ETH_ARP.to_bytes(2, "big")
+_BROADCAST_BYTES = b"\xff" * 6
+
+
 class Host(Node):
     """An IPv4 host: interfaces with addresses, routes, ARP, ICMP, UDP (and TCP) sockets, tasks.
 
@@ -378,6 +382,12 @@ class Host(Node):
 
     def _receive(self, iface: Interface, frame: bytes) -> str | None:
         self.counters["frames_rx"] += 1
+        # Most frames of a flat network are broadcast ARP requests for someone else: their
+        # two addresses settle them (ArpLayer.unconcerned), so the Ethernet header is read
+        # as bytes here instead of decoded. Anything unusual takes the full path below.
+        if (frame[12:14] == _ETH_ARP_BYTES and frame[:6] == _BROADCAST_BYTES
+                and type(frame) is bytes and self.arp.unconcerned(iface, frame[14:])):
+            return None
         try:
             eth = weth.decode(frame)
         except DecodeError as exc:
@@ -394,6 +404,8 @@ class Host(Node):
         if eth.ethertype == weth.ETH_IPV4:
             return self._receive_ip(iface, eth.payload, link_bcast)
         if eth.ethertype == weth.ETH_ARP:
+            if self.arp.unconcerned(iface, eth.payload):
+                return None
             try:
                 arp = arp_decode(eth.payload)
             except DecodeError as exc:

@@ -28,8 +28,11 @@ __all__ = ["UdpSocket"]
 _RCVBUF_DEFAULT = 212992        # Linux net.core.rmem_default
 _DATAGRAM_OVERHEAD = 256        # bytes charged per queued datagram besides its data
 _IP_TTL = getattr(_pysocket, "IP_TTL", 2)
-_RECV_FLAGS = _pysocket.MSG_PEEK | _pysocket.MSG_DONTWAIT
-_SEND_FLAGS = _pysocket.MSG_DONTWAIT | _pysocket.MSG_NOSIGNAL  # sendto never blocks here
+# Plain ints: the socket module's MSG_* are IntFlag members, and ``int & IntFlag`` goes
+# through the Python-level enum.__and__ (four calls per datagram received).
+_PEEK, _DONTWAIT = int(_pysocket.MSG_PEEK), int(_pysocket.MSG_DONTWAIT)
+_RECV_FLAGS = _PEEK | _DONTWAIT
+_SEND_FLAGS = _DONTWAIT | int(_pysocket.MSG_NOSIGNAL)  # sendto never blocks here
 _SO_PROTOCOL = getattr(_pysocket, "SO_PROTOCOL", -1)
 
 
@@ -191,11 +194,11 @@ class UdpSocket(SocketBase):
         flags = check_flags(flags, _RECV_FLAGS, "recvfrom", self.kind)
         self._wait(self._waiters, lambda: bool(self.queue or self.error),
                    f"recvfrom on {self.host.name} port {self.local_port}",
-                   bool(flags & _pysocket.MSG_DONTWAIT))
+                   bool(flags & _DONTWAIT))
         if not self.queue:
             self._raise_pending()
         # a datagram that is queued is returned before a later error (Linux does the same)
-        if flags & _pysocket.MSG_PEEK:
+        if flags & _PEEK:
             data, addr = self.queue[0]
         else:
             data, addr = self.queue.popleft()

@@ -36,8 +36,12 @@ _SENDABLE = frozenset({State.ESTABLISHED, State.CLOSE_WAIT})
 # What the socket sees as gone: Linux hands a connection in TIME_WAIT to a separate
 # timewait socket, and the user's socket is then in CLOSE.
 _GONE = frozenset({State.CLOSED, State.TIME_WAIT})
-_RECV_FLAGS = _pysocket.MSG_PEEK | _pysocket.MSG_DONTWAIT | _pysocket.MSG_WAITALL
-_SEND_FLAGS = _pysocket.MSG_DONTWAIT | _pysocket.MSG_NOSIGNAL  # no signals to suppress here
+# Plain ints: the socket module's MSG_* are IntFlag members, and ``int & IntFlag`` goes
+# through the Python-level enum.__and__ (four calls per datagram received).
+_PEEK, _DONTWAIT = int(_pysocket.MSG_PEEK), int(_pysocket.MSG_DONTWAIT)
+_WAITALL = int(_pysocket.MSG_WAITALL)
+_RECV_FLAGS = _PEEK | _DONTWAIT | _WAITALL
+_SEND_FLAGS = _DONTWAIT | int(_pysocket.MSG_NOSIGNAL)  # no signals to suppress here
 _DEFAULT_MSS = 536          # what TCP_MAXSEG reads before a connection exists (Linux)
 _SO_PROTOCOL = getattr(_pysocket, "SO_PROTOCOL", -1)
 _SO_REUSEPORT = getattr(_pysocket, "SO_REUSEPORT", -1)
@@ -309,7 +313,7 @@ class TcpSocket(SocketBase):
                         and (st not in _SENDABLE or conn.send_space > 0))
 
         self._wait(ep.waiters, ready, f"send on {self.host.name}",
-                   bool(flags & _pysocket.MSG_DONTWAIT))
+                   bool(flags & _DONTWAIT))
         self._raise_pending()
         if self._shut_wr or conn.state not in _SENDABLE:
             raise oserror(errno.EPIPE)
@@ -350,15 +354,15 @@ class TcpSocket(SocketBase):
         if ep is None or self.listener is not None:
             raise oserror(errno.ENOTCONN)
         conn = ep.conn
-        peek = bool(flags & _pysocket.MSG_PEEK)
-        want = bufsize if flags & _pysocket.MSG_WAITALL and not peek else 1
+        peek = bool(flags & _PEEK)
+        want = bufsize if flags & _WAITALL and not peek else 1
 
         def ready() -> bool:
             return bool(conn.readable >= want or conn.eof or ep.error or self.shut_rd
                         or conn.state is State.CLOSED)
 
         self._wait(ep.waiters, ready, f"recv on {self.host.name}",
-                   bool(flags & _pysocket.MSG_DONTWAIT))
+                   bool(flags & _DONTWAIT))
         if conn.readable:
             if peek:
                 return conn.peek(bufsize)
