@@ -385,6 +385,28 @@ class Network:
         from .viewer.export import view_network
         return view_network(self, title=title, until=until, max_events=max_events)
 
+    def capture_targets(self, interfaces: Iterable[Interface | Node | str] | None
+                        ) -> tuple[list[Interface], set[str] | None]:
+        """The interfaces a capture records: from objects, nodes or names ("h1", "h1-eth0").
+
+        Returns ``(interfaces, wanted)``: ``wanted`` is None for "every interface, including
+        ones created later", else the full names chosen (file and live captures share this).
+        """
+        if interfaces is None:
+            return self.interfaces(), None
+        targets: list[Interface] = []
+        for item in interfaces:
+            if isinstance(item, Interface):
+                targets.append(item)
+            elif isinstance(item, Node):
+                targets.extend(item.interfaces)
+            elif item in self.nodes:
+                targets.extend(self.nodes[item].interfaces)
+            else:
+                node, _, ifname = item.rpartition("-")
+                targets.append(self.node(node).iface(ifname))
+        return targets, {t.fullname for t in targets}
+
     def stats(self):
         """Per-interface and per-device counters (printable as a table)."""
         from .trace.stats import NetworkStats
@@ -498,24 +520,9 @@ class NetworkCapture:
         self.format = fmt
         self._writer = PcapngWriter(str(path)) if fmt == "pcapng" else PcapWriter(str(path))
         self._ids: dict[Interface, int] = {}
-        self._wanted: set[str] | None = None
         self.frames = 0
         self.closed = False
-        if interfaces is None:
-            targets = net.interfaces()
-        else:
-            targets, self._wanted = [], set()
-            for item in interfaces:
-                if isinstance(item, Interface):
-                    targets.append(item)
-                elif isinstance(item, Node):
-                    targets.extend(item.interfaces)
-                elif item in net.nodes:
-                    targets.extend(net.nodes[item].interfaces)
-                else:
-                    node, _, ifname = item.rpartition("-")
-                    targets.append(net.node(node).iface(ifname))
-            self._wanted = {t.fullname for t in targets}
+        targets, self._wanted = net.capture_targets(interfaces)
         for iface in targets:
             self._add(iface)
 

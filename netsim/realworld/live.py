@@ -150,7 +150,7 @@ class LiveCapture:
         self.frames = 0
         self.closed = False
         self._ids: dict[Any, int] = {}
-        targets, self._wanted = _resolve(net, interfaces)
+        targets, self._wanted = net.capture_targets(interfaces)
         for iface in targets:
             self._add(iface)
         net._captures.append(self)
@@ -199,24 +199,6 @@ class LiveCapture:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def _resolve(net: Any, interfaces: Iterable[Any] | None) -> tuple[list[Any], set[str] | None]:
-    """Interfaces from objects, nodes or names, as ``net.capture`` takes them."""
-    if interfaces is None:
-        return net.interfaces(), None
-    targets = []
-    for item in interfaces:
-        if hasattr(item, "taps"):
-            targets.append(item)
-        elif hasattr(item, "interfaces"):
-            targets.extend(item.interfaces)
-        elif item in net.nodes:
-            targets.extend(net.nodes[item].interfaces)
-        else:
-            node, _, ifname = item.rpartition("-")
-            targets.append(net.node(node).iface(ifname))
-    return targets, {t.fullname for t in targets}
 
 
 def open_fifo(path: str | Path, announce: Callable[[str], Any] | None = None
