@@ -31,6 +31,7 @@ from ..wire.errors import DecodeError
 from ..wire.ipv4 import PROTO_ICMP, PROTO_UDP, IPv4
 from . import echo
 from .arp import ArpEntry, ArpLayer
+from .counters import Counters
 from .icmp import IcmpError, IcmpLayer
 from .ipv4 import Reassembler, decrement_ttl, fragment
 from .routing import IfAddr, Route, RouteTable, parse_cidr
@@ -51,6 +52,12 @@ _COUNTERS = ("frames_rx", "not_for_me", "malformed", "unknown_ethertype", "arp_r
              "bad_icmp_checksum", "udp_rx", "udp_tx", "udp_no_port", "bad_udp_checksum",
              "udp_rcvbuf_drops", "forwarded", "ttl_exceeded", "no_route",
              "broadcast_not_forwarded", "frag_needed", "martian_sources")
+
+
+class HostCounters(Counters, names=_COUNTERS):
+    """``host.counters``: every name above, 0 until it moves, stored once it does."""
+
+    __slots__ = ()
 
 
 def _is_loopback(ip: str) -> bool:
@@ -82,7 +89,8 @@ class Host(Node):
         self.forwarding = forwarding
         self.latency_ns = parse_time(latency)
         self.default_ttl = ttl
-        self.counters: dict[str, int] = dict.fromkeys(_COUNTERS, 0)
+        # A dict of the _COUNTERS, all 0, that stores only those that moved (issue 16).
+        self.counters: dict[str, int] = HostCounters()
         self._addrs: dict[str, IfAddr] = {}        # iface name -> address
         self._local: set[str] = set()              # own unicast addresses
         self._bcast: dict[str, IfAddr] = {}        # directed broadcast -> its interface
