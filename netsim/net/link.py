@@ -88,7 +88,10 @@ class Link:
         self.reorder = reorder
         self.reorder_delay_ns = reorder_delay_ns if reorder_delay_ns is not None else max(
             4 * delay_ns, self.serialisation_ns(1514) * 4)
-        self._dirs = {a: _Direction(a, b), b: _Direction(b, a)}
+        # The two directions as two attributes, not a dict keyed by interface: a dict of two
+        # is 230 bytes, and every host of a large network has a cable (issue 16).
+        self._ab = _Direction(a, b)
+        self._ba = _Direction(b, a)
         self._rules: list[list] = []
         a.medium = self
         b.medium = self
@@ -104,7 +107,7 @@ class Link:
         return self.a, self.b
 
     def transmit(self, src: Interface, frame: bytes, comment: str | None) -> None:
-        d = self._dirs[src]
+        d = self._ab if src is self.a else self._ba
         if len(frame) - 14 > self.mtu:
             d.drops += 1
             src.drops += 1
@@ -172,7 +175,7 @@ class Link:
     def stats(self) -> dict[str, dict[str, int]]:
         return {f"{d.src.fullname}->{d.dst.fullname}": {"frames": d.frames, "bytes": d.bytes,
                                                        "queue_drops": d.drops, "lost": d.lost}
-                for d in self._dirs.values()}
+                for d in (self._ab, self._ba)}
 
     def __repr__(self) -> str:
         return f"<Link {self.a.fullname} <-> {self.b.fullname} {self.bandwidth_bps} bit/s>"
