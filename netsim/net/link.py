@@ -92,7 +92,8 @@ class Link:
         # is 230 bytes, and every host of a large network has a cable (issue 16).
         self._ab = _Direction(a, b)
         self._ba = _Direction(b, a)
-        self._rules: list[list] = []
+        # drop_when's rules; a shared empty tuple until the first (issue 16: per-host memory)
+        self._rules: list[list] | tuple = ()
         a.medium = self
         b.medium = self
 
@@ -160,6 +161,8 @@ class Link:
         Args:
             direction: only frames sent by this interface (either direction when None).
         """
+        if not self._rules:
+            self._rules = []
         self._rules.append([predicate, count, reason, direction])
 
     def _drop_by_rule(self, d: _Direction, frame: bytes, comment: str | None) -> bool:

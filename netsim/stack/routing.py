@@ -8,6 +8,7 @@ length is the whole algorithm (RFC 1812 5.2.4.3: the most specific route wins).
 from __future__ import annotations
 
 import ipaddress
+import sys
 from typing import NamedTuple
 
 from ..wire.addr import int_to_ip, ip_to_int
@@ -44,8 +45,16 @@ def parse_prefix(prefix: str) -> tuple[int, int]:
     return int(net.network_address), net.prefixlen
 
 
-def _mask(plen: int) -> int:
+def _make_mask(plen: int) -> int:
     return (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+
+
+# One int per prefix length, shared by every address and route (issue 16: per-host memory).
+_MASKS = tuple(_make_mask(plen) for plen in range(33))
+
+
+def _mask(plen: int) -> int:
+    return _MASKS[plen] if 0 <= plen <= 32 else _make_mask(plen)
 
 
 class IfAddr:
@@ -62,7 +71,8 @@ class IfAddr:
         self.network = self.ip_int & self.mask
         # /31 and /32 have no directed broadcast (RFC 3021)
         self.broadcast_int = (self.network | (~self.mask & 0xFFFFFFFF)) if plen < 31 else -1
-        self.broadcast = int_to_ip(self.broadcast_int) if plen < 31 else None
+        # interned: every host of a subnet holds the same string (issue 16)
+        self.broadcast = sys.intern(int_to_ip(self.broadcast_int)) if plen < 31 else None
 
     @property
     def cidr(self) -> str:
@@ -122,7 +132,8 @@ class RouteTable:
         net, plen = parse_prefix(prefix)
         if via is not None:
             ip_to_int(via)
-        route = Route(f"{int_to_ip(net)}/{plen}", via, iface, kind)
+        # the prefix interned: every host of a subnet has the same connected route (issue 16)
+        route = Route(sys.intern(f"{int_to_ip(net)}/{plen}"), via, iface, kind)
         self._entries = [e for e in self._entries
                          if not (e.net == net and e.plen == plen and e.route.kind == kind)]
         self._entries.append(_Entry(net, plen, route))

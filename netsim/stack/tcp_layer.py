@@ -20,6 +20,7 @@ from ..wire import icmp as wicmp
 from ..wire import tcp as wtcp
 from ..wire.errors import DecodeError
 from ..wire.ipv4 import PROTO_TCP, IPv4
+from .lazy import OnFirstUse
 from .ports import ANY, pick_ephemeral, port_taken
 from .tcp import (
     CongestionUpdate,
@@ -79,32 +80,6 @@ class Endpoint:
         return self.orphan or (self.sock is not None and self.sock.shut_rd)
 
 
-class _OnFirstUse:
-    """An attribute of a TCP layer made the first time it is read (issue 16: per-host memory).
-
-    The tunables, tables and counters of a layer nobody uses cost about 1.3 KB; most hosts of
-    a large network never open a TCP socket. A non-data descriptor: the first read stores the
-    new value as an ordinary instance attribute, which every later read and assignment then
-    finds first (``_unregister`` rebinds the tables when it shrinks them).
-    """
-
-    __slots__ = ("make", "name")
-
-    def __init__(self, make):
-        self.make = make
-        self.name = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, layer, owner: type | None = None):
-        if layer is None:
-            return self
-        value = self.make()
-        setattr(layer, self.name, value)  # not layer.__dict__[...]: that would make a dict
-        return value
-
-
 _COUNTERS = ("segments_in", "segments_out", "rst_sent", "bad_checksum", "malformed",
              "syn_dropped_backlog", "syn_cookies_sent", "syn_cookies_accepted",
              "syn_cookies_failed", "listen_overflows")
@@ -120,21 +95,22 @@ class TcpLayer:
             False keeps state changes only (``Network(trace=False)`` is for speed).
     """
 
-    config: TcpConfig = _OnFirstUse(TcpConfig)  # type: ignore[assignment]
-    conns: dict[tuple[str, int, str, int], Endpoint] = _OnFirstUse(dict)  # type: ignore[assignment]
-    listeners: dict[tuple[str, int], TcpSocket] = _OnFirstUse(dict)  # type: ignore[assignment]
-    bound: set[TcpSocket] = _OnFirstUse(set)  # type: ignore[assignment]
-    by_conn: dict[int, Endpoint] = _OnFirstUse(dict)  # type: ignore[assignment]
+    config: TcpConfig = OnFirstUse(lambda layer: TcpConfig())  # type: ignore[assignment]
+    conns: dict[tuple[str, int, str, int], Endpoint] = OnFirstUse(lambda layer: {})  # type: ignore[assignment]
+    listeners: dict[tuple[str, int], TcpSocket] = OnFirstUse(lambda layer: {})  # type: ignore[assignment]
+    bound: set[TcpSocket] = OnFirstUse(lambda layer: set())  # type: ignore[assignment]
+    by_conn: dict[int, Endpoint] = OnFirstUse(lambda layer: {})  # type: ignore[assignment]
     # local port -> its connections
-    _by_port: dict[int, dict[int, Endpoint]] = _OnFirstUse(dict)  # type: ignore[assignment]
-    counters: dict[str, int] = _OnFirstUse(  # type: ignore[assignment]
-        lambda: dict.fromkeys(_COUNTERS, 0))
+    _by_port: dict[int, dict[int, Endpoint]] = OnFirstUse(lambda layer: {})  # type: ignore[assignment]
+    counters: dict[str, int] = OnFirstUse(  # type: ignore[assignment]
+        lambda layer: dict.fromkeys(_COUNTERS, 0))
 
     def __init__(self, host: IpServices, tracer: TcpTracer, trace_segments: bool = True):
         self.host = host
         self.kernel = host.kernel
         # config, conns, listeners, bound, by_conn, _by_port and counters are made on first use
-        # (the class attributes above): most hosts of a large network never open a TCP socket.
+        # (the class attributes above): most hosts of a large network never open a TCP socket,
+        # and the lot costs about 1 KB (issue 16: per-host memory).
         self._peak = 0  # most connections registered at once since the tables were rebuilt
         self.tracer = tracer
         self.trace_segments = trace_segments
