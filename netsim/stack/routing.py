@@ -7,8 +7,8 @@ length is the whole algorithm (RFC 1812 5.2.4.3: the most specific route wins).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
-import sys
 from typing import NamedTuple
 
 from ..wire.addr import int_to_ip, ip_to_int
@@ -57,6 +57,17 @@ def _mask(plen: int) -> int:
     return _MASKS[plen] if 0 <= plen <= 32 else _make_mask(plen)
 
 
+@functools.lru_cache(maxsize=1024)
+def _subnet(network: int, plen: int) -> tuple[int, int, str | None]:
+    """``(network, broadcast as an int, broadcast as text)`` of a subnet, made once for every
+    address in it: tens of thousands of hosts in one /16 hold the same three values (issue 16).
+    """
+    if plen >= 31:
+        return network, -1, None  # /31 and /32 have no directed broadcast (RFC 3021)
+    broadcast = network | (~_mask(plen) & 0xFFFFFFFF)
+    return network, broadcast, int_to_ip(broadcast)
+
+
 class IfAddr:
     """The IPv4 address configured on one interface, with its subnet precomputed."""
 
@@ -68,11 +79,7 @@ class IfAddr:
         self.ip_int = ip_to_int(ip)
         self.plen = plen
         self.mask = _mask(plen)
-        self.network = self.ip_int & self.mask
-        # /31 and /32 have no directed broadcast (RFC 3021)
-        self.broadcast_int = (self.network | (~self.mask & 0xFFFFFFFF)) if plen < 31 else -1
-        # interned: every host of a subnet holds the same string (issue 16)
-        self.broadcast = sys.intern(int_to_ip(self.broadcast_int)) if plen < 31 else None
+        self.network, self.broadcast_int, self.broadcast = _subnet(self.ip_int & self.mask, plen)
 
     @property
     def cidr(self) -> str:
@@ -115,6 +122,13 @@ class _Entry:
         self.route = route
 
 
+@functools.lru_cache(maxsize=1024)
+def _shared_entry(net: int, plen: int, via: str | None, iface: str, kind: str) -> _Entry:
+    """One row object for every table with this route: rows are never changed in place, and
+    every host of a subnet has the same connected route (issue 16: per-host memory)."""
+    return _Entry(net, plen, Route(f"{int_to_ip(net)}/{plen}", via, iface, kind))
+
+
 class RouteTable:
     """Routes kept longest-prefix first; ties keep insertion order (connected before static)."""
 
@@ -132,11 +146,11 @@ class RouteTable:
         net, plen = parse_prefix(prefix)
         if via is not None:
             ip_to_int(via)
-        # the prefix interned: every host of a subnet has the same connected route (issue 16)
-        route = Route(sys.intern(f"{int_to_ip(net)}/{plen}"), via, iface, kind)
+        entry = _shared_entry(net, plen, via, iface, kind)
+        route = entry.route
         self._entries = [e for e in self._entries
                          if not (e.net == net and e.plen == plen and e.route.kind == kind)]
-        self._entries.append(_Entry(net, plen, route))
+        self._entries.append(entry)
         self._entries.sort(key=lambda e: -e.plen)  # stable: ties keep insertion order
         return route
 
