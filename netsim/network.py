@@ -7,6 +7,7 @@ why this module sits above the layers it composes.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -24,6 +25,16 @@ from .trace.tcptrace import TcpTracer
 __all__ = ["Network", "NetworkCapture"]
 
 _DIRECTION_KIND = {"out": "tx", "in": "rx", "drop": "drop", "collision": "collision"}
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(parse: Callable[[str], int], value: str) -> int:
+    return parse(value)
+
+
+def _cable_value(parse: Callable[[str | float], int], value: str | float) -> int:
+    """``parse(value)``, giving every cable made with the same "1Gbps" one int (issue 16)."""
+    return _parsed(parse, value) if type(value) is str else parse(value)
 
 
 class Network:
@@ -155,7 +166,8 @@ class Network:
                                  "(netsim has no spanning tree); pass allow_loop=True to build it")
             self._l2.setdefault(a.name, set()).add(b.name)
             self._l2.setdefault(b.name, set()).add(a.name)
-        params = dict(bandwidth_bps=parse_rate(bandwidth), delay_ns=parse_time(delay), loss=loss,
+        params = dict(bandwidth_bps=_cable_value(parse_rate, bandwidth),
+                      delay_ns=_cable_value(parse_time, delay), loss=loss,
                       mtu=mtu, queue_len=queue, duplicate=duplicate, reorder=reorder)
         ia, ib = a.add_interface(), b.add_interface()
         from .devices.hub import Hub

@@ -11,6 +11,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Node"]
 
+# One string per interface number, shared by every node: a large network has a name per
+# interface, and most are eth0 (issue 16: per-host memory).
+_NAMES = tuple(f"eth{i}" for i in range(256))
+
 
 class Node:
     """A device with interfaces named eth0, eth1, ... in the order links are made.
@@ -28,8 +32,9 @@ class Node:
         self.interfaces: list[Interface] = []
 
     def add_interface(self, mac: str | None = None) -> Interface:
-        iface = Interface(self, f"eth{len(self.interfaces)}", mac or self.net.allocate_mac(),
-                          len(self.interfaces))
+        n = len(self.interfaces)
+        iface = Interface(self, _NAMES[n] if n < len(_NAMES) else f"eth{n}",
+                          mac or self.net.allocate_mac(), n)
         self.interfaces.append(iface)
         return iface
 

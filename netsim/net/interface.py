@@ -34,14 +34,16 @@ class InterfaceOwner(Protocol):
 class Interface:
     """One NIC (or switch/hub/router port): ``h1-eth0`` with MAC ``02:00:00:00:00:01``."""
 
-    __slots__ = ("node", "name", "fullname", "mac", "mac_bytes", "medium", "index",
+    __slots__ = ("node", "name", "_fullname", "mac", "mac_bytes", "medium", "index",
                  "tx_frames", "tx_bytes", "rx_frames", "rx_bytes", "drops", "collisions",
                  "taps", "up", "promiscuous", "__weakref__")
 
     def __init__(self, node: InterfaceOwner, name: str, mac: str, index: int):
         self.node = node
         self.name = name
-        self.fullname = f"{node.name}-{name}"
+        # "h1-eth0", made when first asked for (captures, stats, repr): a string per interface
+        # that most interfaces of a large network never need (issue 16: per-host memory).
+        self._fullname: str | None = None
         self.mac = mac
         self.mac_bytes = bytes.fromhex(mac.replace(":", ""))
         self.index = index
@@ -53,6 +55,18 @@ class Interface:
         # A NIC normally drops unicast frames for other MACs before the OS sees them; a
         # capture still shows them (Wireshark puts the NIC in promiscuous mode).
         self.promiscuous = False
+
+    @property
+    def fullname(self) -> str:
+        """``h1-eth0``: the node's name and the interface's (what captures call it)."""
+        name = self._fullname
+        if name is None:
+            name = self._fullname = f"{self.node.name}-{self.name}"
+        return name
+
+    @fullname.setter
+    def fullname(self, value: str) -> None:
+        self._fullname = value
 
     @property
     def kernel(self):

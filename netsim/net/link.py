@@ -88,8 +88,12 @@ class Link:
         self.reorder = reorder
         self.reorder_delay_ns = reorder_delay_ns if reorder_delay_ns is not None else max(
             4 * delay_ns, self.serialisation_ns(1514) * 4)
-        self._dirs = {a: _Direction(a, b), b: _Direction(b, a)}
-        self._rules: list[list] = []
+        # The two directions as two attributes, not a dict keyed by interface: a dict of two
+        # is 230 bytes, and every host of a large network has a cable (issue 16).
+        self._ab = _Direction(a, b)
+        self._ba = _Direction(b, a)
+        # drop_when's rules; a shared empty tuple until the first (issue 16: per-host memory)
+        self._rules: list[list] | tuple = ()
         a.medium = self
         b.medium = self
 
@@ -104,7 +108,7 @@ class Link:
         return self.a, self.b
 
     def transmit(self, src: Interface, frame: bytes, comment: str | None) -> None:
-        d = self._dirs[src]
+        d = self._ab if src is self.a else self._ba
         if len(frame) - 14 > self.mtu:
             d.drops += 1
             src.drops += 1
@@ -157,6 +161,8 @@ class Link:
         Args:
             direction: only frames sent by this interface (either direction when None).
         """
+        if not self._rules:
+            self._rules = []
         self._rules.append([predicate, count, reason, direction])
 
     def _drop_by_rule(self, d: _Direction, frame: bytes, comment: str | None) -> bool:
@@ -172,7 +178,7 @@ class Link:
     def stats(self) -> dict[str, dict[str, int]]:
         return {f"{d.src.fullname}->{d.dst.fullname}": {"frames": d.frames, "bytes": d.bytes,
                                                        "queue_drops": d.drops, "lost": d.lost}
-                for d in self._dirs.values()}
+                for d in (self._ab, self._ba)}
 
     def __repr__(self) -> str:
         return f"<Link {self.a.fullname} <-> {self.b.fullname} {self.bandwidth_bps} bit/s>"

@@ -7,6 +7,7 @@ length is the whole algorithm (RFC 1812 5.2.4.3: the most specific route wins).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import NamedTuple
 
@@ -44,8 +45,27 @@ def parse_prefix(prefix: str) -> tuple[int, int]:
     return int(net.network_address), net.prefixlen
 
 
-def _mask(plen: int) -> int:
+def _make_mask(plen: int) -> int:
     return (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+
+
+# One int per prefix length, shared by every address and route (issue 16: per-host memory).
+_MASKS = tuple(_make_mask(plen) for plen in range(33))
+
+
+def _mask(plen: int) -> int:
+    return _MASKS[plen] if 0 <= plen <= 32 else _make_mask(plen)
+
+
+@functools.lru_cache(maxsize=1024)
+def _subnet(network: int, plen: int) -> tuple[int, int, str | None]:
+    """``(network, broadcast as an int, broadcast as text)`` of a subnet, made once for every
+    address in it: tens of thousands of hosts in one /16 hold the same three values (issue 16).
+    """
+    if plen >= 31:
+        return network, -1, None  # /31 and /32 have no directed broadcast (RFC 3021)
+    broadcast = network | (~_mask(plen) & 0xFFFFFFFF)
+    return network, broadcast, int_to_ip(broadcast)
 
 
 class IfAddr:
@@ -59,10 +79,7 @@ class IfAddr:
         self.ip_int = ip_to_int(ip)
         self.plen = plen
         self.mask = _mask(plen)
-        self.network = self.ip_int & self.mask
-        # /31 and /32 have no directed broadcast (RFC 3021)
-        self.broadcast_int = (self.network | (~self.mask & 0xFFFFFFFF)) if plen < 31 else -1
-        self.broadcast = int_to_ip(self.broadcast_int) if plen < 31 else None
+        self.network, self.broadcast_int, self.broadcast = _subnet(self.ip_int & self.mask, plen)
 
     @property
     def cidr(self) -> str:
@@ -105,6 +122,13 @@ class _Entry:
         self.route = route
 
 
+@functools.lru_cache(maxsize=1024)
+def _shared_entry(net: int, plen: int, via: str | None, iface: str, kind: str) -> _Entry:
+    """One row object for every table with this route: rows are never changed in place, and
+    every host of a subnet has the same connected route (issue 16: per-host memory)."""
+    return _Entry(net, plen, Route(f"{int_to_ip(net)}/{plen}", via, iface, kind))
+
+
 class RouteTable:
     """Routes kept longest-prefix first; ties keep insertion order (connected before static)."""
 
@@ -122,10 +146,11 @@ class RouteTable:
         net, plen = parse_prefix(prefix)
         if via is not None:
             ip_to_int(via)
-        route = Route(f"{int_to_ip(net)}/{plen}", via, iface, kind)
+        entry = _shared_entry(net, plen, via, iface, kind)
+        route = entry.route
         self._entries = [e for e in self._entries
                          if not (e.net == net and e.plen == plen and e.route.kind == kind)]
-        self._entries.append(_Entry(net, plen, route))
+        self._entries.append(entry)
         self._entries.sort(key=lambda e: -e.plen)  # stable: ties keep insertion order
         return route
 

@@ -20,6 +20,7 @@ from ..wire import icmp as wicmp
 from ..wire import tcp as wtcp
 from ..wire.errors import DecodeError
 from ..wire.ipv4 import PROTO_TCP, IPv4
+from .lazy import OnFirstUse
 from .ports import ANY, pick_ephemeral, port_taken
 from .tcp import (
     CongestionUpdate,
@@ -79,6 +80,11 @@ class Endpoint:
         return self.orphan or (self.sock is not None and self.sock.shut_rd)
 
 
+_COUNTERS = ("segments_in", "segments_out", "rst_sent", "bad_checksum", "malformed",
+             "syn_dropped_backlog", "syn_cookies_sent", "syn_cookies_accepted",
+             "syn_cookies_failed", "listen_overflows")
+
+
 class TcpLayer:
     """One host's TCP: demultiplexing, timers, RSTs for strays, tracing.
 
@@ -89,20 +95,23 @@ class TcpLayer:
             False keeps state changes only (``Network(trace=False)`` is for speed).
     """
 
+    config: TcpConfig = OnFirstUse(lambda layer: TcpConfig())  # type: ignore[assignment]
+    conns: dict[tuple[str, int, str, int], Endpoint] = OnFirstUse(lambda layer: {})  # type: ignore[assignment]
+    listeners: dict[tuple[str, int], TcpSocket] = OnFirstUse(lambda layer: {})  # type: ignore[assignment]
+    bound: set[TcpSocket] = OnFirstUse(lambda layer: set())  # type: ignore[assignment]
+    by_conn: dict[int, Endpoint] = OnFirstUse(lambda layer: {})  # type: ignore[assignment]
+    # local port -> its connections
+    _by_port: dict[int, dict[int, Endpoint]] = OnFirstUse(lambda layer: {})  # type: ignore[assignment]
+    counters: dict[str, int] = OnFirstUse(  # type: ignore[assignment]
+        lambda layer: dict.fromkeys(_COUNTERS, 0))
+
     def __init__(self, host: IpServices, tracer: TcpTracer, trace_segments: bool = True):
         self.host = host
         self.kernel = host.kernel
-        self.config = TcpConfig()
-        self.conns: dict[tuple[str, int, str, int], Endpoint] = {}
-        self.listeners: dict[tuple[str, int], TcpSocket] = {}
-        self.bound: set[TcpSocket] = set()
-        self.by_conn: dict[int, Endpoint] = {}
-        self._by_port: dict[int, dict[int, Endpoint]] = {}  # local port -> its connections
+        # config, conns, listeners, bound, by_conn, _by_port and counters are made on first use
+        # (the class attributes above): most hosts of a large network never open a TCP socket,
+        # and the lot costs about 1 KB (issue 16: per-host memory).
         self._peak = 0  # most connections registered at once since the tables were rebuilt
-        self.counters = {"segments_in": 0, "segments_out": 0, "rst_sent": 0, "bad_checksum": 0,
-                         "malformed": 0, "syn_dropped_backlog": 0, "syn_cookies_sent": 0,
-                         "syn_cookies_accepted": 0, "syn_cookies_failed": 0,
-                         "listen_overflows": 0}
         self.tracer = tracer
         self.trace_segments = trace_segments
         # Called with (endpoint label, CongestionUpdate) on every change of a connection's

@@ -9,6 +9,8 @@ beats wildcard; among equals, the socket bound last); a broadcast goes to every 
 from __future__ import annotations
 
 import errno
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ..wire import icmp as wicmp
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["UdpLayer"]
 
+_NO_PORTS: Mapping[int, list] = MappingProxyType({})
+
 
 class UdpLayer:
     """UDP of one node."""
@@ -33,7 +37,9 @@ class UdpLayer:
 
     def __init__(self, host: IpServices):
         self.host = host
-        self.ports: dict[int, list[UdpSocket]] = {}
+        # A shared read-only empty table until the first bind: most hosts of a large network
+        # never open a UDP socket (issue 16: per-host memory).
+        self.ports: dict[int, list[UdpSocket]] = _NO_PORTS  # type: ignore[assignment]
 
     # -- binding ---------------------------------------------------------------------------
 
@@ -55,6 +61,8 @@ class UdpLayer:
                                   lambda p: not self._conflicts(sock, ip, p), errno.EAGAIN)
         elif self._conflicts(sock, ip, port):
             raise oserror(errno.EADDRINUSE)
+        if self.ports is _NO_PORTS:
+            self.ports = {}
         self.ports.setdefault(port, []).append(sock)
         return port
 
