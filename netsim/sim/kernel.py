@@ -35,6 +35,7 @@ __all__ = ["Kernel", "Task", "Timer", "Waiters", "TaskFailed", "LivelockError",
 Timer = list  # [time_ns, seq, fn | None, args]; cancel with Kernel.cancel(timer)
 
 _TIMEOUT = object()
+_getcurrent = greenlet.getcurrent
 
 
 class _Thrown:
@@ -357,26 +358,42 @@ class Kernel:
 
     def block(self, what: str, timeout_ns: int | None = None) -> Any:
         """Suspend the current task until :meth:`wake`; ``TimeoutError`` after ``timeout_ns``."""
-        task = self.current_task()
-        if task._pending is not None:
-            exc, task._pending = task._pending, None
-            raise exc
-        task.waiting_on = what
-        if timeout_ns is not None:
-            task._timer = self.call_later(timeout_ns, self._resume, task, _TIMEOUT)
-        value = self._sched_glet.switch()
+        value = self._block(what, timeout_ns)
         if value is _TIMEOUT:
             raise TimeoutError("timed out")
         if type(value) is _Thrown:
             raise value.exc
         return value
 
+    def _block(self, what: str, timeout_ns: int | None) -> Any:
+        """:meth:`block` returning the wake value as it is (``_TIMEOUT``, a ``_Thrown``...).
+
+        The timeout event is the one :meth:`call_later` would push (same time, same seq):
+        inlined, since every sleep and every socket wait with a timeout comes through here.
+        """
+        task = self._current
+        if task is None:
+            task = self.current_task()  # raises
+        if task._pending is not None:
+            exc, task._pending = task._pending, None
+            raise exc
+        task.waiting_on = what
+        if timeout_ns is not None:
+            ev = task._timer = [self.now + timeout_ns, next(self._seq), self._resume,
+                                (task, _TIMEOUT)]
+            heapq.heappush(self._heap, ev)
+        return self._sched_glet.switch()
+
     def sleep(self, duration_ns: int) -> None:
         """Suspend the current task for ``duration_ns`` of virtual time."""
+        # The timeout is the normal end of a sleep: no TimeoutError raised and caught here.
+        # A TimeoutError thrown in (Kernel.throw) ends the sleep quietly, as it always has.
         try:
-            self.block("sleep", duration_ns)
+            value = self._block("sleep", duration_ns)
         except TimeoutError:
             return
+        if type(value) is _Thrown and not isinstance(value.exc, TimeoutError):
+            raise value.exc
 
     def wake(self, task: Task, value: Any = None) -> None:
         """Resume a blocked task (at the current instant, after already-scheduled events)."""
@@ -409,10 +426,12 @@ class Kernel:
         task.waiting_on = None
         prev_task, prev_sched = self._current, self._sched_glet
         self._current = task
-        self._sched_glet = greenlet.getcurrent()
-        task.glet.parent = self._sched_glet
+        sched = self._sched_glet = _getcurrent()
+        glet = task.glet
+        if glet.parent is not sched:  # reading is cheaper than setting (a cycle check)
+            glet.parent = sched
         try:
-            task.glet.switch(value)
+            glet.switch(value)
         finally:
             self._current, self._sched_glet = prev_task, prev_sched
         if task.done:

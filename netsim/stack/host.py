@@ -25,7 +25,7 @@ from ..sim.units import NS_PER_S, parse_time
 from ..wire import ethernet as weth
 from ..wire import icmp as wicmp
 from ..wire import ipv4 as wip
-from ..wire.addr import BROADCAST_IP, BROADCAST_MAC, int_to_ip, ip_to_int
+from ..wire.addr import BROADCAST_IP, BROADCAST_MAC, _ip_int_get, int_to_ip, ip_to_int
 from ..wire.arp import decode as arp_decode
 from ..wire.errors import DecodeError
 from ..wire.ipv4 import PROTO_ICMP, PROTO_UDP, IPv4
@@ -294,10 +294,10 @@ class Host(Node):
         Raises:
             OSError: ENETUNREACH when there is no route, EMSGSIZE as above.
         """
-        self._ident = (self._ident + 1) & 0xFFFF
-        if self.is_local(dst):
+        ident = self._ident = (self._ident + 1) & 0xFFFF
+        if dst in self._local or dst.startswith("127."):  # is_local(dst)
             ip = IPv4(src or self.source_for(dst), dst, proto, payload,
-                      ttl=ttl or self.default_ttl, ident=self._ident, tos=tos, df=df)
+                      ttl=ttl or self.default_ttl, ident=ident, tos=tos, df=df)
             self.kernel.call_later(0, self._deliver_local, ip)
             return
         if dst == BROADCAST_IP:
@@ -306,13 +306,23 @@ class Host(Node):
                 raise oserror(errno.ENETUNREACH)
             next_hop = None
         else:
-            route = self.table.lookup(ip_to_int(dst))
+            route = self.table.lookup(_ip_int_get(dst) or ip_to_int(dst))
             if route is None:
                 raise oserror(errno.ENETUNREACH)
             addr = self._addrs[route.iface]
             next_hop = None if addr.broadcast == dst else (route.via or dst)
+            iface = addr.iface
+            if 20 + len(payload) <= (getattr(iface.medium, "mtu", 1500) or 1500) \
+                    and next_hop is not None:
+                # What _output does with a unicast datagram that needs no fragmenting, without
+                # building the IPv4 value: encode_plain gives IPv4.encode()'s bytes.
+                raw = wip.encode_plain(src or addr.ip, dst, proto, payload,
+                                       ttl or self.default_ttl, ident, tos, df)
+                self.counters["ip_tx"] += 1
+                self.arp.send_ip(iface, next_hop, raw, comment)
+                return
         ip = IPv4(src or addr.ip, dst, proto, payload, ttl=ttl or self.default_ttl,
-                  ident=self._ident, tos=tos, df=df)
+                  ident=ident, tos=tos, df=df)
         self._output(addr.iface, ip, next_hop, comment)
         if next_hop is None:
             # Linux loops a copy of every broadcast it sends back to its own sockets.

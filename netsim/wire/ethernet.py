@@ -20,7 +20,7 @@ from .addr import _mac_pair, _mac_pair_get, mac_to_bytes
 from .errors import DecodeError
 
 __all__ = ["Ethernet", "EtherType", "decode", "from_fields", "ETH_IPV4", "ETH_ARP", "ETH_VLAN",
-           "ETH_IPV6", "ETH_HEADER_LEN", "MIN_FRAME_LEN", "ethertype_name"]
+           "ETH_IPV6", "ETH_HEADER_LEN", "MIN_FRAME_LEN", "ethertype_name", "ipv4_frame"]
 
 ETH_IPV4 = 0x0800
 ETH_ARP = 0x0806
@@ -119,6 +119,17 @@ class Ethernet(WireValue):
 
 
 _blank = blank(Ethernet)
+_IPV4_TYPE = ETH_IPV4.to_bytes(2, "big")
+
+
+def ipv4_frame(dst: str, src_raw: bytes, datagram: bytes) -> bytes:
+    """``Ethernet(dst, src, ETH_IPV4, datagram).encode()`` byte for byte, for the frame every
+    unicast IPv4 datagram leaves in (``src_raw``: the sender's 6 MAC bytes, as
+    ``Interface.mac_bytes``)."""
+    frame = mac_to_bytes(dst) + src_raw + _IPV4_TYPE + datagram
+    if len(frame) < MIN_FRAME_LEN:
+        frame += bytes(MIN_FRAME_LEN - len(frame))
+    return frame
 
 
 def decode(buf: bytes) -> Ethernet:

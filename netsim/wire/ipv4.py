@@ -21,12 +21,12 @@ from __future__ import annotations
 import struct
 
 from ._base import OpenEnum, WireValue, blank, lookup, open_enum, pack_error
-from .addr import _ip_pair, _ip_pair_get, ip_to_bytes
+from .addr import _ip_int_get, _ip_pair, _ip_pair_get, ip_to_bytes
 from .checksum import internet_checksum
 from .checksum import verify as _verify
 from .errors import DecodeError
 
-__all__ = ["IPv4", "IPProto", "decode", "from_fields", "PROTO_ICMP", "PROTO_TCP", "PROTO_UDP",
+__all__ = ["IPv4", "IPProto", "decode", "from_fields", "encode_plain", "PROTO_ICMP", "PROTO_TCP", "PROTO_UDP",
            "IPV4_HEADER_LEN", "proto_name"]
 
 PROTO_ICMP = 1
@@ -36,6 +36,7 @@ PROTO_UDP = 17
 IPV4_HEADER_LEN = 20
 
 _HDR = struct.Struct("!BBHHHBBH4s4s")
+_pack_plain = struct.Struct("!BBHHHBBHII").pack  # the addresses as 32-bit integers
 _unpack = struct.Struct("!BBHHHBBH8s").unpack_from  # both addresses as one key for the pair cache
 _RF, _DF, _MF = 0x8000, 0x4000, 0x2000
 
@@ -198,6 +199,30 @@ class IPv4(WireValue):
 
 
 _blank = blank(IPv4)
+
+
+def encode_plain(src: str, dst: str, proto: int, payload: bytes, ttl: int, ident: int,
+                 tos: int, df: bool) -> bytes:
+    """``IPv4(src, dst, proto, payload, ttl=ttl, ident=ident, tos=tos, df=df).encode()``,
+    byte for byte, for the datagrams a host originates (no options, not a fragment).
+
+    The header checksum (RFC 1071) is summed from the fields, 16-bit words as integers and
+    each address as its 32-bit integer (2**16 is 1 modulo 0xFFFF, see
+    :mod:`netsim.wire.checksum`), so the header is packed once, with the checksum in place.
+    Anything unusual (an address not seen before, a field out of range) takes
+    :meth:`IPv4.encode`, so the bytes and the errors are the same.
+    """
+    s = _ip_int_get(src)
+    d = _ip_int_get(dst)
+    total = 20 + len(payload)
+    if (s is None or d is None or total > 0xFFFF or not 0 <= tos <= 0xFF
+            or not 0 <= ident <= 0xFFFF or not 0 <= ttl <= 0xFF or not 0 <= proto <= 0xFF):
+        return IPv4(src, dst, proto, payload, ttl=ttl, ident=ident, tos=tos, df=df).encode()
+    flags = _DF if df else 0
+    # never 0 (the version nibble is in it): ones = sum % 0xFFFF, or 0xFFFF for a zero
+    ones = (0x4500 + tos + total + ident + flags + (ttl << 8) + proto + s + d) % 0xFFFF
+    checksum = ~(ones or 0xFFFF) & 0xFFFF
+    return _pack_plain(0x45, tos, total, ident, flags, ttl, proto, checksum, s, d) + payload
 
 
 def decode(buf: bytes, partial: bool = False) -> IPv4:

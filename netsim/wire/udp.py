@@ -15,10 +15,11 @@ from __future__ import annotations
 import struct
 
 from ._base import LazySegmentChecksum, blank, pack_error
+from .addr import _ip_int_get
 from .checksum import internet_checksum, pseudo_sum, segment_ok
 from .errors import DecodeError
 
-__all__ = ["UDP", "decode", "from_fields", "UDP_HEADER_LEN"]
+__all__ = ["UDP", "decode", "from_fields", "encode_datagram", "UDP_HEADER_LEN"]
 
 UDP_HEADER_LEN = 8
 _PROTO_UDP = 17
@@ -106,6 +107,32 @@ class UDP(LazySegmentChecksum):
 
 
 _blank = blank(UDP)
+_from_bytes = int.from_bytes
+
+
+def encode_datagram(sport: int, dport: int, payload: bytes, src_ip: str, dst_ip: str) -> bytes:
+    """``UDP(sport, dport, payload).encode(src_ip, dst_ip)``, byte for byte: what every
+    ``sendto`` builds, in one pack and without the value object.
+
+    The checksum is summed arithmetically: the ones'-complement sum of the header words is
+    ``sport + dport + length + 0`` and an address counts as its 32-bit integer (2**16 is 1
+    modulo 0xFFFF, see :mod:`netsim.wire.checksum`), so the header is packed once, with the
+    checksum in place. Any bad input takes :meth:`UDP.encode`, so errors are the same too.
+    """
+    n = len(payload)
+    length = 8 + n
+    s = _ip_int_get(src_ip)
+    d = _ip_int_get(dst_ip)
+    if s is None or d is None or length > 0xFFFF or not (0 <= sport <= 0xFFFF
+                                                       and 0 <= dport <= 0xFFFF):
+        return UDP(sport, dport, payload).encode(src_ip, dst_ip)
+    # pseudo-header (RFC 768): src + dst + protocol + UDP length; then the header words
+    total = (s + d + _PROTO_UDP + length + sport + dport + length
+             + _from_bytes(payload if not n & 1 else payload + b"\0", "big"))
+    # never 0 (the protocol number is in it): ones = total % 0xFFFF, or 0xFFFF for a zero
+    checksum = ~(total % 0xFFFF or 0xFFFF) & 0xFFFF
+    # RFC 768: a computed 0 is sent as all ones; 0 means "no checksum"
+    return _pack(sport, dport, length, checksum or 0xFFFF) + payload
 
 
 def decode(buf: bytes, src_ip: str | None = None, dst_ip: str | None = None) -> UDP:
