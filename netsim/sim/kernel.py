@@ -36,6 +36,7 @@ Timer = list  # [time_ns, seq, fn | None, args]; cancel with Kernel.cancel(timer
 
 _TIMEOUT = object()
 _getcurrent = greenlet.getcurrent
+_heappush = heapq.heappush
 
 
 class _Thrown:
@@ -144,18 +145,24 @@ class Waiters:
 
     def wait(self, what: str, timeout_ns: int | None = None) -> Any:
         """Block the current task until :meth:`notify` or the timeout (then ``TimeoutError``)."""
-        task = self.kernel.current_task()
+        kernel = self.kernel
+        task = kernel._current
+        if task is None:
+            task = kernel.current_task()  # raises
         self.tasks.append(task)
         try:
-            return self.kernel.block(what, timeout_ns)
+            return kernel.block(what, timeout_ns)
         finally:
-            if task in self.tasks:
-                self.tasks.remove(task)
+            # notify() popped it already, unless a timeout or a thrown exception woke it
+            tasks = self.tasks
+            if tasks and task in tasks:
+                tasks.remove(task)
 
     def notify(self, value: Any = None) -> None:
         """Wake the first waiting task."""
-        if self.tasks:
-            self.kernel.wake(self.tasks.pop(0), value)
+        tasks = self.tasks
+        if tasks:
+            self.kernel.wake(tasks.pop(0), value)
 
     def notify_all(self, value: Any = None) -> None:
         tasks, self.tasks = self.tasks, []
@@ -205,7 +212,7 @@ class Kernel:
     def call_later(self, delay_ns: int, fn: Callable, *args: Any) -> Timer:
         """Run ``fn(*args)`` ``delay_ns`` nanoseconds from now."""
         ev = [self.now + delay_ns, next(self._seq), fn, args]
-        heapq.heappush(self._heap, ev)
+        _heappush(self._heap, ev)
         return ev
 
     @staticmethod
@@ -399,10 +406,13 @@ class Kernel:
         """Resume a blocked task (at the current instant, after already-scheduled events)."""
         if task.done or task.waiting_on is None:
             return
-        self.cancel(task._timer)
-        task._timer = None
+        timer = task._timer
+        if timer is not None:
+            timer[2] = None   # Kernel.cancel(timer)
+            timer[3] = ()
+            task._timer = None
         task.waiting_on = None
-        self.call_later(0, self._resume, task, value)
+        _heappush(self._heap, [self.now, next(self._seq), self._resume, (task, value)])  # call_later(0)
 
     def throw(self, task: Task, exc: BaseException) -> None:
         """Make the blocking call ``task`` is suspended in raise ``exc`` (to end a thread or a

@@ -427,7 +427,7 @@ class Host(Node):
 
     def _receive_ip(self, iface: Interface, data: bytes, link_bcast: bool) -> str | None:
         try:
-            ip = wip.decode(data)
+            ip = wip.decode_verified(data)
         except DecodeError as exc:
             self.counters["malformed"] += 1
             return f"malformed IPv4: {exc.message}"
@@ -483,7 +483,7 @@ class Host(Node):
     def _deliver(self, ip: IPv4, iface: Interface | None, raw: bytes, broadcast: bool,
                  link_bcast: bool) -> str | None:
         """Hand a datagram addressed to this node to its protocol (reassembling first)."""
-        if ip.is_fragment:
+        if ip.mf or ip.frag_offset:  # ip.is_fragment
             self.counters["fragments_rx"] += 1
             whole = self.reassembler.add(ip)
             if whole is None:

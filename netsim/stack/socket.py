@@ -203,10 +203,12 @@ class UdpSocket(SocketBase):
         if bufsize < 0:
             raise ValueError("negative buffersize in recvfrom")
         self._check()
-        flags = check_flags(flags, _RECV_FLAGS, "recvfrom", self.kind)
-        self._wait(self._waiters, lambda: bool(self.queue or self.error),
-                   f"recvfrom on {self.host.name} port {self.local_port}",
-                   bool(flags & _DONTWAIT))
+        if flags.__class__ is not int or flags:
+            flags = check_flags(flags, _RECV_FLAGS, "recvfrom", self.kind)
+        if not (self.queue or self.error):  # _wait would return at once (its first test)
+            self._wait(self._waiters, lambda: bool(self.queue or self.error),
+                       f"recvfrom on {self.host.name} port {self.local_port}",
+                       bool(flags & _DONTWAIT))
         if not self.queue:
             self._raise_pending()
         # a datagram that is queued is returned before a later error (Linux does the same)
