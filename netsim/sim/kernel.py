@@ -1,8 +1,17 @@
 """The discrete-event kernel: integer-nanosecond virtual time, an event heap, cooperative tasks.
 
-Events are ``[time_ns, seq, fn, args]`` lists in a heap; ``seq`` is a global counter, so two
-events at the same instant run in the order they were scheduled and every run repeats exactly
-(the SimPy rule). Cancelling an event blanks its ``fn`` slot instead of searching the heap.
+Events are ``[time_ns, seq, fn, args]`` lists run in ``(time_ns, seq)`` order; ``seq`` is a
+global counter, so two events at the same instant run in the order they were scheduled and
+every run repeats exactly (the SimPy rule). Cancelling an event blanks its ``fn`` slot instead
+of searching the queue.
+
+The queue is a heap of distinct instants and, per instant, a deque of its events in the order
+they were scheduled. That is the same order as one heap of ``(time_ns, seq)``: ``seq`` only
+grows, so an event appended to its instant's deque has a larger ``seq`` than every event
+already there, and an event scheduled for the instant being run joins the end of the deque
+being run. Simulated networks do many things at one instant (every frame of one size arrives a
+fixed time after it left; programs started together wake together), so most events cost an
+append and a popleft instead of two heap operations on lists compared element by element.
 
 Tasks are greenlets: a program on a virtual host is plain blocking code, and a blocking call
 (``recv``, ``accept``, ``sleep``) switches back to the scheduler. Exactly one task runs at a
@@ -22,6 +31,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +47,7 @@ Timer = list  # [time_ns, seq, fn | None, args]; cancel with Kernel.cancel(timer
 _TIMEOUT = object()
 _getcurrent = greenlet.getcurrent
 _heappush = heapq.heappush
+_heappop = heapq.heappop
 
 
 class _Thrown:
@@ -181,7 +192,8 @@ class Kernel:
         self.rng = random.Random(seed)
         self.tasks: list[Task] = []
         self.events_run = 0
-        self._heap: list[Timer] = []
+        self._times: list[int] = []               # heap of the instants that have events
+        self._at: dict[int, deque[Timer]] = {}     # instant -> its events, in seq order
         self._seq = itertools.count()
         self._current: Task | None = None
         self._sched_glet: greenlet.greenlet | None = None
@@ -206,13 +218,54 @@ class Kernel:
         if time_ns < self.now:
             raise ValueError(f"cannot schedule in the past ({time_ns} < now {self.now})")
         ev = [time_ns, next(self._seq), fn, args]
-        heapq.heappush(self._heap, ev)
+        self._push(ev)
         return ev
 
     def call_later(self, delay_ns: int, fn: Callable, *args: Any) -> Timer:
         """Run ``fn(*args)`` ``delay_ns`` nanoseconds from now."""
-        ev = [self.now + delay_ns, next(self._seq), fn, args]
-        _heappush(self._heap, ev)
+        t = self.now + delay_ns
+        ev = [t, next(self._seq), fn, args]
+        events = self._at.get(t)
+        if events is None:   # Kernel._push, inlined
+            self._at[t] = deque((ev,))
+            _heappush(self._times, t)
+        else:
+            events.append(ev)
+        return ev
+
+    def _push(self, ev: Timer) -> None:
+        """Queue ``ev`` (its seq is the newest, so it goes last at its instant)."""
+        t = ev[0]
+        events = self._at.get(t)
+        if events is None:
+            self._at[t] = deque((ev,))
+            _heappush(self._times, t)
+        else:
+            events.append(ev)
+
+    def _first(self) -> Timer | None:
+        """The next live event, left queued (cancelled ones before it are dropped); None when
+        idle. Only the slow paths (peek, step, paced runs) use it: ``run`` inlines the walk."""
+        times, at = self._times, self._at
+        while times:
+            t = times[0]
+            events = at[t]
+            while events:
+                if events[0][2] is not None:
+                    return events[0]
+                events.popleft()
+            _heappop(times)
+            del at[t]
+        return None
+
+    def _take_first(self) -> Timer:
+        """Remove and return the event :meth:`_first` just returned."""
+        t = self._times[0]
+        events = self._at[t]
+        ev = events.popleft()
+        if not events:
+            _heappop(self._times)
+            del self._at[t]
         return ev
 
     @staticmethod
@@ -225,24 +278,18 @@ class Kernel:
 
     def peek(self) -> int | None:
         """Time of the next live event, or None when idle."""
-        heap = self._heap
-        while heap and heap[0][2] is None:
-            heapq.heappop(heap)
-        return heap[0][0] if heap else None
+        ev = self._first()
+        return ev[0] if ev is not None else None
 
     def step(self) -> bool:
         """Run exactly one event. Returns False when there was nothing to run."""
-        heap = self._heap
-        while heap:
-            ev = heapq.heappop(heap)
-            fn = ev[2]
-            if fn is None:
-                continue
-            self.now = ev[0]
-            self.events_run += 1
-            fn(*ev[3])
-            return True
-        return False
+        if self._first() is None:
+            return False
+        ev = self._take_first()
+        self.now = ev[0]
+        self.events_run += 1
+        ev[2](*ev[3])
+        return True
 
     def run(self, until_ns: int | None = None, stop: Callable[[], bool] | None = None) -> None:
         """Run events until idle, until virtual time ``until_ns``, or until ``stop()`` is true.
@@ -255,35 +302,46 @@ class Kernel:
         """
         if self.pacer is not None:
             return self._run_paced(until_ns, stop)
-        heap = self._heap
-        pop = heapq.heappop
+        times, at = self._times, self._at
         limit = until_ns if until_ns is not None else _FOREVER
         self._stop = False
         count = 0
         instant, at_instant = self._instant, self._at_instant
         livelock = self.livelock_limit or _FOREVER
         try:
-            while heap:
-                ev = pop(heap)
-                t = ev[0]
+            while times:
+                t = times[0]
                 if t > limit:
-                    heapq.heappush(heap, ev)   # not due yet: put it back untouched
-                    break
-                fn = ev[2]
-                if fn is None:
-                    continue
+                    break   # not due yet: left queued untouched
+                events = at[t]
                 if t != instant:
-                    instant, at_instant, self._watch = t, 0, None
-                else:
+                    # the counting below starts at 0 with this instant's first live event
+                    instant, at_instant, self._watch = t, -1, None
+                popleft = events.popleft
+                # the events of instant t in seq order, with those scheduled for t while they
+                # run (appended to this very deque)
+                while events:
+                    ev = popleft()
+                    fn = ev[2]
+                    if fn is None:
+                        continue
                     at_instant += 1
                     if at_instant >= livelock:
                         self._watch_loop(fn, ev[3], at_instant - livelock)
-                self.now = t
-                count += 1
-                fn(*ev[3])
-                if self._stop or (stop is not None and stop()):
-                    return
-            if not heap:
+                    self.now = t
+                    count += 1
+                    fn(*ev[3])
+                    if self._stop or (stop is not None and stop()):
+                        return
+                    if not times or times[0] is not t:
+                        # an event scheduled before t (a negative delay), or a nested run
+                        # (run_blocking outside a task) took the rest of t: the heap decides
+                        break
+                else:
+                    if at.get(t) is events:  # not already removed by a nested run
+                        _heappop(times)
+                        del at[t]
+            if not times:
                 for hook in tuple(self.idle_hooks):
                     hook()
             if until_ns is not None and until_ns > self.now:
@@ -319,7 +377,6 @@ class Kernel:
         in (time, seq) order, so pacing alone changes no result.
         """
         pacer = self.pacer
-        heap = self._heap
         self._stop = False
         pacer.start(self)
         while True:
@@ -335,7 +392,8 @@ class Kernel:
                 if until_ns is not None and until_ns > self.now:
                     self.now = until_ns
                 return
-            ev = heapq.heappop(heap)
+            self._first()   # peek() left the next live event first
+            ev = self._take_first()
             self.now = ev[0]
             self.events_run += 1
             ev[2](*ev[3])
@@ -375,8 +433,6 @@ class Kernel:
     def _block(self, what: str, timeout_ns: int | None) -> Any:
         """:meth:`block` returning the wake value as it is (``_TIMEOUT``, a ``_Thrown``...).
 
-        The timeout event is the one :meth:`call_later` would push (same time, same seq):
-        inlined, since every sleep and every socket wait with a timeout comes through here.
         """
         task = self._current
         if task is None:
@@ -386,9 +442,7 @@ class Kernel:
             raise exc
         task.waiting_on = what
         if timeout_ns is not None:
-            ev = task._timer = [self.now + timeout_ns, next(self._seq), self._resume,
-                                (task, _TIMEOUT)]
-            heapq.heappush(self._heap, ev)
+            task._timer = self.call_later(timeout_ns, self._resume, task, _TIMEOUT)
         return self._sched_glet.switch()
 
     def sleep(self, duration_ns: int) -> None:
@@ -412,7 +466,7 @@ class Kernel:
             timer[3] = ()
             task._timer = None
         task.waiting_on = None
-        _heappush(self._heap, [self.now, next(self._seq), self._resume, (task, value)])  # call_later(0)
+        self.call_later(0, self._resume, task, value)
 
     def throw(self, task: Task, exc: BaseException) -> None:
         """Make the blocking call ``task`` is suspended in raise ``exc`` (to end a thread or a
