@@ -124,7 +124,11 @@ class Link:
             # inlined: the same counters, tap and arrival event in the same order.
             d.frames += 1
             d.bytes += n
-            src.transmitted(frame, comment)
+            src.tx_frames += 1           # src.transmitted(frame, comment), inlined
+            src.tx_bytes += n
+            if src.taps:
+                for tap in src.taps:
+                    tap(src, now, frame, "out", comment)
             kernel.call_later(tx_ns + self.delay_ns, d.dst.deliver, frame)
             return
         if d.queued(now) >= self.queue_len:

@@ -423,17 +423,6 @@ class Kernel:
 
     def block(self, what: str, timeout_ns: int | None = None) -> Any:
         """Suspend the current task until :meth:`wake`; ``TimeoutError`` after ``timeout_ns``."""
-        value = self._block(what, timeout_ns)
-        if value is _TIMEOUT:
-            raise TimeoutError("timed out")
-        if type(value) is _Thrown:
-            raise value.exc
-        return value
-
-    def _block(self, what: str, timeout_ns: int | None) -> Any:
-        """:meth:`block` returning the wake value as it is (``_TIMEOUT``, a ``_Thrown``...).
-
-        """
         task = self._current
         if task is None:
             task = self.current_task()  # raises
@@ -443,16 +432,30 @@ class Kernel:
         task.waiting_on = what
         if timeout_ns is not None:
             task._timer = self.call_later(timeout_ns, self._resume, task, _TIMEOUT)
-        return self._sched_glet.switch()
+        value = self._sched_glet.switch()
+        if value is _TIMEOUT:
+            raise TimeoutError("timed out")
+        if type(value) is _Thrown:
+            raise value.exc
+        return value
 
     def sleep(self, duration_ns: int) -> None:
         """Suspend the current task for ``duration_ns`` of virtual time."""
-        # The timeout is the normal end of a sleep: no TimeoutError raised and caught here.
-        # A TimeoutError thrown in (Kernel.throw) ends the sleep quietly, as it always has.
-        try:
-            value = self._block("sleep", duration_ns)
-        except TimeoutError:
-            return
+        # block("sleep", duration_ns) with its timeout as the normal end: nothing raised and
+        # caught. A TimeoutError thrown in (Kernel.throw) ends the sleep quietly, as the
+        # ``except TimeoutError`` around block() always made it.
+        task = self._current
+        if task is None:
+            task = self.current_task()  # raises
+        if task._pending is not None:
+            exc, task._pending = task._pending, None
+            if isinstance(exc, TimeoutError):
+                return
+            raise exc
+        task.waiting_on = "sleep"
+        if duration_ns is not None:
+            task._timer = self.call_later(duration_ns, self._resume, task, _TIMEOUT)
+        value = self._sched_glet.switch()
         if type(value) is _Thrown and not isinstance(value.exc, TimeoutError):
             raise value.exc
 

@@ -271,9 +271,15 @@ def decode_verified(buf: bytes) -> IPv4:
     """:func:`decode` with ``checksum_ok`` worked out at once, for a receiver that reads it
     first thing (a host's IP input): the same value, the same errors, one call less. The
     header is a whole number of 32-bit words, so it needs no padding (RFC 1071 4.1)."""
-    value = decode(buf)
-    total = _from_bytes(value._ck, "big")  # type: ignore[arg-type]
-    value._ck = total % 0xFFFF == 0 and total != 0  # checksum.verify
+    if type(buf) is not bytes or len(buf) < 20:
+        return decode(buf)  # converts, or raises
+    vihl, tos, total, ident, frag, ttl, proto, checksum, addrs = _unpack(buf)
+    hl = (vihl & 15) << 2
+    if vihl >> 4 != 4 or hl < 20 or not hl <= total <= len(buf):
+        return decode(buf)  # raises, naming what is wrong
+    value = from_fields(buf, 0, hl, tos, total, ident, frag, ttl, proto, checksum, addrs)
+    ones = _from_bytes(value._ck, "big")  # type: ignore[arg-type]
+    value._ck = ones % 0xFFFF == 0 and ones != 0  # checksum.verify
     return value
 
 
