@@ -438,13 +438,20 @@ class Host(Node):
         self.counters["ip_rx"] += 1
         raw = data[:ip.total_length] if len(data) != ip.total_length else data
         dst = ip.dst
-        why = self._martian_source(ip.src, dst, data[12])
+        first = data[12]
+        if 0 < first < 224 and first != 127 and ip.src not in self._local \
+                and ip.src not in self._bcast:
+            why = None  # a source _martian_source passes without a second look
+        else:
+            why = self._martian_source(ip.src, dst, first)
         if why is not None:
             self.counters["martian_sources"] += 1
             note = f"martian source {ip.src} ({why}): dropped"
             self.log("drop", note)
             return note
         if dst in self._local:
+            if ip.proto == PROTO_UDP and not (ip.mf or ip.frag_offset):
+                return self.udp.receive(ip, raw, False, link_bcast)  # what _deliver does
             return self._deliver(ip, iface, raw, False, link_bcast)
         if dst == BROADCAST_IP or dst in self._bcast:
             note = self._deliver(ip, iface, raw, True, link_bcast)
