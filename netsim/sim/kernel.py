@@ -454,7 +454,14 @@ class Kernel:
             raise exc
         task.waiting_on = "sleep"
         if duration_ns is not None:
-            task._timer = self.call_later(duration_ns, self._resume, task, _TIMEOUT)
+            t = self.now + duration_ns   # call_later(duration_ns, ...), inlined
+            ev = task._timer = [t, next(self._seq), self._resume, (task, _TIMEOUT)]
+            events = self._at.get(t)
+            if events is None:
+                self._at[t] = deque((ev,))
+                _heappush(self._times, t)
+            else:
+                events.append(ev)
         value = self._sched_glet.switch()
         if type(value) is _Thrown and not isinstance(value.exc, TimeoutError):
             raise value.exc
@@ -469,7 +476,14 @@ class Kernel:
             timer[3] = ()
             task._timer = None
         task.waiting_on = None
-        self.call_later(0, self._resume, task, value)
+        t = self.now   # call_later(0, ...), inlined: every datagram a task waits for wakes it
+        ev = [t, next(self._seq), self._resume, (task, value)]
+        events = self._at.get(t)
+        if events is None:
+            self._at[t] = deque((ev,))
+            _heappush(self._times, t)
+        else:
+            events.append(ev)
 
     def throw(self, task: Task, exc: BaseException) -> None:
         """Make the blocking call ``task`` is suspended in raise ``exc`` (to end a thread or a

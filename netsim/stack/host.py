@@ -367,7 +367,11 @@ class Host(Node):
         if pending >= now and pending > at:
             at = pending
         if at == now and pending < now:
-            iface.send(frame, comment)
+            medium = iface.medium
+            if medium is not None and iface.up:
+                medium.transmit(iface, frame, comment)  # Interface.send's common case
+            else:
+                iface.send(frame, comment)
             return
         self._deferred_until[iface] = at
         self.kernel.call_at(at, iface.send, frame, comment)

@@ -202,13 +202,23 @@ class UdpSocket(SocketBase):
         """
         if bufsize < 0:
             raise ValueError("negative buffersize in recvfrom")
-        self._check()
+        if self._fd < 0:
+            self._check()  # raises EBADF
         if flags.__class__ is not int or flags:
             flags = check_flags(flags, _RECV_FLAGS, "recvfrom", self.kind)
         if not (self.queue or self.error):  # _wait would return at once (its first test)
-            self._wait(self._waiters, lambda: bool(self.queue or self.error),
-                       f"recvfrom on {self.host.name} port {self.local_port}",
-                       bool(flags & _DONTWAIT))
+            what = f"recvfrom on {self.host.name} port {self.local_port}"
+            if self._timeout is None and not flags & _DONTWAIT and self.host.kernel.in_task:
+                # _wait's loop for a blocking socket in a task (no deadline), in this frame
+                waiters = self._waiters
+                while True:
+                    waiters.wait(what, None)
+                    self._check()
+                    if self.queue or self.error:
+                        break
+            else:
+                self._wait(self._waiters, lambda: bool(self.queue or self.error), what,
+                           bool(flags & _DONTWAIT))
         if not self.queue:
             self._raise_pending()
         # a datagram that is queued is returned before a later error (Linux does the same)
