@@ -5,8 +5,9 @@ global counter, so two events at the same instant run in the order they were sch
 every run repeats exactly (the SimPy rule). Cancelling an event blanks its ``fn`` slot instead
 of searching the queue.
 
-The queue is a heap of distinct instants and, per instant, a deque of its events in the order
-they were scheduled. That is the same order as one heap of ``(time_ns, seq)``: ``seq`` only
+The queue is a heap of distinct instants and, per instant, its event, or a deque of its events
+in the order they were scheduled once it has more than one (a deque costs more to make than
+a lone event needs). That is the same order as one heap of ``(time_ns, seq)``: ``seq`` only
 grows, so an event appended to its instant's deque has a larger ``seq`` than every event
 already there, and an event scheduled for the instant being run joins the end of the deque
 being run. Simulated networks do many things at one instant (every frame of one size arrives a
@@ -193,7 +194,8 @@ class Kernel:
         self.tasks: list[Task] = []
         self.events_run = 0
         self._times: list[int] = []               # heap of the instants that have events
-        self._at: dict[int, deque[Timer]] = {}     # instant -> its events, in seq order
+        # instant -> its one event, or a deque of its events in seq order
+        self._at: dict[int, Timer | deque[Timer]] = {}
         self._seq = itertools.count()
         self._current: Task | None = None
         self._sched_glet: greenlet.greenlet | None = None
@@ -227,8 +229,10 @@ class Kernel:
         ev = [t, next(self._seq), fn, args]
         events = self._at.get(t)
         if events is None:   # Kernel._push, inlined
-            self._at[t] = deque((ev,))
+            self._at[t] = ev   # the instant's only event, as it is
             _heappush(self._times, t)
+        elif events.__class__ is list:
+            self._at[t] = deque((events, ev))
         else:
             events.append(ev)
         return ev
@@ -238,8 +242,10 @@ class Kernel:
         t = ev[0]
         events = self._at.get(t)
         if events is None:
-            self._at[t] = deque((ev,))
+            self._at[t] = ev   # the instant's only event, as it is
             _heappush(self._times, t)
+        elif events.__class__ is list:
+            self._at[t] = deque((events, ev))
         else:
             events.append(ev)
 
@@ -250,10 +256,14 @@ class Kernel:
         while times:
             t = times[0]
             events = at[t]
-            while events:
-                if events[0][2] is not None:
-                    return events[0]
-                events.popleft()
+            if events.__class__ is list:   # a lone event
+                if events[2] is not None:
+                    return events
+            else:
+                while events:
+                    if events[0][2] is not None:
+                        return events[0]
+                    events.popleft()
             _heappop(times)
             del at[t]
         return None
@@ -262,6 +272,10 @@ class Kernel:
         """Remove and return the event :meth:`_first` just returned."""
         t = self._times[0]
         events = self._at[t]
+        if events.__class__ is list:   # a lone event
+            _heappop(self._times)
+            del self._at[t]
+            return events
         ev = events.popleft()
         if not events:
             _heappop(self._times)
@@ -317,6 +331,23 @@ class Kernel:
                 if t != instant:
                     # the counting below starts at 0 with this instant's first live event
                     instant, at_instant, self._watch = t, -1, None
+                if events.__class__ is list:
+                    # the instant's only event: off the queue first, so that what it
+                    # schedules for t starts a new entry, run after it
+                    _heappop(times)
+                    del at[t]
+                    fn = events[2]
+                    if fn is None:
+                        continue
+                    at_instant += 1
+                    if at_instant >= livelock:
+                        self._watch_loop(fn, events[3], at_instant - livelock)
+                    self.now = t
+                    count += 1
+                    fn(*events[3])
+                    if self._stop or (stop is not None and stop()):
+                        return
+                    continue
                 popleft = events.popleft
                 # the events of instant t in seq order, with those scheduled for t while they
                 # run (appended to this very deque)
@@ -458,8 +489,10 @@ class Kernel:
             ev = task._timer = [t, next(self._seq), self._resume, (task, _TIMEOUT)]
             events = self._at.get(t)
             if events is None:
-                self._at[t] = deque((ev,))
+                self._at[t] = ev   # the instant's only event, as it is
                 _heappush(self._times, t)
+            elif events.__class__ is list:
+                self._at[t] = deque((events, ev))
             else:
                 events.append(ev)
         value = self._sched_glet.switch()
@@ -480,8 +513,10 @@ class Kernel:
         ev = [t, next(self._seq), self._resume, (task, value)]
         events = self._at.get(t)
         if events is None:
-            self._at[t] = deque((ev,))
+            self._at[t] = ev   # the instant's only event, as it is
             _heappush(self._times, t)
+        elif events.__class__ is list:
+            self._at[t] = deque((events, ev))
         else:
             events.append(ev)
 
