@@ -17,7 +17,9 @@ Rounds are interleaved (netsim, ns-3, netsim, ns-3, ...) and the medians of ``--
 ns-3 comes from the ``ns3`` PyPI wheel (``pip install -e '.[bench]'``); without it the ns-3
 column says so in one line and only netsim runs.
 
-Run: ``python benchmarks/ns3_compare.py [--rounds 3] [--only udp,tcp,build]``.
+Run: ``python benchmarks/ns3_compare.py [--rounds 3] [--only udp,tcp,build]``;
+``--profile`` runs the netsim side once under cProfile instead (top entries, kernel events
+and greenlet switches per datagram or segment).
 """
 
 from __future__ import annotations
@@ -86,7 +88,8 @@ def netsim_udp(datagrams: int) -> dict:
     wall = time.perf_counter() - t0
     if got[0] != each * pairs:
         raise SystemExit(f"netsim udp: {got[0]} of {each * pairs} datagrams arrived")
-    return {"wall": wall, "rate": got[0] / wall}
+    return {"wall": wall, "rate": got[0] / wall, "events": net.kernel.events_run,
+            "units": got[0]}
 
 
 def netsim_tcp(size: int) -> dict:
@@ -130,7 +133,8 @@ def netsim_tcp(size: int) -> dict:
     wall = time.perf_counter() - t0
     if done[0] != size:
         raise SystemExit(f"netsim tcp: {done[0]} of {size} bytes arrived")
-    return {"wall": wall, "rate": math.ceil(size / MSS) / wall}
+    return {"wall": wall, "rate": math.ceil(size / MSS) / wall, "events": net.kernel.events_run,
+            "units": math.ceil(size / MSS)}
 
 
 def netsim_build() -> dict:
@@ -321,12 +325,43 @@ def in_child(side: str, workload: str, args) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def profile(workload: str, args, top: int = 25) -> None:
+    """Run the netsim side of ``workload`` once in this process under cProfile and print the
+    top entries by own time, with kernel events and greenlet switches per datagram (UDP) or
+    per data segment (TCP). cProfile slows Python calls far more than greenlet switches and
+    C code, so use it for where the calls go and the wall-clock A/B for what pays off."""
+    import cProfile
+    import pstats
+
+    import greenlet
+    switches = [0]
+
+    def count(event, _args):
+        if event == "switch":
+            switches[0] += 1
+
+    prof = cProfile.Profile()
+    old = greenlet.settrace(count)
+    prof.enable()
+    try:
+        got = one("netsim", workload, args.datagrams, args.tcp_mib * MIB)
+    finally:
+        prof.disable()
+        greenlet.settrace(old)
+    unit = "datagram" if workload == "udp" else "data segment"
+    print(f"netsim {workload} under cProfile: {got['events'] / got['units']:.2f} kernel events "
+          f"and {switches[0] / got['units']:.2f} greenlet switches per {unit}")
+    pstats.Stats(prof).sort_stats("tottime").print_stats(top)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="udp,tcp,build", help="comma-separated: udp,tcp,build")
     ap.add_argument("--datagrams", type=int, default=60_000)
     ap.add_argument("--tcp-mib", type=int, default=20)
+    ap.add_argument("--profile", action="store_true",
+                    help="profile the netsim side of each --only workload once, in process")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -338,6 +373,11 @@ def main(argv: list[str] | None = None) -> None:
     if bad or args.rounds < 1:
         raise SystemExit(f"--only {','.join(bad)} / --rounds {args.rounds}: "
                          "workloads are udp, tcp, build and rounds at least 1")
+    if args.profile:
+        for w in workloads:
+            if w != "build":
+                profile(w, args)
+        return
     missing = ns3_available()
     sides = ["netsim"] if missing else ["netsim", "ns3"]
     if missing:

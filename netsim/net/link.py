@@ -109,17 +109,31 @@ class Link:
 
     def transmit(self, src: Interface, frame: bytes, comment: str | None) -> None:
         d = self._ab if src is self.a else self._ba
-        if len(frame) - 14 > self.mtu:
+        n = len(frame)
+        if n - 14 > self.mtu:
             d.drops += 1
             src.drops += 1
-            src.tap(frame, "drop", f"dropped: {len(frame) - 14} bytes exceed the link MTU {self.mtu}")
+            src.tap(frame, "drop", f"dropped: {n - 14} bytes exceed the link MTU {self.mtu}")
             return
-        now = self.kernel.now
+        kernel = self.kernel
+        now = kernel.now
         start = d.free_at
-        tx_ns = ((len(frame) + WIRE_OVERHEAD) * 8 * NS_PER_S) // self.bandwidth_bps
+        tx_ns = ((n + WIRE_OVERHEAD) * 8 * NS_PER_S) // self.bandwidth_bps
         if start <= now:
             d.free_at = now + tx_ns
-            self._start(d, frame, comment, tx_ns)
+            if self._rules or self.loss or self.reorder or self.duplicate:
+                self._start(d, frame, comment, tx_ns)
+                return
+            # _start on a perfect cable (no rule, loss, reorder or duplicate: no RNG draw),
+            # inlined: the same counters, tap and arrival event in the same order.
+            d.frames += 1
+            d.bytes += n
+            src.tx_frames += 1           # src.transmitted(frame, comment), inlined
+            src.tx_bytes += n
+            if src.taps:
+                for tap in src.taps:
+                    tap(src, now, frame, "out", comment)
+            kernel.call_later(tx_ns + self.delay_ns, d.dst.deliver, frame)
             return
         if d.queued(now) >= self.queue_len:
             d.drops += 1

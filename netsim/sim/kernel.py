@@ -1,8 +1,18 @@
 """The discrete-event kernel: integer-nanosecond virtual time, an event heap, cooperative tasks.
 
-Events are ``[time_ns, seq, fn, args]`` lists in a heap; ``seq`` is a global counter, so two
-events at the same instant run in the order they were scheduled and every run repeats exactly
-(the SimPy rule). Cancelling an event blanks its ``fn`` slot instead of searching the heap.
+Events are ``[time_ns, seq, fn, args]`` lists run in ``(time_ns, seq)`` order; ``seq`` is a
+global counter, so two events at the same instant run in the order they were scheduled and
+every run repeats exactly (the SimPy rule). Cancelling an event blanks its ``fn`` slot instead
+of searching the queue.
+
+The queue is a heap of distinct instants and, per instant, its event, or a deque of its events
+in the order they were scheduled once it has more than one (a deque costs more to make than
+a lone event needs). That is the same order as one heap of ``(time_ns, seq)``: ``seq`` only
+grows, so an event appended to its instant's deque has a larger ``seq`` than every event
+already there, and an event scheduled for the instant being run joins the end of the deque
+being run. Simulated networks do many things at one instant (every frame of one size arrives a
+fixed time after it left; programs started together wake together), so most events cost an
+append and a popleft instead of two heap operations on lists compared element by element.
 
 Tasks are greenlets: a program on a virtual host is plain blocking code, and a blocking call
 (``recv``, ``accept``, ``sleep``) switches back to the scheduler. Exactly one task runs at a
@@ -22,6 +32,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +46,9 @@ __all__ = ["Kernel", "Task", "Timer", "Waiters", "TaskFailed", "LivelockError",
 Timer = list  # [time_ns, seq, fn | None, args]; cancel with Kernel.cancel(timer)
 
 _TIMEOUT = object()
+_getcurrent = greenlet.getcurrent
+_heappush = heapq.heappush
+_heappop = heapq.heappop
 
 
 class _Thrown:
@@ -143,18 +157,24 @@ class Waiters:
 
     def wait(self, what: str, timeout_ns: int | None = None) -> Any:
         """Block the current task until :meth:`notify` or the timeout (then ``TimeoutError``)."""
-        task = self.kernel.current_task()
+        kernel = self.kernel
+        task = kernel._current
+        if task is None:
+            task = kernel.current_task()  # raises
         self.tasks.append(task)
         try:
-            return self.kernel.block(what, timeout_ns)
+            return kernel.block(what, timeout_ns)
         finally:
-            if task in self.tasks:
-                self.tasks.remove(task)
+            # notify() popped it already, unless a timeout or a thrown exception woke it
+            tasks = self.tasks
+            if tasks and task in tasks:
+                tasks.remove(task)
 
     def notify(self, value: Any = None) -> None:
         """Wake the first waiting task."""
-        if self.tasks:
-            self.kernel.wake(self.tasks.pop(0), value)
+        tasks = self.tasks
+        if tasks:
+            self.kernel.wake(tasks.pop(0), value)
 
     def notify_all(self, value: Any = None) -> None:
         tasks, self.tasks = self.tasks, []
@@ -173,7 +193,9 @@ class Kernel:
         self.rng = random.Random(seed)
         self.tasks: list[Task] = []
         self.events_run = 0
-        self._heap: list[Timer] = []
+        self._times: list[int] = []               # heap of the instants that have events
+        # instant -> its one event, or a deque of its events in seq order
+        self._at: dict[int, Timer | deque[Timer]] = {}
         self._seq = itertools.count()
         self._current: Task | None = None
         self._sched_glet: greenlet.greenlet | None = None
@@ -198,13 +220,66 @@ class Kernel:
         if time_ns < self.now:
             raise ValueError(f"cannot schedule in the past ({time_ns} < now {self.now})")
         ev = [time_ns, next(self._seq), fn, args]
-        heapq.heappush(self._heap, ev)
+        self._push(ev)
         return ev
 
     def call_later(self, delay_ns: int, fn: Callable, *args: Any) -> Timer:
         """Run ``fn(*args)`` ``delay_ns`` nanoseconds from now."""
-        ev = [self.now + delay_ns, next(self._seq), fn, args]
-        heapq.heappush(self._heap, ev)
+        t = self.now + delay_ns
+        ev = [t, next(self._seq), fn, args]
+        events = self._at.get(t)
+        if events is None:   # Kernel._push, inlined
+            self._at[t] = ev   # the instant's only event, as it is
+            _heappush(self._times, t)
+        elif events.__class__ is list:
+            self._at[t] = deque((events, ev))
+        else:
+            events.append(ev)
+        return ev
+
+    def _push(self, ev: Timer) -> None:
+        """Queue ``ev`` (its seq is the newest, so it goes last at its instant)."""
+        t = ev[0]
+        events = self._at.get(t)
+        if events is None:
+            self._at[t] = ev   # the instant's only event, as it is
+            _heappush(self._times, t)
+        elif events.__class__ is list:
+            self._at[t] = deque((events, ev))
+        else:
+            events.append(ev)
+
+    def _first(self) -> Timer | None:
+        """The next live event, left queued (cancelled ones before it are dropped); None when
+        idle. Only the slow paths (peek, step, paced runs) use it: ``run`` inlines the walk."""
+        times, at = self._times, self._at
+        while times:
+            t = times[0]
+            events = at[t]
+            if events.__class__ is list:   # a lone event
+                if events[2] is not None:
+                    return events
+            else:
+                while events:
+                    if events[0][2] is not None:
+                        return events[0]
+                    events.popleft()
+            _heappop(times)
+            del at[t]
+        return None
+
+    def _take_first(self) -> Timer:
+        """Remove and return the event :meth:`_first` just returned."""
+        t = self._times[0]
+        events = self._at[t]
+        if events.__class__ is list:   # a lone event
+            _heappop(self._times)
+            del self._at[t]
+            return events
+        ev = events.popleft()
+        if not events:
+            _heappop(self._times)
+            del self._at[t]
         return ev
 
     @staticmethod
@@ -217,24 +292,18 @@ class Kernel:
 
     def peek(self) -> int | None:
         """Time of the next live event, or None when idle."""
-        heap = self._heap
-        while heap and heap[0][2] is None:
-            heapq.heappop(heap)
-        return heap[0][0] if heap else None
+        ev = self._first()
+        return ev[0] if ev is not None else None
 
     def step(self) -> bool:
         """Run exactly one event. Returns False when there was nothing to run."""
-        heap = self._heap
-        while heap:
-            ev = heapq.heappop(heap)
-            fn = ev[2]
-            if fn is None:
-                continue
-            self.now = ev[0]
-            self.events_run += 1
-            fn(*ev[3])
-            return True
-        return False
+        if self._first() is None:
+            return False
+        ev = self._take_first()
+        self.now = ev[0]
+        self.events_run += 1
+        ev[2](*ev[3])
+        return True
 
     def run(self, until_ns: int | None = None, stop: Callable[[], bool] | None = None) -> None:
         """Run events until idle, until virtual time ``until_ns``, or until ``stop()`` is true.
@@ -247,35 +316,63 @@ class Kernel:
         """
         if self.pacer is not None:
             return self._run_paced(until_ns, stop)
-        heap = self._heap
-        pop = heapq.heappop
+        times, at = self._times, self._at
         limit = until_ns if until_ns is not None else _FOREVER
         self._stop = False
         count = 0
         instant, at_instant = self._instant, self._at_instant
         livelock = self.livelock_limit or _FOREVER
         try:
-            while heap:
-                ev = pop(heap)
-                t = ev[0]
+            while times:
+                t = times[0]
                 if t > limit:
-                    heapq.heappush(heap, ev)   # not due yet: put it back untouched
-                    break
-                fn = ev[2]
-                if fn is None:
-                    continue
+                    break   # not due yet: left queued untouched
+                events = at[t]
                 if t != instant:
-                    instant, at_instant, self._watch = t, 0, None
-                else:
+                    # the counting below starts at 0 with this instant's first live event
+                    instant, at_instant, self._watch = t, -1, None
+                if events.__class__ is list:
+                    # the instant's only event: off the queue first, so that what it
+                    # schedules for t starts a new entry, run after it
+                    _heappop(times)
+                    del at[t]
+                    fn = events[2]
+                    if fn is None:
+                        continue
+                    at_instant += 1
+                    if at_instant >= livelock:
+                        self._watch_loop(fn, events[3], at_instant - livelock)
+                    self.now = t
+                    count += 1
+                    fn(*events[3])
+                    if self._stop or (stop is not None and stop()):
+                        return
+                    continue
+                popleft = events.popleft
+                # the events of instant t in seq order, with those scheduled for t while they
+                # run (appended to this very deque)
+                while events:
+                    ev = popleft()
+                    fn = ev[2]
+                    if fn is None:
+                        continue
                     at_instant += 1
                     if at_instant >= livelock:
                         self._watch_loop(fn, ev[3], at_instant - livelock)
-                self.now = t
-                count += 1
-                fn(*ev[3])
-                if self._stop or (stop is not None and stop()):
-                    return
-            if not heap:
+                    self.now = t
+                    count += 1
+                    fn(*ev[3])
+                    if self._stop or (stop is not None and stop()):
+                        return
+                    if not times or times[0] is not t:
+                        # an event scheduled before t (a negative delay), or a nested run
+                        # (run_blocking outside a task) took the rest of t: the heap decides
+                        break
+                else:
+                    if at.get(t) is events:  # not already removed by a nested run
+                        _heappop(times)
+                        del at[t]
+            if not times:
                 for hook in tuple(self.idle_hooks):
                     hook()
             if until_ns is not None and until_ns > self.now:
@@ -311,7 +408,6 @@ class Kernel:
         in (time, seq) order, so pacing alone changes no result.
         """
         pacer = self.pacer
-        heap = self._heap
         self._stop = False
         pacer.start(self)
         while True:
@@ -327,7 +423,8 @@ class Kernel:
                 if until_ns is not None and until_ns > self.now:
                     self.now = until_ns
                 return
-            ev = heapq.heappop(heap)
+            self._first()   # peek() left the next live event first
+            ev = self._take_first()
             self.now = ev[0]
             self.events_run += 1
             ev[2](*ev[3])
@@ -357,7 +454,9 @@ class Kernel:
 
     def block(self, what: str, timeout_ns: int | None = None) -> Any:
         """Suspend the current task until :meth:`wake`; ``TimeoutError`` after ``timeout_ns``."""
-        task = self.current_task()
+        task = self._current
+        if task is None:
+            task = self.current_task()  # raises
         if task._pending is not None:
             exc, task._pending = task._pending, None
             raise exc
@@ -373,19 +472,53 @@ class Kernel:
 
     def sleep(self, duration_ns: int) -> None:
         """Suspend the current task for ``duration_ns`` of virtual time."""
-        try:
-            self.block("sleep", duration_ns)
-        except TimeoutError:
-            return
+        # block("sleep", duration_ns) with its timeout as the normal end: nothing raised and
+        # caught. A TimeoutError thrown in (Kernel.throw) ends the sleep quietly, as the
+        # ``except TimeoutError`` around block() always made it.
+        task = self._current
+        if task is None:
+            task = self.current_task()  # raises
+        if task._pending is not None:
+            exc, task._pending = task._pending, None
+            if isinstance(exc, TimeoutError):
+                return
+            raise exc
+        task.waiting_on = "sleep"
+        if duration_ns is not None:
+            t = self.now + duration_ns   # call_later(duration_ns, ...), inlined
+            ev = task._timer = [t, next(self._seq), self._resume, (task, _TIMEOUT)]
+            events = self._at.get(t)
+            if events is None:
+                self._at[t] = ev   # the instant's only event, as it is
+                _heappush(self._times, t)
+            elif events.__class__ is list:
+                self._at[t] = deque((events, ev))
+            else:
+                events.append(ev)
+        value = self._sched_glet.switch()
+        if type(value) is _Thrown and not isinstance(value.exc, TimeoutError):
+            raise value.exc
 
     def wake(self, task: Task, value: Any = None) -> None:
         """Resume a blocked task (at the current instant, after already-scheduled events)."""
         if task.done or task.waiting_on is None:
             return
-        self.cancel(task._timer)
-        task._timer = None
+        timer = task._timer
+        if timer is not None:
+            timer[2] = None   # Kernel.cancel(timer)
+            timer[3] = ()
+            task._timer = None
         task.waiting_on = None
-        self.call_later(0, self._resume, task, value)
+        t = self.now   # call_later(0, ...), inlined: every datagram a task waits for wakes it
+        ev = [t, next(self._seq), self._resume, (task, value)]
+        events = self._at.get(t)
+        if events is None:
+            self._at[t] = ev   # the instant's only event, as it is
+            _heappush(self._times, t)
+        elif events.__class__ is list:
+            self._at[t] = deque((events, ev))
+        else:
+            events.append(ev)
 
     def throw(self, task: Task, exc: BaseException) -> None:
         """Make the blocking call ``task`` is suspended in raise ``exc`` (to end a thread or a
@@ -409,10 +542,12 @@ class Kernel:
         task.waiting_on = None
         prev_task, prev_sched = self._current, self._sched_glet
         self._current = task
-        self._sched_glet = greenlet.getcurrent()
-        task.glet.parent = self._sched_glet
+        sched = self._sched_glet = _getcurrent()
+        glet = task.glet
+        if glet.parent is not sched:  # reading is cheaper than setting (a cycle check)
+            glet.parent = sched
         try:
-            task.glet.switch(value)
+            glet.switch(value)
         finally:
             self._current, self._sched_glet = prev_task, prev_sched
         if task.done:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ..sim.units import NS_PER_S
 from ..wire.addr import BROADCAST_MAC, ZERO_MAC, ip_str
 from ..wire.arp import ARP, ARP_REPLY, ARP_REQUEST
-from ..wire.ethernet import ETH_ARP, ETH_IPV4, Ethernet
+from ..wire.ethernet import ETH_ARP, ETH_IPV4, Ethernet, ipv4_frame
 
 if TYPE_CHECKING:
     from ..net.interface import Interface
@@ -105,11 +105,14 @@ class ArpLayer:
         Returns:
             A note when the packet had to wait for ARP, else None.
         """
-        mac = self.lookup(iface, next_hop)
-        if mac is not None:
-            self.host.transmit(iface, Ethernet(mac, iface.mac, ETH_IPV4, datagram).encode(), comment)
-            return None
+        # ArpLayer.lookup inlined: one frame per datagram sent comes through here
         key = (iface.name, next_hop)
+        hit = self.cache.get(key)
+        if hit is not None:
+            if hit[1] > self.host.kernel.now:
+                self.host.transmit(iface, ipv4_frame(hit[0], iface.mac_bytes, datagram), comment)
+                return None
+            del self.cache[key]  # expired: forgotten, as lookup() does
         pend = self.pending.get(key)
         fresh = pend is None
         if fresh:

@@ -25,7 +25,7 @@ from ..sim.units import NS_PER_S, parse_time
 from ..wire import ethernet as weth
 from ..wire import icmp as wicmp
 from ..wire import ipv4 as wip
-from ..wire.addr import BROADCAST_IP, BROADCAST_MAC, int_to_ip, ip_to_int
+from ..wire.addr import BROADCAST_IP, BROADCAST_MAC, _ip_int_get, int_to_ip, ip_to_int
 from ..wire.arp import decode as arp_decode
 from ..wire.errors import DecodeError
 from ..wire.ipv4 import PROTO_ICMP, PROTO_UDP, IPv4
@@ -322,10 +322,10 @@ class Host(Node):
         Raises:
             OSError: ENETUNREACH when there is no route, EMSGSIZE as above.
         """
-        self._ident = (self._ident + 1) & 0xFFFF
-        if self.is_local(dst):
+        ident = self._ident = (self._ident + 1) & 0xFFFF
+        if dst in self._local or dst.startswith("127."):  # is_local(dst)
             ip = IPv4(src or self.source_for(dst), dst, proto, payload,
-                      ttl=ttl or self.default_ttl, ident=self._ident, tos=tos, df=df)
+                      ttl=ttl or self.default_ttl, ident=ident, tos=tos, df=df)
             self.kernel.call_later(0, self._deliver_local, ip)
             return
         if dst == BROADCAST_IP:
@@ -334,13 +334,23 @@ class Host(Node):
                 raise oserror(errno.ENETUNREACH)
             next_hop = None
         else:
-            route = self.table.lookup(ip_to_int(dst))
+            route = self.table.lookup(_ip_int_get(dst) or ip_to_int(dst))
             if route is None:
                 raise oserror(errno.ENETUNREACH)
             addr = self._addrs[route.iface]
             next_hop = None if addr.broadcast == dst else (route.via or dst)
+            iface = addr.iface
+            if 20 + len(payload) <= (getattr(iface.medium, "mtu", 1500) or 1500) \
+                    and next_hop is not None:
+                # What _output does with a unicast datagram that needs no fragmenting, without
+                # building the IPv4 value: encode_plain gives IPv4.encode()'s bytes.
+                raw = wip.encode_plain(src or addr.ip, dst, proto, payload,
+                                       ttl or self.default_ttl, ident, tos, df)
+                self.counters["ip_tx"] += 1
+                self.arp.send_ip(iface, next_hop, raw, comment)
+                return
         ip = IPv4(src or addr.ip, dst, proto, payload, ttl=ttl or self.default_ttl,
-                  ident=self._ident, tos=tos, df=df)
+                  ident=ident, tos=tos, df=df)
         self._output(addr.iface, ip, next_hop, comment)
         if next_hop is None:
             # Linux loops a copy of every broadcast it sends back to its own sockets.
@@ -385,7 +395,11 @@ class Host(Node):
         if pending >= now and pending > at:
             at = pending
         if at == now and pending < now:
-            iface.send(frame, comment)
+            medium = iface.medium
+            if medium is not None and iface.up:
+                medium.transmit(iface, frame, comment)  # Interface.send's common case
+            else:
+                iface.send(frame, comment)
             return
         self._deferred_until[iface] = at
         self.kernel.call_at(at, iface.send, frame, comment)
@@ -445,7 +459,7 @@ class Host(Node):
 
     def _receive_ip(self, iface: Interface, data: bytes, link_bcast: bool) -> str | None:
         try:
-            ip = wip.decode(data)
+            ip = wip.decode_verified(data)
         except DecodeError as exc:
             self.counters["malformed"] += 1
             return f"malformed IPv4: {exc.message}"
@@ -456,13 +470,20 @@ class Host(Node):
         self.counters["ip_rx"] += 1
         raw = data[:ip.total_length] if len(data) != ip.total_length else data
         dst = ip.dst
-        why = self._martian_source(ip.src, dst, data[12])
+        first = data[12]
+        if 0 < first < 224 and first != 127 and ip.src not in self._local \
+                and ip.src not in self._bcast:
+            why = None  # a source _martian_source passes without a second look
+        else:
+            why = self._martian_source(ip.src, dst, first)
         if why is not None:
             self.counters["martian_sources"] += 1
             note = f"martian source {ip.src} ({why}): dropped"
             self.log("drop", note)
             return note
         if dst in self._local:
+            if ip.proto == PROTO_UDP and not (ip.mf or ip.frag_offset):
+                return self.udp.receive(ip, raw, False, link_bcast)  # what _deliver does
             return self._deliver(ip, iface, raw, False, link_bcast)
         if dst == BROADCAST_IP or dst in self._bcast:
             note = self._deliver(ip, iface, raw, True, link_bcast)
@@ -501,7 +522,7 @@ class Host(Node):
     def _deliver(self, ip: IPv4, iface: Interface | None, raw: bytes, broadcast: bool,
                  link_bcast: bool) -> str | None:
         """Hand a datagram addressed to this node to its protocol (reassembling first)."""
-        if ip.is_fragment:
+        if ip.mf or ip.frag_offset:  # ip.is_fragment
             self.counters["fragments_rx"] += 1
             whole = self.reassembler.add(ip)
             if whole is None:

@@ -132,13 +132,15 @@ class SocketBase(ABC):
             raise oserror(errno.EAGAIN)
         kernel = self.host.kernel
         deadline = None if self._timeout is None else kernel.now + parse_time(self._timeout)
-        while not ready():
+        while True:  # ready() was just false: the first test of the loop is not repeated
             remaining = None if deadline is None else max(0, deadline - kernel.now)
             if kernel.in_task:
                 waiters.wait(what, remaining)
             else:
                 kernel.run_blocking(waiters.wait, what, remaining, name=what, node=self.host)
             self._check()
+            if ready():
+                return
 
     def wake_all(self) -> None:
         """Wake every task blocked on this socket (its protocol layer calls this)."""

@@ -14,6 +14,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ..wire import udp as wudp
+from ..wire.addr import _ip_int_get
 from ..wire.ipv4 import PROTO_UDP
 from .ipv4 import MAX_UDP_PAYLOAD
 from .ports import ANY, check_local_address
@@ -123,6 +124,15 @@ class UdpSocket(SocketBase):
             OSError: EMSGSIZE (> 65507 bytes), ENETUNREACH (no route), a pending ICMP error
                 (ConnectionRefusedError...), EBADF after close.
         """
+        # The common call, sendto(bytes, (dotted quad, port)), checked in a few tests that
+        # cannot raise; anything else takes the general checks below, in their order.
+        if len(args) == 1 and self._fd >= 0 and data.__class__ is bytes:
+            address = args[0]
+            if address.__class__ is tuple and len(address) == 2:
+                ip, port = address
+                if (ip.__class__ is str and port.__class__ is int and 0 <= port <= 65535
+                        and _ip_int_get(ip) is not None):  # a dotted quad resolves to itself
+                    return self._send(data, ip, port)
         flags, address = send_args(args)
         self._check()
         data = self._bytes(data)
@@ -163,7 +173,8 @@ class UdpSocket(SocketBase):
     def _send(self, data: bytes, ip: str, port: int) -> int:
         if self._shut_wr:
             raise oserror(errno.EPIPE)
-        self._raise_pending()
+        if self.error:
+            self._raise_pending()
         if len(data) > MAX_UDP_PAYLOAD:
             raise oserror(errno.EMSGSIZE)
         if port == 0:
@@ -174,9 +185,10 @@ class UdpSocket(SocketBase):
         src = self.local_ip
         if src == ANY or host.is_broadcast(src):
             src = host.source_for(ip)  # raises ENETUNREACH
-        self._autobind()
-        payload = wudp.UDP(self.local_port, port, data).encode(src, ip)
-        host.ip_send(ip, PROTO_UDP, payload, src=src, ttl=self.ttl)
+        if not self.local_port:
+            self._autobind()
+        host.ip_send(ip, PROTO_UDP, wudp.encode_datagram(self.local_port, port, data, src, ip),
+                     src=src, ttl=self.ttl)
         host.counters["udp_tx"] += 1
         return len(data)
 
@@ -190,11 +202,23 @@ class UdpSocket(SocketBase):
         """
         if bufsize < 0:
             raise ValueError("negative buffersize in recvfrom")
-        self._check()
-        flags = check_flags(flags, _RECV_FLAGS, "recvfrom", self.kind)
-        self._wait(self._waiters, lambda: bool(self.queue or self.error),
-                   f"recvfrom on {self.host.name} port {self.local_port}",
-                   bool(flags & _DONTWAIT))
+        if self._fd < 0:
+            self._check()  # raises EBADF
+        if flags.__class__ is not int or flags:
+            flags = check_flags(flags, _RECV_FLAGS, "recvfrom", self.kind)
+        if not (self.queue or self.error):  # _wait would return at once (its first test)
+            what = f"recvfrom on {self.host.name} port {self.local_port}"
+            if self._timeout is None and not flags & _DONTWAIT and self.host.kernel.in_task:
+                # _wait's loop for a blocking socket in a task (no deadline), in this frame
+                waiters = self._waiters
+                while True:
+                    waiters.wait(what, None)
+                    self._check()
+                    if self.queue or self.error:
+                        break
+            else:
+                self._wait(self._waiters, lambda: bool(self.queue or self.error), what,
+                           bool(flags & _DONTWAIT))
         if not self.queue:
             self._raise_pending()
         # a datagram that is queued is returned before a later error (Linux does the same)

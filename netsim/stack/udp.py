@@ -79,7 +79,7 @@ class UdpLayer:
         """Deliver a UDP datagram addressed to this node; returns a capture note."""
         host = self.host
         try:
-            dgram = wudp.decode(ip.payload, ip.src, ip.dst)
+            dgram = wudp.decode_verified(ip.payload, ip.src, ip.dst)
         except DecodeError as exc:
             host.counters["malformed"] += 1
             return f"malformed UDP: {exc.message}"
@@ -96,6 +96,8 @@ class UdpLayer:
             if host.icmp.send_error(raw, ip, wicmp.DEST_UNREACHABLE, wicmp.UNREACH_PORT):
                 return "port unreachable"
             return f"no socket on port {dgram.dport}"
+        if len(matches) == 1:  # unicast: the one best match
+            return matches[0].deliver(dgram.payload, (ip.src, dgram.sport))
         notes = [s.deliver(dgram.payload, (ip.src, dgram.sport)) for s in matches]
         dropped = [n for n in notes if n]
         return dropped[0] if dropped else None

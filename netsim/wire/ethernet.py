@@ -16,11 +16,11 @@ from __future__ import annotations
 import struct
 
 from ._base import OpenEnum, WireValue, blank, lookup, open_enum, pack_error
-from .addr import _mac_pair, _mac_pair_get, mac_to_bytes
+from .addr import _MAC_BYTES, _mac_pair, _mac_pair_get, mac_to_bytes
 from .errors import DecodeError
 
 __all__ = ["Ethernet", "EtherType", "decode", "from_fields", "ETH_IPV4", "ETH_ARP", "ETH_VLAN",
-           "ETH_IPV6", "ETH_HEADER_LEN", "MIN_FRAME_LEN", "ethertype_name"]
+           "ETH_IPV6", "ETH_HEADER_LEN", "MIN_FRAME_LEN", "ethertype_name", "ipv4_frame"]
 
 ETH_IPV4 = 0x0800
 ETH_ARP = 0x0806
@@ -119,6 +119,18 @@ class Ethernet(WireValue):
 
 
 _blank = blank(Ethernet)
+_IPV4_TYPE = ETH_IPV4.to_bytes(2, "big")
+_mac_bytes_get = _MAC_BYTES.get  # mac_to_bytes's cache: a hit is a checked address
+
+
+def ipv4_frame(dst: str, src_raw: bytes, datagram: bytes) -> bytes:
+    """``Ethernet(dst, src, ETH_IPV4, datagram).encode()`` byte for byte, for the frame every
+    unicast IPv4 datagram leaves in (``src_raw``: the sender's 6 MAC bytes, as
+    ``Interface.mac_bytes``)."""
+    frame = (_mac_bytes_get(dst) or mac_to_bytes(dst)) + src_raw + _IPV4_TYPE + datagram
+    if len(frame) < MIN_FRAME_LEN:
+        frame += bytes(MIN_FRAME_LEN - len(frame))
+    return frame
 
 
 def decode(buf: bytes) -> Ethernet:
@@ -141,7 +153,9 @@ def decode(buf: bytes) -> Ethernet:
                           f"frame is {n} bytes, shorter than the {ETH_HEADER_LEN}-byte header")
     macs, ethertype = _unpack_hdr(buf)
     if ethertype != ETH_VLAN:
-        return from_fields(macs, _ethertype(ethertype), buf[ETH_HEADER_LEN:])
+        member = _ETHERTYPES.get(ethertype)  # _ethertype(), inlined for the common frame
+        return from_fields(macs, member if member is not None else _ethertype(ethertype),
+                           buf[ETH_HEADER_LEN:])
     if n < VLAN_HEADER_LEN:
         raise DecodeError("802.1Q", "tci", 14, f"tagged frame is {n} bytes, shorter than "
                           f"the {VLAN_HEADER_LEN}-byte tagged header")

@@ -15,10 +15,12 @@ from __future__ import annotations
 import struct
 
 from ._base import LazySegmentChecksum, blank, pack_error
+from .addr import _ip_int_get, ip_to_int
 from .checksum import internet_checksum, pseudo_sum, segment_ok
 from .errors import DecodeError
 
-__all__ = ["UDP", "decode", "from_fields", "UDP_HEADER_LEN"]
+__all__ = ["UDP", "decode", "decode_verified", "from_fields", "encode_datagram",
+           "UDP_HEADER_LEN"]
 
 UDP_HEADER_LEN = 8
 _PROTO_UDP = 17
@@ -106,6 +108,32 @@ class UDP(LazySegmentChecksum):
 
 
 _blank = blank(UDP)
+_from_bytes = int.from_bytes
+
+
+def encode_datagram(sport: int, dport: int, payload: bytes, src_ip: str, dst_ip: str) -> bytes:
+    """``UDP(sport, dport, payload).encode(src_ip, dst_ip)``, byte for byte: what every
+    ``sendto`` builds, in one pack and without the value object.
+
+    The checksum is summed arithmetically: the ones'-complement sum of the header words is
+    ``sport + dport + length + 0`` and an address counts as its 32-bit integer (2**16 is 1
+    modulo 0xFFFF, see :mod:`netsim.wire.checksum`), so the header is packed once, with the
+    checksum in place. Any bad input takes :meth:`UDP.encode`, so errors are the same too.
+    """
+    n = len(payload)
+    length = 8 + n
+    s = _ip_int_get(src_ip)
+    d = _ip_int_get(dst_ip)
+    if s is None or d is None or length > 0xFFFF or not (0 <= sport <= 0xFFFF
+                                                       and 0 <= dport <= 0xFFFF):
+        return UDP(sport, dport, payload).encode(src_ip, dst_ip)
+    # pseudo-header (RFC 768): src + dst + protocol + UDP length; then the header words
+    total = (s + d + _PROTO_UDP + length + sport + dport + length
+             + _from_bytes(payload if not n & 1 else payload + b"\0", "big"))
+    # never 0 (the protocol number is in it): ones = total % 0xFFFF, or 0xFFFF for a zero
+    checksum = ~(total % 0xFFFF or 0xFFFF) & 0xFFFF
+    # RFC 768: a computed 0 is sent as all ones; 0 means "no checksum"
+    return _pack(sport, dport, length, checksum or 0xFFFF) + payload
 
 
 def decode(buf: bytes, src_ip: str | None = None, dst_ip: str | None = None) -> UDP:
@@ -166,4 +194,34 @@ def from_fields(buf: bytes, start: int, sport: int, dport: int, length: int, che
         value._ck = (buf, start - 8, end, None, None)
     else:
         value._ck = None if src_ip is None or dst_ip is None else (buf, start, end, src_ip, dst_ip)
+    return value
+
+
+def decode_verified(buf: bytes, src_ip: str, dst_ip: str) -> UDP:
+    """:func:`decode` with ``checksum_ok`` worked out at once, for a receiver that reads it
+    first thing (the host's UDP layer): the same value, the same errors, fewer calls.
+
+    The check is :func:`netsim.wire.checksum.segment_ok`'s: pseudo-header (RFC 768) plus the
+    datagram, checksum field included, sums to ones'-complement zero.
+    """
+    if type(buf) is not bytes or len(buf) < 8:
+        return decode(buf, src_ip, dst_ip)
+    sport, dport, length, checksum = _unpack(buf)
+    if not 8 <= length <= len(buf):
+        return decode(buf, src_ip, dst_ip)  # raises
+    value = _blank()
+    value.sport = sport
+    value.dport = dport
+    value.length = length
+    value.checksum = checksum
+    value.payload = buf[8:length]
+    if checksum == 0:  # RFC 768: none was sent
+        value._ck = None
+    else:
+        data = buf if length == len(buf) else buf[:length]
+        if length & 1:
+            data += b"\0"
+        total = (_from_bytes(data, "big") + (_ip_int_get(src_ip) or ip_to_int(src_ip))
+                 + (_ip_int_get(dst_ip) or ip_to_int(dst_ip)) + _PROTO_UDP + length)
+        value._ck = total % 0xFFFF == 0
     return value
