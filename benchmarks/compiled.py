@@ -1,0 +1,339 @@
+"""Would a compiled hot path pay? Cython and mypyc builds of netsim's hot modules vs pure Python.
+
+Issue 16 allows a compiled fast path only if it keeps a pure-Python fallback with identical
+results, builds from the sdist on this machine without network downloads, and wins at least
+1.5x. This script measures that instead of arguing it:
+
+1. **Build.** The ``netsim`` package is copied into ``--build-dir`` once per variant (never
+   into the source tree; the installed package is not touched). In the ``cython`` copy the
+   hot modules (``HOT`` below, chosen from the profiles of the workloads) are compiled
+   unchanged, in Cython's pure-Python mode, with ``annotation_typing=False`` so that an
+   annotation never changes what a value is (``x: float`` would otherwise make a C double of
+   an int); ``cython-typed`` keeps Cython's default annotation typing. In the ``mypyc`` copy
+   the same modules go through mypyc, which type-checks them first. The ``.py`` of each
+   compiled module is removed from its copy, so the extension is what gets imported (each
+   child checks that). ``pure`` is the copy left alone. A build that fails is reported with
+   its first errors and left out of the timing.
+2. **Identical results.** Every variant builds the golden mixed scene of
+   ``tests/test_golden_mixed.py`` (hub, switch, router, UDP, lossy TCP, TFTP, ping) and must
+   write the same pcapng bytes (sha256) as ``pure``; and every timed run reports a
+   fingerprint (virtual end time, kernel events run, every node's ``stats()``) that must equal
+   the pure run's. A variant that differs is reported as such and not credited with a speedup.
+3. **Timing.** Workloads: ``udp`` and ``tcp`` of ``benchmarks/ns3_compare.py``, ``flat``
+   (``benchmarks/flat_arp.py`` at ``--flat-hosts``) and ``codec`` (encode and decode+verify
+   the Ethernet/IPv4/TCP frame of ``benchmarks/codec.py``). Each run is a fresh process; the
+   rounds are interleaved (every variant of a workload back to back, the order rotating each
+   round) so load from elsewhere on a shared machine hits all variants alike. Printed: the
+   median wall seconds per variant and the speedup pure/variant.
+
+Run: ``python benchmarks/compiled.py [--variants pure,cython,mypyc] [--rounds 5]
+[--workloads udp,tcp,flat,codec] [--build-dir DIR]``. Needs Cython and/or mypy in the running
+interpreter (``pip install cython mypy``) and a C compiler with the Python headers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = ("pure", "cython", "cython-typed", "mypyc")
+WORKLOADS = ("udp", "tcp", "flat", "codec")
+# The modules with the most own time in cProfile runs of the udp, tcp and flat workloads
+# (kernel, links, switch, codecs, the host and UDP/TCP stacks), plus the bases they need.
+HOT = (
+    "sim/kernel", "sim/units", "net/link", "net/interface", "devices/node", "devices/switch",
+    "wire/_base", "wire/addr", "wire/checksum", "wire/ethernet", "wire/ipv4", "wire/udp",
+    "wire/tcp", "wire/arp", "wire/frame", "stack/host", "stack/ipv4", "stack/icmp",
+    "stack/routing", "stack/arp", "stack/udp", "stack/socket", "stack/sockbase",
+    "stack/sockopts", "stack/tcp_layer", "stack/tcp_socket", "stack/tcp/connection",
+    "stack/tcp/sender", "stack/tcp/seqnum", "stack/tcp/recovery",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not usage + error
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _csv(value: str, allowed: tuple[str, ...], what: str) -> list[str]:
+    items = [v for v in value.split(",") if v]
+    bad = [v for v in items if v not in allowed]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(
+            f"{what} {value!r}: choose from {','.join(allowed)}")
+    return items
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = _Parser(prog="compiled.py", description=__doc__.splitlines()[0])
+    ap.add_argument("--variants", default="pure,cython,mypyc",
+                    type=lambda v: _csv(v, VARIANTS, "--variants"))
+    ap.add_argument("--workloads", default=",".join(WORKLOADS),
+                    type=lambda v: _csv(v, WORKLOADS, "--workloads"))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--udp-datagrams", type=int, default=60_000)
+    ap.add_argument("--tcp-mib", type=int, default=20)
+    ap.add_argument("--flat-hosts", type=int, default=1500)
+    ap.add_argument("--codec-frames", type=int, default=50_000)
+    ap.add_argument("--build-dir", type=Path,
+                    default=Path(tempfile.gettempdir()) / "netsim-compiled")
+    ap.add_argument("--rebuild", action="store_true", help="build even if the stamp matches")
+    args = ap.parse_args(argv)
+    for name in ("rounds", "udp_datagrams", "tcp_mib", "flat_hosts", "codec_frames"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.udp_datagrams < 32:
+        ap.error("--udp-datagrams must be at least 32 (one per sender pair)")
+    if "pure" not in args.variants:
+        ap.error("--variants must include pure: it is the reference for results and speed")
+    build = args.build_dir.resolve()
+    if build == ROOT / "netsim" or ROOT / "netsim" in build.parents:
+        ap.error(f"--build-dir {build}: must be outside the source package")
+    args.build_dir = build
+    return args
+
+
+# -- building --------------------------------------------------------------------------------
+
+
+def _source_hash() -> str:
+    h = hashlib.sha256()
+    for p in sorted((ROOT / "netsim").rglob("*.py")):
+        h.update(str(p.relative_to(ROOT)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _copy(dest: Path) -> None:
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    shutil.copytree(ROOT / "netsim", dest / "netsim",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.c"))
+
+
+def _run_build(cmd: list[str], cwd: Path, log: Path) -> tuple[bool, str]:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    log.write_text(proc.stdout + proc.stderr)
+    if proc.returncode == 0:
+        return True, ""
+    lines = [ln for ln in (proc.stdout + proc.stderr).splitlines()
+             if "error" in ln.lower() and "warning" not in ln.lower()]
+    return False, "\n".join((lines or (proc.stdout + proc.stderr).splitlines())[:12])
+
+
+_CYTHON_SETUP = """\
+import sys
+from setuptools import setup
+from Cython.Build import cythonize
+mods, typed = sys.argv[1].split(","), sys.argv[2] == "typed"
+sys.argv[1:] = ["build_ext", "--inplace", "-j", "2", "--build-temp", "_build"]
+directives = {"language_level": 3, "annotation_typing": typed}
+setup(name="netsim-compiled", script_args=sys.argv[1:],
+      ext_modules=cythonize([f"netsim/{m}.py" for m in mods], compiler_directives=directives,
+                            nthreads=2, quiet=True))
+"""
+
+
+def build(variant: str, dest: Path) -> tuple[bool, str, float]:
+    """(ok, error summary, build seconds) for one variant copied and compiled under ``dest``."""
+    _copy(dest)
+    if variant == "pure":
+        return True, "", 0.0
+    t0 = time.perf_counter()
+    if variant.startswith("cython"):
+        try:
+            import Cython  # noqa: F401
+        except ImportError:
+            return False, "Cython is not installed in this interpreter (pip install cython)", 0.0
+        (dest / "_setup.py").write_text(_CYTHON_SETUP)
+        cmd = [sys.executable, "_setup.py", ",".join(HOT),
+               "typed" if variant == "cython-typed" else "untyped"]
+    else:
+        if shutil.which("mypyc", path=str(Path(sys.executable).parent)) is None:
+            return False, "mypyc is not installed next to this interpreter (pip install mypy)", 0.0
+        # Only the hot modules are compiled; the rest is type-checked as far as the hot ones
+        # use it, its own errors silenced (they are not what is being compiled).
+        cmd = [str(Path(sys.executable).parent / "mypyc"), "--ignore-missing-imports",
+               "--follow-imports=silent", *[f"netsim/{m}.py" for m in HOT]]
+    ok, err = _run_build(cmd, dest, dest / "build.log")
+    if ok:
+        for m in HOT:
+            (dest / "netsim" / f"{m}.py").unlink()
+    return ok, err, time.perf_counter() - t0
+
+
+def ensure_built(args: argparse.Namespace) -> dict[str, tuple[bool, str]]:
+    status = {}
+    for variant in args.variants:
+        dest = args.build_dir / variant
+        stamp = f"{_source_hash()} {sys.version.split()[0]} {','.join(HOT)}"
+        stamp_file = dest / "stamp"
+        if not args.rebuild and stamp_file.exists() and stamp_file.read_text() == stamp:
+            status[variant] = (True, "")
+            print(f"build {variant:12s} up to date in {dest}")
+            continue
+        ok, err, secs = build(variant, dest)
+        if ok:
+            stamp_file.write_text(stamp)
+        status[variant] = (ok, err)
+        print(f"build {variant:12s} {'ok' if ok else 'FAILED'} ({secs:.0f} s) in {dest}"
+              + ("" if ok else f"; log: {dest / 'build.log'}\n  " + err.replace("\n", "\n  ")),
+              flush=True)
+    return status
+
+
+# -- one run, in a fresh child process --------------------------------------------------------
+
+
+def child(variant_dir: str, workload: str, params: dict) -> dict:
+    sys.path.insert(0, variant_dir)
+    import netsim
+    if not netsim.__file__.startswith(variant_dir):
+        raise SystemExit(f"netsim came from {netsim.__file__}, not {variant_dir}")
+    import importlib
+    compiled = sum(importlib.import_module("netsim." + m.replace("/", ".")).__file__
+                   .endswith(".so") for m in HOT)
+    sys.path.insert(1, str(ROOT))          # tests/ and benchmarks/, after the variant
+    sys.path.insert(2, str(ROOT / "benchmarks"))
+    nets: list = []
+    base = netsim.Network
+
+    class Recorded(base):                  # the workloads build their own Network: keep it
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            nets.append(self)
+
+    netsim.Network = Recorded
+    out: dict = {"compiled": compiled}
+    if workload == "golden":
+        from tests.test_golden_mixed import scene
+        with tempfile.TemporaryDirectory() as tmp:
+            scene(Path(tmp) / "g.pcapng")
+            out["sha256"] = hashlib.sha256((Path(tmp) / "g.pcapng").read_bytes()).hexdigest()
+    elif workload in ("udp", "tcp"):
+        import ns3_compare
+        r = (ns3_compare.netsim_udp(params["udp_datagrams"]) if workload == "udp"
+             else ns3_compare.netsim_tcp(params["tcp_mib"] << 20))
+        out["wall"] = r["wall"]
+    elif workload == "flat":
+        import flat_arp
+        out["wall"] = flat_arp.flat(params["flat_hosts"])["run_s"]
+    else:
+        out.update(_codec(params["codec_frames"]))
+    out["fingerprint"] = _fingerprint(nets)
+    return out
+
+
+def _codec(n: int) -> dict:
+    import codec
+    frame = codec.ours_tcp_encode()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        codec.ours_tcp_encode()
+        codec.ours_decode_verify(frame, ())
+    return {"wall": time.perf_counter() - t0, "frame": hashlib.sha256(frame).hexdigest()}
+
+
+def _fingerprint(nets: list) -> str:
+    h = hashlib.sha256()
+    for net in nets:
+        h.update(repr((net.kernel.now, net.kernel.events_run)).encode())
+        for name, node in sorted(net.nodes.items()):
+            stats = getattr(node, "stats", None)
+            h.update(repr((name, sorted(stats().items()) if stats else None)).encode())
+    return h.hexdigest()
+
+
+def run_child(variant_dir: Path, workload: str, args: argparse.Namespace) -> dict:
+    params = {k: getattr(args, k) for k in
+              ("udp_datagrams", "tcp_mib", "flat_hosts", "codec_frames")}
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child",
+                           str(variant_dir), workload, json.dumps(params)],
+                          capture_output=True, text=True, cwd=tempfile.gettempdir())
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": tail}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# -- the measurement --------------------------------------------------------------------------
+
+
+def measure(args: argparse.Namespace, usable: list[str]) -> None:
+    dirs = {v: args.build_dir / v for v in usable}
+    print("\nidentical results: golden mixed scene (tests/test_golden_mixed.py), pcapng sha256")
+    ref = None
+    for v in usable:
+        r = run_child(dirs[v], "golden", args)
+        if "error" in r:
+            print(f"  {v:12s} FAILED: {r['error']}")
+            usable = [u for u in usable if u != v]
+            continue
+        ref = ref or r["sha256"]
+        same = "same as pure" if r["sha256"] == ref else "DIFFERENT from pure"
+        print(f"  {v:12s} {r['sha256'][:16]}  {same}  ({r['compiled']}/{len(HOT)} modules "
+              "compiled)")
+        if r["sha256"] != ref:
+            usable = [u for u in usable if u != v]
+    walls: dict = {(w, v): [] for w in args.workloads for v in usable}
+    prints: dict = {}
+    bad: dict = {}
+    for rnd in range(args.rounds):
+        for w in args.workloads:
+            order = usable[rnd % len(usable):] + usable[:rnd % len(usable)]
+            for v in order:
+                r = run_child(dirs[v], w, args)
+                if "error" in r:
+                    bad[(w, v)] = r["error"]
+                    continue
+                walls[(w, v)].append(r["wall"])
+                fp = r["fingerprint"] + r.get("frame", "")
+                prints.setdefault(w, {}).setdefault(v, set()).add(fp)
+        print(f"  round {rnd + 1}/{args.rounds} done", flush=True)
+    size = {"udp": f"{args.udp_datagrams} datagrams", "tcp": f"{args.tcp_mib} MiB",
+            "flat": f"{args.flat_hosts} hosts", "codec": f"{args.codec_frames} enc+dec"}
+    print(f"\nmedian wall seconds of {args.rounds} interleaved rounds; speedup = pure / variant")
+    print(f"{'workload':22s} " + " ".join(f"{v:>12s}" for v in usable) + "   "
+          + " ".join(f"{'x ' + v:>14s}" for v in usable if v != "pure"))
+    for w in args.workloads:
+        med = {v: statistics.median(walls[(w, v)]) if walls[(w, v)] else None for v in usable}
+        cells = " ".join(f"{med[v]:12.3f}" if med[v] else f"{'failed':>12s}" for v in usable)
+        ratios = []
+        pure_fp = prints.get(w, {}).get("pure", set())
+        for v in usable:
+            if v == "pure":
+                continue
+            same = prints.get(w, {}).get(v) == pure_fp and len(pure_fp) == 1
+            if med[v] and med["pure"] and same:
+                ratios.append(f"{med['pure'] / med[v]:14.2f}")
+            else:
+                ratios.append(f"{'differs' if med[v] else 'failed':>14s}")
+        print(f"{w + ' (' + size[w] + ')':22s} {cells}   {' '.join(ratios)}")
+    for (w, v), err in sorted(bad.items()):
+        print(f"  {w}/{v} failed: {err}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        print(json.dumps(child(argv[1], argv[2], json.loads(argv[3]))))
+        return
+    args = parse_args(argv)
+    print(f"python {sys.version.split()[0]}; netsim from {ROOT} (source hash {_source_hash()})")
+    status = ensure_built(args)
+    usable = [v for v in args.variants if status[v][0]]
+    measure(args, usable)
+
+
+if __name__ == "__main__":
+    main()
