@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -110,6 +111,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--build-dir", type=Path,
                     default=Path(tempfile.gettempdir()) / "netsim-compiled")
     ap.add_argument("--rebuild", action="store_true", help="build even if the stamp matches")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count instructions under valgrind (minutes; load-independent)")
+    ap.add_argument("--no-timing", action="store_true",
+                    help="skip the timed rounds (builds and the results check still run)")
     args = ap.parse_args(argv)
     for name in ("rounds", "udp_datagrams", "tcp_mib", "flat_hosts", "codec_frames"):
         if getattr(args, name) < 1:
@@ -237,7 +242,6 @@ def child(variant_dir: str, workload: str, params: dict) -> dict:
 
     netsim.Network = Recorded
     out: dict = {"compiled": compiled}
-    cpu0 = time.process_time()
     if workload == "golden":
         from tests.test_golden_mixed import scene
         with tempfile.TemporaryDirectory() as tmp:
@@ -253,9 +257,6 @@ def child(variant_dir: str, workload: str, params: dict) -> dict:
         out["wall"] = flat_arp.flat(params["flat_hosts"])["run_s"]
     else:
         out.update(_codec(params["codec_frames"]))
-    # CPU seconds of the whole workload (build and run): less disturbed than wall time by
-    # other processes on a shared machine, so both are reported.
-    out["cpu"] = time.process_time() - cpu0
     out["fingerprint"] = _fingerprint(nets)
     return out
 
@@ -280,22 +281,68 @@ def _fingerprint(nets: list) -> str:
     return h.hexdigest()
 
 
-def run_child(variant_dir: Path, workload: str, args: argparse.Namespace) -> dict:
-    params = {k: getattr(args, k) for k in
+def run_child(variant_dir: Path, workload: str, args: argparse.Namespace,
+              prefix: tuple[str, ...] = (), **sizes: int) -> dict:
+    params = {k: sizes.get(k, getattr(args, k)) for k in
               ("udp_datagrams", "tcp_mib", "flat_hosts", "codec_frames")}
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child",
+    proc = subprocess.run([*prefix, sys.executable, str(Path(__file__).resolve()), "--child",
                            str(variant_dir), workload, json.dumps(params)],
                           capture_output=True, text=True, cwd=tempfile.gettempdir())
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         return {"error": tail}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    for line in proc.stderr.splitlines():     # valgrind's summary, when run under callgrind
+        if "Collected :" in line:
+            out["instructions"] = int(line.split(":")[-1])
+    return out
+
+
+# Under valgrind (about 50x slower) each workload runs at two sizes; the difference of the
+# instruction counts is the cost of the extra work alone, without start-up and imports.
+INSTRUCTION_SIZES = {"udp": ("udp_datagrams", 3200, 9600), "tcp": ("tcp_mib", 1, 3),
+                     "flat": ("flat_hosts", 150, 300), "codec": ("codec_frames", 5000, 15000)}
+
+
+def instructions(args: argparse.Namespace, usable: list[str]) -> None:
+    """Instructions executed per variant (valgrind --tool=callgrind): a count that other
+    processes on the machine cannot disturb, unlike wall time. Fewer instructions is not
+    the same as less time (cache misses, branches), so it backs the timing up, no more."""
+    from concurrent.futures import ThreadPoolExecutor
+    if shutil.which("valgrind") is None:
+        print("\ninstructions: skipped, valgrind is not installed (apt-get install valgrind)")
+        return
+    prefix = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
+    jobs = {(w, v, size): (args.build_dir / v, w, {INSTRUCTION_SIZES[w][0]: size})
+            for w in args.workloads for v in usable for size in INSTRUCTION_SIZES[w][1:]}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        futures = {k: pool.submit(run_child, d, w, args, prefix, **sz)
+                   for k, (d, w, sz) in jobs.items()}
+        got = {k: f.result() for k, f in futures.items()}
+    print("\ninstructions (valgrind callgrind Ir) for the work between the two sizes; "
+          "ratio = pure / variant")
+    print(f"{'workload':26s} " + " ".join(f"{v:>14s}" for v in usable) + "   "
+          + " ".join(f"{'x ' + v:>14s}" for v in usable if v != "pure"))
+    for w in args.workloads:
+        name, small, large = INSTRUCTION_SIZES[w]
+        diff = {}
+        for v in usable:
+            a, b = got[(w, v, small)], got[(w, v, large)]
+            ok = "instructions" in a and "instructions" in b and \
+                a["fingerprint"] == got[(w, "pure", small)].get("fingerprint") and \
+                b["fingerprint"] == got[(w, "pure", large)].get("fingerprint")
+            diff[v] = b["instructions"] - a["instructions"] if ok else None
+        cells = " ".join(f"{diff[v]:14,}" if diff[v] else f"{'failed':>14s}" for v in usable)
+        ratios = " ".join(f"{diff['pure'] / diff[v]:14.2f}" if diff[v] and diff["pure"]
+                          else f"{'-':>14s}" for v in usable if v != "pure")
+        print(f"{w + ' ' + str(small) + ' -> ' + str(large):26s} {cells}   {ratios}")
 
 
 # -- the measurement --------------------------------------------------------------------------
 
 
-def measure(args: argparse.Namespace, usable: list[str]) -> None:
+def check_identical(args: argparse.Namespace, usable: list[str]) -> list[str]:
+    """The variants whose golden scene gives pure's bytes, with every module compiled."""
     dirs = {v: args.build_dir / v for v in usable}
     print("\nidentical results: golden mixed scene (tests/test_golden_mixed.py), pcapng sha256")
     ref = None
@@ -312,6 +359,12 @@ def measure(args: argparse.Namespace, usable: list[str]) -> None:
               "modules imported as extensions)")
         if r["sha256"] != ref or r["compiled"] != want:
             usable = [u for u in usable if u != v]
+    return usable
+
+
+def timing(args: argparse.Namespace, usable: list[str]) -> None:
+    """Interleaved rounds of every workload on every variant; medians, bests, every round."""
+    dirs = {v: args.build_dir / v for v in usable}
     walls: dict = {(w, v): [] for w in args.workloads for v in usable}
     prints: dict = {}
     bad: dict = {}
@@ -366,7 +419,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"python {sys.version.split()[0]}; netsim from {ROOT} (source hash {_source_hash()})")
     status = ensure_built(args)
     usable = [v for v in args.variants if status[v][0]]
-    measure(args, usable)
+    usable = check_identical(args, usable)
+    if not args.no_timing:
+        timing(args, usable)
+    if args.instructions:
+        instructions(args, usable)
 
 
 if __name__ == "__main__":
