@@ -9,8 +9,9 @@ results, builds from the sdist on this machine without network downloads, and wi
    hot modules (``HOT`` below, chosen from the profiles of the workloads) are compiled
    unchanged, in Cython's pure-Python mode, with ``annotation_typing=False`` so that an
    annotation never changes what a value is (``x: float`` would otherwise make a C double of
-   an int); ``cython-typed`` keeps Cython's default annotation typing. In the ``mypyc`` copy
-   the same modules go through mypyc, which type-checks them first. The ``.py`` of each
+   an int); ``cython-typed`` keeps Cython's default annotation typing. ``mypyc-all`` puts the
+   same modules through mypyc, which type-checks them first (and refuses them); ``mypyc``
+   compiles the subset that builds and runs (``MYPYC``, with why each other one is out). The ``.py`` of each
    compiled module is removed from its copy, so the extension is what gets imported (each
    child checks that). ``pure`` is the copy left alone. A build that fails is reported with
    its first errors and left out of the timing.
@@ -24,10 +25,14 @@ results, builds from the sdist on this machine without network downloads, and wi
    the Ethernet/IPv4/TCP frame of ``benchmarks/codec.py``). Each run is a fresh process; the
    rounds are interleaved (every variant of a workload back to back, the order rotating each
    round) so load from elsewhere on a shared machine hits all variants alike. Printed: the
-   median wall seconds per variant and the speedup pure/variant.
+   median and the best wall seconds per variant, the speedup pure/variant, every round.
+4. **Instructions** (``--instructions``, needs valgrind): each workload runs under callgrind
+   at two sizes; the difference of the two counts is the cost of the extra work alone, a
+   figure that load from other processes cannot move.
 
-Run: ``python benchmarks/compiled.py [--variants pure,cython,mypyc] [--rounds 5]
-[--workloads udp,tcp,flat,codec] [--build-dir DIR]``. Needs Cython and/or mypy in the running
+Results are in ``docs/performance.md``. Run: ``python benchmarks/compiled.py [--variants
+pure,cython,mypyc] [--rounds 5] [--workloads udp,tcp,flat,codec] [--build-dir DIR]
+[--instructions] [--no-timing]``. Needs Cython and/or mypy in the running
 interpreter (``pip install cython mypy``) and a C compiler with the Python headers.
 """
 
@@ -59,7 +64,7 @@ HOT = (
     "stack/tcp/sender", "stack/tcp/seqnum", "stack/tcp/recovery",
 )
 # mypyc compiles only code that type-checks and that keeps to its class model. ``mypyc-all``
-# tries every HOT module and stops at mypy's errors (274 on main at 642fc57: mixins with
+# tries every HOT module and stops at mypy's errors (274 on main at facd36a: mixins with
 # ``__slots__ = ()`` that use their host class's attributes, Optionals passed on as plain
 # types); ``mypyc`` compiles the HOT modules that build *and* run. Left out of it, and why
 # (each tried on its own with the rest of this list):
