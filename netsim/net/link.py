@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..sim.kernel import Kernel
     from .interface import Interface
 
-__all__ = ["Link", "WIRE_OVERHEAD"]
+__all__ = ["Link", "WIRE_OVERHEAD", "flood", "BATCH_FLOODS"]
 
 WIRE_OVERHEAD = 8 + 4 + 12  # preamble+SFD, FCS, inter-frame gap (bytes)
 
@@ -176,3 +176,148 @@ class Link:
 
     def __repr__(self) -> str:
         return f"<Link {self.a.fullname} <-> {self.b.fullname} {self.bandwidth_bps} bit/s>"
+
+
+# -- flooding ---------------------------------------------------------------------------------
+#
+# A switch (or anything else) that sends one frame out of many ports used to cost one kernel
+# event per port: Interface.send -> Link.transmit -> Link._start -> call_later(dst.deliver).
+# In a flat network of N hosts, N broadcasts reach N ports each (issue 16): N^2 heap events.
+# flood() does the same transmissions, and gathers the deliveries that land at one instant
+# into one event that makes them one after the other, in port order.
+#
+# Why the (time, seq) order of every observable effect stays the same. Unbatched, port k's
+# delivery is an event (T_k, s_k), with s_1 < s_2 < ... in port order, scheduled during the
+# flood event. An event E at T can run between two deliveries at T only if its seq lies
+# between theirs, i.e. only if E was scheduled during the flood between those two ports. So:
+#   * a port that qualifies (see _plain) adds its destination to the open group for its
+#     arrival time, or opens a group: one new event, (T, s) with s taken now, so the group
+#     sits where its first delivery sat;
+#   * whenever anything else may have been scheduled (a port that takes the ordinary path,
+#     a capture tap on the sender: Kernel.scheduled_since), every open group is closed, and
+#     later ports open new ones, behind whatever was scheduled;
+#   * a delivery schedules its consequences (replies after the node's latency, a switch's
+#     forwarding) with seqs above every delivery of the flood, batched or not;
+#   * between two deliveries the group asks Kernel.must_pause(): if run()/step() would have
+#     returned after the previous delivery's event (kernel.stop(), a stop predicate, a
+#     single step), it requeues itself under its own (time, seq) with the rest, so the
+#     rest runs exactly where those events would have; an exception does the same.
+# Each port's transmit bookkeeping (free_at, the direction's and the sender's counters, the
+# sender's taps) happens in port order, as Link.transmit/_start do it, and nothing of the
+# kernel's RNG is drawn on the batched path (lossy, duplicating and reordering links take the
+# ordinary path, so their draws happen in the same order).
+#
+# What changes: kernel.events_run counts one event per group instead of one per port, and
+# the livelock counter of Kernel.run sees fewer events at the instant of a big flood.
+
+#: Switch batching off (tests compare against the unbatched path; both must agree exactly).
+BATCH_FLOODS = True
+
+
+class _Arrivals:
+    """Deliveries of one frame that land at one instant: one kernel event for all of them."""
+
+    __slots__ = ("kernel", "frame", "dsts", "timer")
+
+    def __init__(self, kernel: Kernel, frame: bytes, first: Interface):
+        self.kernel = kernel
+        self.frame = frame
+        self.dsts = [first]
+        self.timer: list | None = None
+
+    def run(self, start: int) -> None:
+        """Deliver to ``dsts[start:]`` in order, as Interface.deliver would to each."""
+        kernel, frame, dsts = self.kernel, self.frame, self.dsts
+        size = len(frame)
+        last = len(dsts) - 1
+        pause = kernel._pause       # Kernel.must_pause, inline: it is asked per delivery
+        i = start
+        try:
+            while True:
+                dst = dsts[i]
+                dst.rx_frames += 1
+                dst.rx_bytes += size
+                note = dst.node.receive(dst, frame)
+                if dst.taps:
+                    for tap in dst.taps:
+                        tap(dst, kernel.now, frame, "in", note)
+                if i == last:
+                    return
+                if kernel._stop or (pause is not None and pause()):
+                    self._requeue(i + 1)
+                    return
+                i += 1
+        except BaseException:
+            # the delivery that raised was made (as its own event would have been); the
+            # rest stay due, as their events would have stayed in the heap
+            if i < last:
+                self._requeue(i + 1)
+            raise
+
+    def _requeue(self, start: int) -> None:
+        timer = self.timer
+        timer[3] = (start,)
+        self.kernel.requeue(timer)
+
+
+def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | None,
+          skip: Interface | None = None) -> None:
+    """Send ``frame`` out of every connected interface of ``ports`` except ``skip``.
+
+    The same as calling ``port.send(frame, comment)`` for each in turn: the same counters,
+    taps, queueing, drops and (time, seq) order of deliveries (see the notes above); the
+    deliveries that land at one instant share one kernel event.
+    """
+    if not BATCH_FLOODS:
+        for port in ports:
+            if port is not skip and port.medium is not None:
+                port.send(frame, comment)
+        return
+    now = kernel.now
+    size = len(frame)
+    bits_ns = (size + WIRE_OVERHEAD) * 8 * NS_PER_S
+    groups: dict[int, _Arrivals] = {}
+    last_t = -1
+    group: _Arrivals | None = None
+    last_bw = tx_ns = 0
+    for port in ports:
+        link = port.medium
+        if port is skip or link is None:
+            continue
+        if (type(link) is Link and port.up and not link._rules and not link.loss
+                and not link.duplicate and not link.reorder and size - 14 <= link.mtu):
+            d = link._dirs[port]
+            if d.free_at <= now:
+                bw = link.bandwidth_bps
+                if bw != last_bw:
+                    last_bw, tx_ns = bw, bits_ns // bw
+                # Link.transmit onto an idle wire, then Link._start, then Interface.transmitted
+                d.free_at = now + tx_ns
+                d.frames += 1
+                d.bytes += size
+                port.tx_frames += 1
+                port.tx_bytes += size
+                if port.taps:
+                    mark = kernel.heap_mark()
+                    for tap in port.taps:
+                        tap(port, now, frame, "out", comment)
+                    if kernel.scheduled_since(mark):
+                        groups.clear()
+                        last_t = -1
+                t = now + tx_ns + link.delay_ns
+                if t == last_t:
+                    group.dsts.append(d.dst)
+                    continue
+                group = groups.get(t)
+                if group is None:
+                    group = groups[t] = _Arrivals(kernel, frame, d.dst)
+                    group.timer = kernel.call_at(t, group.run, 0)
+                else:
+                    group.dsts.append(d.dst)
+                last_t = t
+                continue
+        mark = kernel.heap_mark()
+        port.send(frame, comment)
+        if kernel.scheduled_since(mark):
+            groups.clear()
+            last_t = -1

@@ -45,6 +45,11 @@ class _Thrown:
     def __init__(self, exc: BaseException):
         self.exc = exc
 _FOREVER = 1 << 126  # later than any virtual time
+
+
+def _always() -> bool:
+    return True
+
 # Events at one instant before the kernel calls it a livelock. The busiest legitimate instants
 # (thousands of hosts started together, a broadcast to all of them) stay far below it.
 LIVELOCK_LIMIT = 1_000_000
@@ -190,6 +195,8 @@ class Kernel:
         self._instant = -1        # the instant the events counted in _at_instant ran at
         self._at_instant = 0
         self._watch: dict[str, int] | None = None  # loop sample, once past the limit
+        # The stop predicate of the running run() (_ALWAYS inside step()), for must_pause.
+        self._pause: Callable[[], bool] | None = None
 
     # -- events --------------------------------------------------------------------------
 
@@ -223,18 +230,67 @@ class Kernel:
         return heap[0][0] if heap else None
 
     def step(self) -> bool:
-        """Run exactly one event. Returns False when there was nothing to run."""
+        """Run exactly one event. Returns False when there was nothing to run.
+
+        An event that bundles several deliveries (:func:`netsim.net.link.flood`) makes one
+        of them here and puts the rest back (see :meth:`must_pause`), so a stepper still
+        sees one frame per step.
+        """
         heap = self._heap
-        while heap:
-            ev = heapq.heappop(heap)
-            fn = ev[2]
-            if fn is None:
-                continue
-            self.now = ev[0]
-            self.events_run += 1
-            fn(*ev[3])
+        outer, self._pause = self._pause, _always
+        try:
+            while heap:
+                ev = heapq.heappop(heap)
+                fn = ev[2]
+                if fn is None:
+                    continue
+                self.now = ev[0]
+                self.events_run += 1
+                fn(*ev[3])
+                return True
+            return False
+        finally:
+            self._pause = outer
+
+    def must_pause(self) -> bool:
+        """True when run() or step() will return once the running event ends.
+
+        For an event that does several things at one instant which used to be one event each
+        (a flood's deliveries, :func:`netsim.net.link.flood`): it asks between its parts
+        and, when told to pause, hands the rest to :meth:`requeue`, so ``stop()``, a stop
+        predicate and :meth:`step` take effect between the parts exactly as they did
+        between the events. (A predicate is called once more than before; the ones in
+        netsim only read state.)
+        """
+        if self._stop:
             return True
-        return False
+        pause = self._pause
+        return pause is not None and pause()
+
+    def requeue(self, timer: Timer) -> None:
+        """Put the running event back, under its own (time, seq), with new arguments.
+
+        It runs again before anything scheduled after it at that instant: exactly where
+        the parts it has not done yet would have run as separate events.
+        """
+        if timer[0] != self.now:
+            raise ValueError("only the event running now can be requeued")
+        heapq.heappush(self._heap, timer)
+
+    def heap_mark(self) -> tuple[int, Timer | None]:
+        """A token for :meth:`scheduled_since`: the heap's size and its first event."""
+        heap = self._heap
+        return len(heap), (heap[0] if heap else None)
+
+    def scheduled_since(self, mark: tuple[int, Timer | None]) -> bool:
+        """True when an event may have been scheduled since :meth:`heap_mark` gave ``mark``.
+
+        Scheduling grows the heap; only :meth:`peek` shrinks it during an event, and only
+        from the top, which changes the first event (the mark holds the old one, so its
+        identity cannot come back). Same size and same first event: nothing was added.
+        """
+        heap = self._heap
+        return len(heap) != mark[0] or (heap[0] if heap else None) is not mark[1]
 
     def run(self, until_ns: int | None = None, stop: Callable[[], bool] | None = None) -> None:
         """Run events until idle, until virtual time ``until_ns``, or until ``stop()`` is true.
@@ -254,6 +310,7 @@ class Kernel:
         count = 0
         instant, at_instant = self._instant, self._at_instant
         livelock = self.livelock_limit or _FOREVER
+        outer, self._pause = self._pause, stop
         try:
             while heap:
                 ev = pop(heap)
@@ -283,6 +340,7 @@ class Kernel:
         finally:
             self.events_run += count
             self._instant, self._at_instant = instant, at_instant
+            self._pause = outer
 
     def _watch_loop(self, fn: Callable, args: tuple, past: int) -> None:
         """Past the livelock limit: tally a sample of events, then raise naming the loop."""
@@ -314,6 +372,14 @@ class Kernel:
         heap = self._heap
         self._stop = False
         pacer.start(self)
+        outer, self._pause = self._pause, stop
+        try:
+            self._paced_loop(pacer, heap, until_ns, stop)
+        finally:
+            self._pause = outer
+
+    def _paced_loop(self, pacer: Any, heap: list, until_ns: int | None,
+                    stop: Callable[[], bool] | None) -> None:
         while True:
             t = self.peek()
             pending = t is not None and (until_ns is None or t <= until_ns)
