@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ..net.interface import Interface
@@ -28,8 +29,11 @@ class Node:
         self.interfaces: list[Interface] = []
 
     def add_interface(self, mac: str | None = None) -> Interface:
-        iface = Interface(self, f"eth{len(self.interfaces)}", mac or self.net.allocate_mac(),
-                          len(self.interfaces))
+        # Interned: every node's "eth0" is one string object, so hashing (iface name, ip)
+        # keys reads a string that is in the cache (issue 16, flat networks), and a large
+        # network keeps one copy.
+        iface = Interface(self, sys.intern(f"eth{len(self.interfaces)}"),
+                          mac or self.net.allocate_mac(), len(self.interfaces))
         self.interfaces.append(iface)
         return iface
 

@@ -30,7 +30,7 @@ from ..wire.arp import decode as arp_decode
 from ..wire.errors import DecodeError
 from ..wire.ipv4 import PROTO_ICMP, PROTO_UDP, IPv4
 from . import echo
-from .arp import ArpEntry, ArpLayer
+from .arp import ArpEntry, ArpLayer, broadcast_arp_addresses
 from .icmp import IcmpError, IcmpLayer
 from .ipv4 import Reassembler, decrement_ttl, fragment
 from .routing import IfAddr, Route, RouteTable, parse_cidr
@@ -370,13 +370,21 @@ class Host(Node):
 
     def receive(self, iface: Interface, frame: bytes) -> str | None:
         """Decode a frame from ``iface``, act on it, and return a note for the capture."""
-        # Most frames of a flat network are broadcast ARP requests for someone else: their
-        # two addresses settle them (ArpLayer.unconcerned), read once per flooded frame
-        # instead of decoded at every port. Anything unusual takes the full path below.
-        # Nothing is sent on this path, so _in_receive (the reply latency) does not matter.
-        if self.arp.unconcerned_broadcast(iface, self._addrs.get(iface.name), frame):
-            self.counters["frames_rx"] += 1
-            return None
+        # Most frames of a flat network are broadcast ARP requests for someone else
+        # (RFC 826: not the target, no entry for the sender: nothing to do). Their two
+        # addresses are read once per flooded frame, not decoded at every port. The target
+        # test is against all our addresses, a superset of the one on ``iface`` that
+        # ArpLayer.unconcerned compares: a request for our other interface's address goes
+        # the full way, which reaches the same verdict. Nothing is sent on this path, so
+        # _in_receive (the reply latency) does not matter. The first test (EtherType
+        # 0x0806's low byte) keeps IPv4 frames (0x0800) off this path at the cost of two
+        # comparisons.
+        if len(frame) >= 42 and frame[13] == 6:
+            spa, tpa = broadcast_arp_addresses(frame)
+            if (spa is not None and tpa not in self._local
+                    and self.arp.unconcerned_sender(iface, spa)):
+                self.counters["frames_rx"] += 1
+                return None
         self._in_receive = True
         try:
             return self._receive(iface, frame)
