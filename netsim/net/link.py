@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..sim.kernel import Kernel
     from .interface import Interface
 
-__all__ = ["Link", "WIRE_OVERHEAD", "flood", "BATCH_FLOODS"]
+__all__ = ["Link", "WIRE_OVERHEAD", "flood", "FloodPlan", "BATCH_FLOODS"]
 
 WIRE_OVERHEAD = 8 + 4 + 12  # preamble+SFD, FCS, inter-frame gap (bytes)
 
@@ -260,19 +260,56 @@ class _Arrivals:
         self.kernel.requeue(timer)
 
 
+class FloodPlan:
+    """What :func:`flood` looks up once for a node's ports: each port's Link and direction.
+
+    Only a cache: each flood checks that a port's medium is still the Link recorded here
+    (anything else takes the ordinary path and makes the plan rebuild next time), and
+    rebuilds it when the port list grew.
+    """
+
+    __slots__ = ("entries", "count", "last", "stale")
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[Interface, Link | None, _Direction | None]] = []
+        self.count = -1
+        self.last: Interface | None = None
+        self.stale = True
+
+    def for_ports(self, ports: list[Interface]) -> list:
+        if self.stale or len(ports) != self.count or (ports and ports[-1] is not self.last):
+            entries = []
+            for port in ports:
+                medium = port.medium
+                if type(medium) is Link:
+                    entries.append((port, medium, medium._dirs[port]))
+                else:
+                    entries.append((port, None, None))
+            self.entries, self.count = entries, len(ports)
+            self.last = ports[-1] if ports else None
+            self.stale = False
+        return self.entries
+
+
 def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | None,
-          skip: Interface | None = None) -> None:
+          skip: Interface | None = None, plan: FloodPlan | None = None) -> None:
     """Send ``frame`` out of every connected interface of ``ports`` except ``skip``.
 
     The same as calling ``port.send(frame, comment)`` for each in turn: the same counters,
     taps, queueing, drops and (time, seq) order of deliveries (see the notes above); the
     deliveries that land at one instant share one kernel event.
+
+    Args:
+        plan: a :class:`FloodPlan` the caller keeps for ``ports`` (one per node), so links
+            are not looked up again at every flood.
     """
     if not BATCH_FLOODS:
         for port in ports:
             if port is not skip and port.medium is not None:
                 port.send(frame, comment)
         return
+    if plan is None:
+        plan = FloodPlan()
     now = kernel.now
     size = len(frame)
     bits_ns = (size + WIRE_OVERHEAD) * 8 * NS_PER_S
@@ -280,13 +317,12 @@ def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | N
     last_t = -1
     group: _Arrivals | None = None
     last_bw = tx_ns = 0
-    for port in ports:
-        link = port.medium
-        if port is skip or link is None:
+    for port, link, d in plan.for_ports(ports):
+        if port is skip:
             continue
-        if (type(link) is Link and port.up and not link._rules and not link.loss
-                and not link.duplicate and not link.reorder and size - 14 <= link.mtu):
-            d = link._dirs[port]
+        if (link is not None and port.medium is link and port.up and not link._rules
+                and not link.loss and not link.duplicate and not link.reorder
+                and size - 14 <= link.mtu):
             if d.free_at <= now:
                 bw = link.bandwidth_bps
                 if bw != last_bw:
@@ -316,6 +352,12 @@ def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | N
                     group.dsts.append(d.dst)
                 last_t = t
                 continue
+        else:
+            medium = port.medium
+            if medium is None:
+                continue
+            if medium is not link:
+                plan.stale = True       # cabled or re-cabled since the plan was made
         mark = kernel.heap_mark()
         port.send(frame, comment)
         if kernel.scheduled_since(mark):

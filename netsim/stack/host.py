@@ -30,7 +30,7 @@ from ..wire.arp import decode as arp_decode
 from ..wire.errors import DecodeError
 from ..wire.ipv4 import PROTO_ICMP, PROTO_UDP, IPv4
 from . import echo
-from .arp import ArpEntry, ArpLayer, broadcast_arp_addresses
+from .arp import ArpEntry, ArpLayer, _flood_memo, broadcast_arp_addresses
 from .icmp import IcmpError, IcmpLayer
 from .ipv4 import Reassembler, decrement_ttl, fragment
 from .routing import IfAddr, Route, RouteTable, parse_cidr
@@ -379,9 +379,11 @@ class Host(Node):
         # _in_receive (the reply latency) does not matter. The first test (EtherType
         # 0x0806's low byte) keeps IPv4 frames (0x0800) off this path at the cost of two
         # comparisons.
-        if len(frame) >= 42 and frame[13] == 6:
-            spa, tpa = broadcast_arp_addresses(frame)
-            if (spa is not None and tpa not in self._local
+        memo = _flood_memo   # the last frame broadcast_arp_addresses read, and its answer
+        if frame is memo[0] or (len(frame) >= 42 and frame[13] == 6
+                                and broadcast_arp_addresses(frame)[0] is not None):
+            spa = memo[1]
+            if (spa is not None and memo[2] not in self._local
                     and self.arp.unconcerned_sender(iface, spa)):
                 self.counters["frames_rx"] += 1
                 return None
