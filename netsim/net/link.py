@@ -67,6 +67,14 @@ class Link:
 
     kind = "link"
 
+    #: Bumped by every change to any Link's settings (and by :meth:`drop_when`): a
+    #: :class:`FloodPlan` keeps each port's link settings while this stays the same.
+    settings_version = 0
+
+    def __setattr__(self, name: str, value) -> None:
+        Link.settings_version += 1
+        object.__setattr__(self, name, value)
+
     def __init__(self, kernel: Kernel, a: Interface, b: Interface, *, bandwidth_bps: int,
                  delay_ns: int, loss: float = 0.0, mtu: int = 1500, queue_len: int = 100,
                  duplicate: float = 0.0, reorder: float = 0.0, reorder_delay_ns: int | None = None):
@@ -158,6 +166,7 @@ class Link:
             direction: only frames sent by this interface (either direction when None).
         """
         self._rules.append([predicate, count, reason, direction])
+        Link.settings_version += 1
 
     def _drop_by_rule(self, d: _Direction, frame: bytes, comment: str | None) -> bool:
         for rule in self._rules:
@@ -261,34 +270,49 @@ class _Arrivals:
 
 
 class FloodPlan:
-    """What :func:`flood` looks up once for a node's ports: each port's Link and direction.
+    """What :func:`flood` looks up once for a node's ports: each port's Link, direction and
+    settings.
 
-    Only a cache: each flood checks that a port's medium is still the Link recorded here
-    (anything else takes the ordinary path and makes the plan rebuild next time), and
-    rebuilds it when the port list grew.
+    Only a cache. It is rebuilt when the port list grew or any Link's settings changed
+    (``Link.settings_version``); each flood still checks that a port's medium is the Link
+    recorded here (anything else takes the ordinary path and makes the plan rebuild).
     """
 
-    __slots__ = ("entries", "count", "last", "stale")
+    __slots__ = ("entries", "count", "last", "version")
 
     def __init__(self) -> None:
-        self.entries: list[tuple[Interface, Link | None, _Direction | None]] = []
+        self.entries: list[tuple] = []
         self.count = -1
         self.last: Interface | None = None
-        self.stale = True
+        self.version = -1
 
-    def for_ports(self, ports: list[Interface]) -> list:
-        if self.stale or len(ports) != self.count or (ports and ports[-1] is not self.last):
+    def for_ports(self, ports: list[Interface]) -> list[tuple]:
+        """``(port, link, direction, plain, mtu, bandwidth, delay)`` per port; ``link`` is
+        None for a port on anything but a Link, ``plain`` False for a link that can lose,
+        duplicate, reorder or drop by rule (those take the ordinary path)."""
+        if (self.version != Link.settings_version or len(ports) != self.count
+                or (ports and ports[-1] is not self.last)):
             entries = []
             for port in ports:
-                medium = port.medium
-                if type(medium) is Link:
-                    entries.append((port, medium, medium._dirs[port]))
+                m = port.medium
+                if type(m) is Link:
+                    plain = not (m._rules or m.loss or m.duplicate or m.reorder)
+                    entries.append((port, m, m._dirs[port], plain, m.mtu, m.bandwidth_bps,
+                                    m.delay_ns))
                 else:
-                    entries.append((port, None, None))
+                    entries.append((port, None, None, False, 0, 0, 0))
             self.entries, self.count = entries, len(ports)
             self.last = ports[-1] if ports else None
-            self.stale = False
+            self.version = Link.settings_version
         return self.entries
+
+    def invalidate(self) -> None:
+        self.version = -1
+
+
+def _plain_now(link: Link, size: int) -> bool:
+    """FloodPlan's verdict for ``link``, read afresh (a tap changed some link mid-flood)."""
+    return not (link._rules or link.loss or link.duplicate or link.reorder) and size - 14 <= link.mtu
 
 
 def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | None,
@@ -312,19 +336,23 @@ def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | N
         plan = FloodPlan()
     now = kernel.now
     size = len(frame)
+    payload = size - 14
     bits_ns = (size + WIRE_OVERHEAD) * 8 * NS_PER_S
     groups: dict[int, _Arrivals] = {}
     last_t = -1
     group: _Arrivals | None = None
     last_bw = tx_ns = 0
-    for port, link, d in plan.for_ports(ports):
+    entries = plan.for_ports(ports)
+    version = plan.version
+    trusted = True      # the plan's settings hold: no Link changed since it was made
+    for port, link, d, plain, mtu, bw, delay in entries:
         if port is skip:
             continue
-        if (link is not None and port.medium is link and port.up and not link._rules
-                and not link.loss and not link.duplicate and not link.reorder
-                and size - 14 <= link.mtu):
+        if (link is not None and port.medium is link and port.up
+                and (plain and payload <= mtu if trusted else _plain_now(link, size))):
             if d.free_at <= now:
-                bw = link.bandwidth_bps
+                if not trusted:
+                    bw, delay = link.bandwidth_bps, link.delay_ns
                 if bw != last_bw:
                     last_bw, tx_ns = bw, bits_ns // bw
                 # Link.transmit onto an idle wire, then Link._start, then Interface.transmitted
@@ -340,7 +368,9 @@ def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | N
                     if kernel.scheduled_since(mark):
                         groups.clear()
                         last_t = -1
-                t = now + tx_ns + link.delay_ns
+                    if Link.settings_version != version:
+                        trusted = False
+                t = now + tx_ns + delay
                 if t == last_t:
                     group.dsts.append(d.dst)
                     continue
@@ -357,9 +387,11 @@ def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | N
             if medium is None:
                 continue
             if medium is not link:
-                plan.stale = True       # cabled or re-cabled since the plan was made
+                plan.invalidate()       # cabled or re-cabled since the plan was made
         mark = kernel.heap_mark()
         port.send(frame, comment)
         if kernel.scheduled_since(mark):
             groups.clear()
             last_t = -1
+        if Link.settings_version != version:
+            trusted = False

@@ -268,3 +268,27 @@ def test_arp_shortcut_leaves_frames_for_us_or_known_senders_to_the_full_path(bat
     # plus one echo request or reply each (h0 gets 3 replies)
     assert [h.stats()["arp_rx"] for h in hosts] == [3, 3, 3, 3]
     assert [h.stats()["frames_rx"] for h in hosts] == [6, 4, 4, 4]
+
+
+def test_a_tap_that_changes_a_later_link_mid_flood(monkeypatch):
+    # a capture tap may change any link while the flood is under way; the flood must see it
+    # for the ports after, as port-by-port sends do
+    def scene():
+        net, sw, nodes = _star(8)
+        later = [n.interfaces[0].peer.medium for n in nodes[5:]]
+
+        def tap(iface, now, frame, direction, note):
+            if direction == "out":
+                later[0].loss = 1.0
+                later[1].delay_ns = 7_000
+                later[2].drop_when(lambda f: True)
+        nodes[2].interfaces[0].peer.taps.append(tap)
+        for _ in range(2):          # the second flood reuses the switch's plan
+            nodes[0].send_to(BROADCAST, b"x")
+            net.run()
+        return ([n.received for n in nodes], [m.stats() for m in later],
+                net.kernel.rng.getstate())
+
+    batched, unbatched = _run_both(monkeypatch, scene)
+    assert batched == unbatched
+    assert len(batched[0][5]) == 0 and batched[0][6][0][0] != batched[0][4][0][0]
