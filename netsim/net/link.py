@@ -242,7 +242,7 @@ class _Arrivals:
         pause = kernel._pause       # Kernel.must_pause, inline: it is asked per delivery
         i = start
         try:
-            while True:
+            for i in range(start, last + 1):
                 dst = dsts[i]
                 dst.rx_frames += 1
                 dst.rx_bytes += size
@@ -250,12 +250,9 @@ class _Arrivals:
                 if dst.taps:
                     for tap in dst.taps:
                         tap(dst, kernel.now, frame, "in", note)
-                if i == last:
-                    return
-                if kernel._stop or (pause is not None and pause()):
+                if i != last and (kernel._stop or (pause is not None and pause())):
                     self._requeue(i + 1)
                     return
-                i += 1
         except BaseException:
             # the delivery that raised was made (as its own event would have been); the
             # rest stay due, as their events would have stayed in the heap
