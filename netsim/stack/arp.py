@@ -220,7 +220,8 @@ class ArpLayer:
         target against its own addresses, and this looks the two keys up.
         """
         key = (iface.name, spa)
-        if key in self.cache or key in self.pending:
+        # (an empty table needs no lookup: most hosts of a flat network resolve nobody)
+        if (self.cache and key in self.cache) or (self.pending and key in self.pending):
             return False
         self.host.counters["arp_rx"] += 1
         return True
