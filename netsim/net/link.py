@@ -20,6 +20,10 @@ __all__ = ["Link", "WIRE_OVERHEAD", "flood", "FloodPlan", "BATCH_FLOODS"]
 
 WIRE_OVERHEAD = 8 + 4 + 12  # preamble+SFD, FCS, inter-frame gap (bytes)
 
+# [version]: bumped by every change to any Link's settings (Link.__setattr__, drop_when); a
+# FloodPlan keeps each port's link settings while it stays the same.
+_settings = [0]
+
 
 class _Direction:
     """One direction of the cable: a transmitter with a drop-tail queue.
@@ -67,12 +71,11 @@ class Link:
 
     kind = "link"
 
-    #: Bumped by every change to any Link's settings (and by :meth:`drop_when`): a
-    #: :class:`FloodPlan` keeps each port's link settings while this stays the same.
-    settings_version = 0
-
     def __setattr__(self, name: str, value) -> None:
-        Link.settings_version += 1
+        # any change to any Link's settings makes every FloodPlan look its links up again
+        # (a counter outside the class: writing a class attribute would invalidate the
+        # interpreter's attribute caches for every Link)
+        _settings[0] += 1
         object.__setattr__(self, name, value)
 
     def __init__(self, kernel: Kernel, a: Interface, b: Interface, *, bandwidth_bps: int,
@@ -166,7 +169,7 @@ class Link:
             direction: only frames sent by this interface (either direction when None).
         """
         self._rules.append([predicate, count, reason, direction])
-        Link.settings_version += 1
+        _settings[0] += 1
 
     def _drop_by_rule(self, d: _Direction, frame: bytes, comment: str | None) -> bool:
         for rule in self._rules:
@@ -271,7 +274,7 @@ class FloodPlan:
     settings.
 
     Only a cache. It is rebuilt when the port list grew or any Link's settings changed
-    (``Link.settings_version``); each flood still checks that a port's medium is the Link
+    (``_settings[0]``); each flood still checks that a port's medium is the Link
     recorded here (anything else takes the ordinary path and makes the plan rebuild).
     """
 
@@ -287,7 +290,7 @@ class FloodPlan:
         """``(port, link, direction, plain, mtu, bandwidth, delay)`` per port; ``link`` is
         None for a port on anything but a Link, ``plain`` False for a link that can lose,
         duplicate, reorder or drop by rule (those take the ordinary path)."""
-        if (self.version != Link.settings_version or len(ports) != self.count
+        if (self.version != _settings[0] or len(ports) != self.count
                 or (ports and ports[-1] is not self.last)):
             entries = []
             for port in ports:
@@ -300,7 +303,7 @@ class FloodPlan:
                     entries.append((port, None, None, False, 0, 0, 0))
             self.entries, self.count = entries, len(ports)
             self.last = ports[-1] if ports else None
-            self.version = Link.settings_version
+            self.version = _settings[0]
         return self.entries
 
     def invalidate(self) -> None:
@@ -365,7 +368,7 @@ def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | N
                     if kernel.scheduled_since(mark):
                         groups.clear()
                         last_t = -1
-                    if Link.settings_version != version:
+                    if _settings[0] != version:
                         trusted = False
                 t = now + tx_ns + delay
                 if t == last_t:
@@ -390,5 +393,5 @@ def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | N
         if kernel.scheduled_since(mark):
             groups.clear()
             last_t = -1
-        if Link.settings_version != version:
+        if _settings[0] != version:
             trusted = False
