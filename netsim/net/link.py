@@ -202,12 +202,15 @@ class Link:
 # delivery is an event (T_k, s_k), with s_1 < s_2 < ... in port order, scheduled during the
 # flood event. An event E at T can run between two deliveries at T only if its seq lies
 # between theirs, i.e. only if E was scheduled during the flood between those two ports. So:
-#   * a port that qualifies (see _plain) adds its destination to the open group for its
-#     arrival time, or opens a group: one new event, (T, s) with s taken now, so the group
-#     sits where its first delivery sat;
+#   * a port that qualifies (an idle Link that cannot lose, duplicate, reorder or drop by
+#     rule, the frame within its MTU: FloodPlan, _plain_now) adds its destination to the
+#     open group for its arrival time, or opens one: a new event (T, s) with s taken now,
+#     so the group sits where its first delivery sat;
 #   * whenever anything else may have been scheduled (a port that takes the ordinary path,
-#     a capture tap on the sender: Kernel.scheduled_since), every open group is closed, and
-#     later ports open new ones, behind whatever was scheduled;
+#     a capture tap on the sender: Kernel.scheduled_since), every open group is closed and
+#     later ports open new ones, behind whatever was scheduled. A sender's taps run before
+#     its delivery joins a group, as Interface.transmitted runs before Link._start
+#     schedules the delivery, so what a tap schedules stays ahead of that delivery;
 #   * a delivery schedules its consequences (replies after the node's latency, a switch's
 #     forwarding) with seqs above every delivery of the flood, batched or not;
 #   * between two deliveries the group asks Kernel.must_pause(): if run()/step() would have
