@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..net.interface import Interface
+from ..net.link import FloodPlan, flood
 from ..sim.units import NS_PER_S, parse_time
 from .node import Node
 
@@ -99,6 +100,7 @@ class Switch(Node):
         self._table: dict[bytes, list] = {}
         self.forwarded = self.flooded = self.filtered = self.dropped = 0
         self.learned = 0
+        self._flood_plan = FloodPlan()   # each port's link, looked up once (net.link.flood)
 
     # -- the forwarding process -------------------------------------------------------------
 
@@ -153,9 +155,9 @@ class Switch(Node):
         return note
 
     def _flood(self, ingress: Interface, frame: bytes, why: str) -> None:
-        for port in self.interfaces:
-            if port is not ingress and port.medium is not None:
-                port.send(frame, why)
+        # every connected port but the ingress, in port order; the deliveries that land at
+        # one instant share one kernel event (net.link.flood says why nothing else changes)
+        flood(self.kernel, self.interfaces, frame, why, ingress, self._flood_plan)
 
     # -- inspection -------------------------------------------------------------------------
 

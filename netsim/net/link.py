@@ -16,9 +16,13 @@ if TYPE_CHECKING:
     from ..sim.kernel import Kernel
     from .interface import Interface
 
-__all__ = ["Link", "WIRE_OVERHEAD"]
+__all__ = ["Link", "WIRE_OVERHEAD", "flood", "FloodPlan", "BATCH_FLOODS"]
 
 WIRE_OVERHEAD = 8 + 4 + 12  # preamble+SFD, FCS, inter-frame gap (bytes)
+
+# [version]: bumped by every change to any Link's settings (Link.__setattr__, drop_when); a
+# FloodPlan keeps each port's link settings while it stays the same.
+_settings = [0]
 
 
 class _Direction:
@@ -66,6 +70,13 @@ class Link:
     """
 
     kind = "link"
+
+    def __setattr__(self, name: str, value) -> None:
+        # any change to any Link's settings makes every FloodPlan look its links up again
+        # (a counter outside the class: writing a class attribute would invalidate the
+        # interpreter's attribute caches for every Link)
+        _settings[0] += 1
+        object.__setattr__(self, name, value)
 
     def __init__(self, kernel: Kernel, a: Interface, b: Interface, *, bandwidth_bps: int,
                  delay_ns: int, loss: float = 0.0, mtu: int = 1500, queue_len: int = 100,
@@ -178,6 +189,7 @@ class Link:
         if not self._rules:
             self._rules = []
         self._rules.append([predicate, count, reason, direction])
+        _settings[0] += 1
 
     def _drop_by_rule(self, d: _Direction, frame: bytes, comment: str | None) -> bool:
         for rule in self._rules:
@@ -196,3 +208,213 @@ class Link:
 
     def __repr__(self) -> str:
         return f"<Link {self.a.fullname} <-> {self.b.fullname} {self.bandwidth_bps} bit/s>"
+
+
+# -- flooding ---------------------------------------------------------------------------------
+#
+# A switch (or anything else) that sends one frame out of many ports used to cost one kernel
+# event per port: Interface.send -> Link.transmit -> Link._start -> call_later(dst.deliver).
+# In a flat network of N hosts, N broadcasts reach N ports each (issue 16): N^2 heap events.
+# flood() does the same transmissions, and gathers the deliveries that land at one instant
+# into one event that makes them one after the other, in port order.
+#
+# Why the (time, seq) order of every observable effect stays the same. Unbatched, port k's
+# delivery is an event (T_k, s_k), with s_1 < s_2 < ... in port order, scheduled during the
+# flood event. An event E at T can run between two deliveries at T only if its seq lies
+# between theirs, i.e. only if E was scheduled during the flood between those two ports. So:
+#   * a port that qualifies (an idle Link that cannot lose, duplicate, reorder or drop by
+#     rule, the frame within its MTU: FloodPlan, _plain_now) adds its destination to the
+#     open group for its arrival time, or opens one: a new event (T, s) with s taken now,
+#     so the group sits where its first delivery sat;
+#   * whenever anything else may have been scheduled (a port that takes the ordinary path,
+#     a capture tap on the sender: Kernel.scheduled_since), every open group is closed and
+#     later ports open new ones, behind whatever was scheduled. A sender's taps run before
+#     its delivery joins a group, as Interface.transmitted runs before Link._start
+#     schedules the delivery, so what a tap schedules stays ahead of that delivery;
+#   * a delivery schedules its consequences (replies after the node's latency, a switch's
+#     forwarding) with seqs above every delivery of the flood, batched or not;
+#   * between two deliveries the group asks Kernel.must_pause(): if run()/step() would have
+#     returned after the previous delivery's event (kernel.stop(), a stop predicate, a
+#     single step), it requeues itself under its own (time, seq) with the rest, so the
+#     rest runs exactly where those events would have; an exception does the same.
+# Each port's transmit bookkeeping (free_at, the direction's and the sender's counters, the
+# sender's taps) happens in port order, as Link.transmit/_start do it, and nothing of the
+# kernel's RNG is drawn on the batched path (lossy, duplicating and reordering links take the
+# ordinary path, so their draws happen in the same order).
+#
+# What changes: kernel.events_run counts one event per group instead of one per port, and
+# the livelock counter of Kernel.run sees fewer events at the instant of a big flood.
+
+#: Switch batching off (tests compare against the unbatched path; both must agree exactly).
+BATCH_FLOODS = True
+
+
+class _Arrivals:
+    """Deliveries of one frame that land at one instant: one kernel event for all of them."""
+
+    __slots__ = ("kernel", "frame", "dsts", "timer")
+
+    def __init__(self, kernel: Kernel, frame: bytes, first: Interface):
+        self.kernel = kernel
+        self.frame = frame
+        self.dsts = [first]
+        self.timer: list | None = None
+
+    def run(self, start: int) -> None:
+        """Deliver to ``dsts[start:]`` in order, as Interface.deliver would to each."""
+        kernel, frame, dsts = self.kernel, self.frame, self.dsts
+        size = len(frame)
+        last = len(dsts) - 1
+        pause = kernel._pause       # Kernel.must_pause, inline: it is asked per delivery
+        i = start
+        try:
+            for i in range(start, last + 1):
+                dst = dsts[i]
+                dst.rx_frames += 1
+                dst.rx_bytes += size
+                note = dst.node.receive(dst, frame)
+                if dst.taps:
+                    for tap in dst.taps:
+                        tap(dst, kernel.now, frame, "in", note)
+                if i != last and (kernel._stop or (pause is not None and pause())):
+                    self._requeue(i + 1)
+                    return
+        except BaseException:
+            # the delivery that raised was made (as its own event would have been); the
+            # rest stay due, as their events would have stayed in the heap
+            if i < last:
+                self._requeue(i + 1)
+            raise
+
+    def _requeue(self, start: int) -> None:
+        timer = self.timer
+        timer[3] = (start,)
+        self.kernel.requeue(timer)
+
+
+class FloodPlan:
+    """What :func:`flood` looks up once for a node's ports: each port's Link, direction and
+    settings.
+
+    Only a cache. It is rebuilt when the port list grew or any Link's settings changed
+    (``_settings[0]``); each flood still checks that a port's medium is the Link
+    recorded here (anything else takes the ordinary path and makes the plan rebuild).
+    """
+
+    __slots__ = ("entries", "count", "last", "version")
+
+    def __init__(self) -> None:
+        self.entries: list[tuple] = []
+        self.count = -1
+        self.last: Interface | None = None
+        self.version = -1
+
+    def for_ports(self, ports: list[Interface]) -> list[tuple]:
+        """``(port, link, direction, plain, mtu, bandwidth, delay)`` per port; ``link`` is
+        None for a port on anything but a Link, ``plain`` False for a link that can lose,
+        duplicate, reorder or drop by rule (those take the ordinary path)."""
+        if (self.version != _settings[0] or len(ports) != self.count
+                or (ports and ports[-1] is not self.last)):
+            entries = []
+            for port in ports:
+                m = port.medium
+                if type(m) is Link:
+                    plain = not (m._rules or m.loss or m.duplicate or m.reorder)
+                    entries.append((port, m, m._ab if port is m.a else m._ba, plain, m.mtu, m.bandwidth_bps,
+                                    m.delay_ns))
+                else:
+                    entries.append((port, None, None, False, 0, 0, 0))
+            self.entries, self.count = entries, len(ports)
+            self.last = ports[-1] if ports else None
+            self.version = _settings[0]
+        return self.entries
+
+    def invalidate(self) -> None:
+        self.version = -1
+
+
+def _plain_now(link: Link, size: int) -> bool:
+    """FloodPlan's verdict for ``link``, read afresh (a tap changed some link mid-flood)."""
+    return not (link._rules or link.loss or link.duplicate or link.reorder) and size - 14 <= link.mtu
+
+
+def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | None,
+          skip: Interface | None = None, plan: FloodPlan | None = None) -> None:
+    """Send ``frame`` out of every connected interface of ``ports`` except ``skip``.
+
+    The same as calling ``port.send(frame, comment)`` for each in turn: the same counters,
+    taps, queueing, drops and (time, seq) order of deliveries (see the notes above); the
+    deliveries that land at one instant share one kernel event.
+
+    Args:
+        plan: a :class:`FloodPlan` the caller keeps for ``ports`` (one per node), so links
+            are not looked up again at every flood.
+    """
+    if not BATCH_FLOODS:
+        for port in ports:
+            if port is not skip and port.medium is not None:
+                port.send(frame, comment)
+        return
+    if plan is None:
+        plan = FloodPlan()
+    now = kernel.now
+    size = len(frame)
+    payload = size - 14
+    bits_ns = (size + WIRE_OVERHEAD) * 8 * NS_PER_S
+    groups: dict[int, _Arrivals] = {}
+    last_t = -1
+    group: _Arrivals | None = None
+    last_bw = tx_ns = 0
+    entries = plan.for_ports(ports)
+    version = plan.version
+    trusted = True      # the plan's settings hold: no Link changed since it was made
+    for port, link, d, plain, mtu, bw, delay in entries:
+        if port is skip:
+            continue
+        if (link is not None and port.medium is link and port.up
+                and (plain and payload <= mtu if trusted else _plain_now(link, size))):
+            if d.free_at <= now:
+                if not trusted:
+                    bw, delay = link.bandwidth_bps, link.delay_ns
+                if bw != last_bw:
+                    last_bw, tx_ns = bw, bits_ns // bw
+                # Link.transmit onto an idle wire, then Link._start, then Interface.transmitted
+                d.free_at = now + tx_ns
+                d.frames += 1
+                d.bytes += size
+                port.tx_frames += 1
+                port.tx_bytes += size
+                if port.taps:
+                    mark = kernel.schedule_mark()
+                    for tap in port.taps:
+                        tap(port, now, frame, "out", comment)
+                    if kernel.scheduled_since(mark):
+                        groups.clear()
+                        last_t = -1
+                    if _settings[0] != version:
+                        trusted = False
+                t = now + tx_ns + delay
+                if t == last_t:
+                    group.dsts.append(d.dst)
+                    continue
+                group = groups.get(t)
+                if group is None:
+                    group = groups[t] = _Arrivals(kernel, frame, d.dst)
+                    group.timer = kernel.call_at(t, group.run, 0)
+                else:
+                    group.dsts.append(d.dst)
+                last_t = t
+                continue
+        else:
+            medium = port.medium
+            if medium is None:
+                continue
+            if medium is not link:
+                plan.invalidate()       # cabled or re-cabled since the plan was made
+        mark = kernel.schedule_mark()
+        port.send(frame, comment)
+        if kernel.scheduled_since(mark):
+            groups.clear()
+            last_t = -1
+        if _settings[0] != version:
+            trusted = False

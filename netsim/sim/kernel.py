@@ -59,6 +59,11 @@ class _Thrown:
     def __init__(self, exc: BaseException):
         self.exc = exc
 _FOREVER = 1 << 126  # later than any virtual time
+
+
+def _always() -> bool:
+    return True
+
 # Events at one instant before the kernel calls it a livelock. The busiest legitimate instants
 # (thousands of hosts started together, a broadcast to all of them) stay far below it.
 LIVELOCK_LIMIT = 1_000_000
@@ -212,6 +217,8 @@ class Kernel:
         self._instant = -1        # the instant the events counted in _at_instant ran at
         self._at_instant = 0
         self._watch: dict[str, int] | None = None  # loop sample, once past the limit
+        # The stop predicate of the running run() (_always inside step()), for must_pause.
+        self._pause: Callable[[], bool] | None = None
 
     # -- events --------------------------------------------------------------------------
 
@@ -296,14 +303,69 @@ class Kernel:
         return ev[0] if ev is not None else None
 
     def step(self) -> bool:
-        """Run exactly one event. Returns False when there was nothing to run."""
+        """Run exactly one event. Returns False when there was nothing to run.
+
+        An event that bundles several deliveries (:func:`netsim.net.link.flood`) makes one
+        of them here and puts the rest back (see :meth:`must_pause`), so a stepper still
+        sees one frame per step.
+        """
         if self._first() is None:
             return False
         ev = self._take_first()
         self.now = ev[0]
         self.events_run += 1
-        ev[2](*ev[3])
+        outer, self._pause = self._pause, _always
+        try:
+            ev[2](*ev[3])
+        finally:
+            self._pause = outer
         return True
+
+    def must_pause(self) -> bool:
+        """True when run() or step() will return once the running event ends.
+
+        For an event that does several things at one instant which used to be one event each
+        (a flood's deliveries, :func:`netsim.net.link.flood`): it asks between its parts
+        and, when told to pause, hands the rest to :meth:`requeue`, so ``stop()``, a stop
+        predicate and :meth:`step` take effect between the parts exactly as they did
+        between the events. (A predicate is called once more than before; the ones in
+        netsim only read state.)
+        """
+        if self._stop:
+            return True
+        pause = self._pause
+        return pause is not None and pause()
+
+    def requeue(self, timer: Timer) -> None:
+        """Put the running event back, under its own (time, seq), with new arguments.
+
+        It goes first at its instant: everything still queued there was scheduled after it
+        (the event running now was the instant's first), so it runs again before them,
+        exactly where the parts it has not done yet would have run as separate events.
+        """
+        t = timer[0]
+        if t != self.now:
+            raise ValueError("only the event running now can be requeued")
+        events = self._at.get(t)
+        if events is None:
+            self._at[t] = timer
+            _heappush(self._times, t)
+        elif events.__class__ is list:
+            self._at[t] = deque((timer, events))
+        else:
+            events.appendleft(timer)
+
+    def schedule_mark(self) -> int:
+        """A token for :meth:`scheduled_since`: a sequence number taken now.
+
+        Taking it uses up one number of the (time, seq) counter; numbers only order events,
+        so a gap changes no order.
+        """
+        return next(self._seq)
+
+    def scheduled_since(self, mark: int) -> bool:
+        """True when an event was scheduled since :meth:`schedule_mark` gave ``mark``."""
+        return next(self._seq) != mark + 1
 
     def run(self, until_ns: int | None = None, stop: Callable[[], bool] | None = None) -> None:
         """Run events until idle, until virtual time ``until_ns``, or until ``stop()`` is true.
@@ -322,6 +384,7 @@ class Kernel:
         count = 0
         instant, at_instant = self._instant, self._at_instant
         livelock = self.livelock_limit or _FOREVER
+        outer, self._pause = self._pause, stop
         try:
             while times:
                 t = times[0]
@@ -380,6 +443,7 @@ class Kernel:
         finally:
             self.events_run += count
             self._instant, self._at_instant = instant, at_instant
+            self._pause = outer
 
     def _watch_loop(self, fn: Callable, args: tuple, past: int) -> None:
         """Past the livelock limit: tally a sample of events, then raise naming the loop."""
@@ -410,6 +474,14 @@ class Kernel:
         pacer = self.pacer
         self._stop = False
         pacer.start(self)
+        outer, self._pause = self._pause, stop
+        try:
+            self._paced_loop(pacer, until_ns, stop)
+        finally:
+            self._pause = outer
+
+    def _paced_loop(self, pacer: Any, until_ns: int | None,
+                    stop: Callable[[], bool] | None) -> None:
         while True:
             t = self.peek()
             pending = t is not None and (until_ns is None or t <= until_ns)

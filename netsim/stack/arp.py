@@ -22,7 +22,40 @@ if TYPE_CHECKING:
     from ..net.interface import Interface
     from .services import NodeServices
 
-__all__ = ["ArpEntry", "ArpLayer"]
+__all__ = ["ArpEntry", "ArpLayer", "broadcast_arp_addresses"]
+
+
+_ETH_ARP_BYTES = ETH_ARP.to_bytes(2, "big")
+_BROADCAST_BYTES = b"\xff" * 6
+
+# The last frame read by broadcast_arp_addresses: [frame, sender IP, target IP], the
+# addresses None when the frame is not one ArpLayer.unconcerned could settle. It holds the
+# frame itself, so the ``is`` test can never match another object that took its id; only
+# immutable ``bytes`` are remembered. A flood hands one bytes object to every port, so the
+# addresses are read once per flood instead of once per receiver.
+_flood_memo: list = [None, None, None]
+
+
+def broadcast_arp_addresses(frame: bytes) -> tuple[str | None, str | None]:
+    """(sender IP, target IP) of a broadcast ARP frame that :meth:`ArpLayer.unconcerned`
+    could settle, else (None, None).
+
+    The checks of that shortcut which depend on the frame alone: EtherType ARP, broadcast
+    destination, 28 bytes of ARP with 6-byte hardware and 4-byte protocol addresses
+    (RFC 826 ar$hln, ar$pln), immutable ``bytes``.
+    """
+    memo = _flood_memo
+    if frame is not memo[0]:
+        if type(frame) is not bytes:
+            return None, None       # a bytearray may change: never remembered
+        memo[0] = frame
+        if (len(frame) >= 42 and frame[12:14] == _ETH_ARP_BYTES
+                and frame[:6] == _BROADCAST_BYTES and frame[18] == 6 and frame[19] == 4):
+            memo[1] = ip_str(frame[28:32])   # sender protocol address (ARP bytes 14-17)
+            memo[2] = ip_str(frame[38:42])   # target protocol address (ARP bytes 24-27)
+        else:
+            memo[1] = memo[2] = None
+    return memo[1], memo[2]
 
 
 class ArpEntry(NamedTuple):
@@ -179,6 +212,21 @@ class ArpLayer:
         if key in self.cache or key in self.pending:
             return False
         host.counters["arp_rx"] += 1
+        return True
+
+    def unconcerned_sender(self, iface: Interface, spa: str) -> bool:
+        """The rest of :meth:`unconcerned` once the target is known not to be us: True (and
+        ``arp_rx`` counted) when we hold no cache or pending entry for the sender ``spa``.
+
+        For the receive path of a flood (Host.receive): the frame's two addresses are read
+        once per flooded frame (:func:`broadcast_arp_addresses`), the node checks the
+        target against its own addresses, and this looks the two keys up.
+        """
+        key = (iface.name, spa)
+        # (an empty table needs no lookup: most hosts of a flat network resolve nobody)
+        if (self.cache and key in self.cache) or (self.pending and key in self.pending):
+            return False
+        self.host.counters["arp_rx"] += 1
         return True
 
     def receive(self, iface: Interface, arp: ARP) -> str | None:

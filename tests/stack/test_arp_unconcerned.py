@@ -68,3 +68,45 @@ def test_a_broadcast_for_someone_else_gives_no_note_and_learns_nothing():
     changed = {k: a.counters[k] - before.get(k, 0) for k in a.counters if a.counters[k] != before.get(k, 0)}
     assert changed == {"frames_rx": 1, "arp_rx": 1}
     assert ("eth0", "10.0.0.7") not in a.arp.cache
+
+
+def _counted(host, frame, iface=0):
+    before = dict(host.counters)
+    note = host.receive(host.interfaces[iface], frame)
+    return note, {k: v - before[k] for k, v in host.counters.items() if v != before[k]}
+
+
+def test_one_flooded_frame_object_is_judged_per_receiver():
+    # A flood hands the same bytes object to every port; its addresses are read once, but
+    # each receiver decides for itself (Host.receive's shortcut, ArpLayer.unconcerned_sender)
+    _net, a, b = lan()
+    frame = Ethernet("ff:ff:ff:ff:ff:ff", OTHER_MAC, ETH_ARP,
+                     request("10.0.0.7", "10.0.0.2")).encode()
+    assert _counted(a, frame) == (None, {"frames_rx": 1, "arp_rx": 1})
+    note, changed = _counted(b, frame)                    # b is the target: it answers
+    assert note == "ARP reply sent to 10.0.0.7" and changed["arp_replies_sent"] == 1
+    assert ("eth0", "10.0.0.7") in b.arp.cache and ("eth0", "10.0.0.7") not in a.arp.cache
+    # now a knows the sender too (b does): the same object takes the full path at b
+    assert _counted(a, frame) == (None, {"frames_rx": 1, "arp_rx": 1})
+    assert _counted(b, frame)[0] == "ARP reply sent to 10.0.0.7"
+    # a mutable frame with the same bytes is never remembered, and decides the same
+    assert _counted(a, bytearray(frame)) == (None, {"frames_rx": 1, "arp_rx": 1})
+
+
+def test_a_request_for_the_routers_other_interface_is_unconcerned_on_this_one():
+    # The shortcut tests the target against all the node's addresses; ArpLayer.unconcerned
+    # compares the receiving interface's only, and the full path must agree with it
+    net = Network(seed=1)
+    r = net.add_router("r1")
+    s1, s2 = net.add_switch("s1"), net.add_switch("s2")
+    net.link(r, s1)
+    net.link(r, s2)
+    r.set_ip("10.0.1.1/24", iface="eth0")
+    r.set_ip("10.0.2.1/24", iface="eth1")
+    frame = Ethernet("ff:ff:ff:ff:ff:ff", OTHER_MAC, ETH_ARP,
+                     request("10.0.1.7", "10.0.2.1")).encode()
+    assert _counted(r, frame, iface=0) == (None, {"frames_rx": 1, "arp_rx": 1})
+    assert not any(key[1] == "10.0.1.7" for key in r.arp.cache)
+    frame = Ethernet("ff:ff:ff:ff:ff:ff", OTHER_MAC, ETH_ARP,
+                     request("10.0.1.7", "10.0.1.1")).encode()
+    assert _counted(r, frame, iface=0)[0] == "ARP reply sent to 10.0.1.7"
