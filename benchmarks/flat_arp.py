@@ -24,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from netsim import Network  # noqa: E402
 
 
-def flat(n: int, profile: bool = False) -> dict:
-    t0 = time.perf_counter()
+def build(n: int) -> tuple[Network, object, object, list]:
+    """The flat network: a server (10.0.0.1) and ``n`` hosts in one /16 on switch s1, 1 Gb/s
+    cables. Returns ``(net, switch, server, hosts)`` (tests/net/test_flood_batch.py uses it)."""
     net = Network(seed=1, trace=False)
     sw = net.add_switch("s1")
     server = net.add_host("server")
@@ -37,6 +38,12 @@ def flat(n: int, profile: bool = False) -> dict:
         net.link(h, sw, bandwidth="1Gbps")
         h.set_ip(f"10.0.{(i + 2) // 256}.{(i + 2) % 256}/16")
         hosts.append(h)
+    return net, sw, server, hosts
+
+
+def flat(n: int, profile: bool = False) -> dict:
+    t0 = time.perf_counter()
+    net, _sw, server, hosts = build(n)
     built = time.perf_counter() - t0
     answered = [0]
 

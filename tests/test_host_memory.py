@@ -7,19 +7,15 @@ Speed and absolute sizes are measured by ``benchmarks/host_memory.py``, never as
 from __future__ import annotations
 
 import gc
-import sys
 import tracemalloc
-from pathlib import Path
 
 import pytest
 
+from benchmarks import host_memory
 from netsim import AF_INET, SOCK_DGRAM, Network
 from netsim.stack.ipv4 import Reassembler
 from netsim.stack.tcp import TcpConfig
 from netsim.stack.tcp_layer import _COUNTERS as TCP_COUNTERS
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import host_memory  # noqa: E402
 
 
 def two_hosts() -> tuple[Network, object, object]:

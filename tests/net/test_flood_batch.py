@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks.flat_arp import build as build_flat
 from netsim import Network
 from netsim.net import link as link_mod
 from netsim.net.link import Link
@@ -211,17 +212,7 @@ def test_a_node_raising_mid_batch_leaves_the_rest_due(monkeypatch):
 
 
 def _flat(n: int):
-    net = Network(seed=1, trace=False)
-    sw = net.add_switch("s1")
-    server = net.add_host("server")
-    net.link(server, sw, bandwidth="1Gbps")
-    server.set_ip("10.0.0.1/16")
-    hosts = []
-    for i in range(n):
-        h = net.add_host(f"h{i}")
-        net.link(h, sw, bandwidth="1Gbps")
-        h.set_ip(f"10.0.{(i + 2) // 256}.{(i + 2) % 256}/16")
-        hosts.append(h)
+    net, sw, server, hosts = build_flat(n)
     answered = []
     for i, h in enumerate(hosts):
         h.spawn_with_host(lambda h: answered.append(h.ping("10.0.0.1", count=1).received),
