@@ -319,7 +319,7 @@ class FloodPlan:
             for port in ports:
                 m = port.medium
                 if type(m) is Link:
-                    plain = not (m._rules or m.loss or m.duplicate or m.reorder)
+                    plain = _perfect(m)
                     entries.append((port, m, m._ab if port is m.a else m._ba, plain, m.mtu, m.bandwidth_bps,
                                     m.delay_ns))
                 else:
@@ -333,9 +333,15 @@ class FloodPlan:
         self.version = -1
 
 
+def _perfect(link: Link) -> bool:
+    """No drop rule, loss, duplication or reordering: nothing of the kernel's RNG is drawn
+    (Link.transmit makes the same test inline, on its hot path)."""
+    return not (link._rules or link.loss or link.duplicate or link.reorder)
+
+
 def _plain_now(link: Link, size: int) -> bool:
     """FloodPlan's verdict for ``link``, read afresh (a tap changed some link mid-flood)."""
-    return not (link._rules or link.loss or link.duplicate or link.reorder) and size - 14 <= link.mtu
+    return _perfect(link) and size - 14 <= link.mtu
 
 
 def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | None,
