@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from ..sim.kernel import Kernel
 
-__all__ = ["Interface", "InterfaceOwner", "Tap"]
+__all__ = ["Interface", "InterfaceOwner", "Tap", "TapList"]
 
 # tap(iface, time_ns, frame, direction ("in" | "out" | "drop" | "collision"), comment) -> None
 Tap = Callable[["Interface", int, bytes, str, "str | None"], None]
@@ -31,12 +31,57 @@ class InterfaceOwner(Protocol):
         """Handle a frame delivered to ``iface``; the returned note becomes its capture comment."""
 
 
+class TapList(list):
+    """``iface.taps``: a list that tells its interface when a tap may have been added, so a
+    flood stops counting the interface's receptions in bulk (:mod:`netsim.net.bulk`)."""
+
+    __slots__ = ("owner",)
+
+    def __init__(self, owner: Interface):
+        super().__init__()
+        self.owner = owner
+
+    def _added(self) -> None:
+        rec = self.owner.bulk
+        if rec is not None and self:
+            rec.leave()
+
+    def append(self, tap: Tap) -> None:
+        list.append(self, tap)
+        self._added()
+
+    def extend(self, taps) -> None:
+        list.extend(self, taps)
+        self._added()
+
+    def insert(self, index: int, tap: Tap) -> None:
+        list.insert(self, index, tap)
+        self._added()
+
+    def __setitem__(self, index, value) -> None:
+        list.__setitem__(self, index, value)
+        self._added()
+
+    def __iadd__(self, taps):
+        list.extend(self, taps)
+        self._added()
+        return self
+
+    def __imul__(self, n: int):
+        list.__imul__(self, n)
+        self._added()
+        return self
+
+    def __reduce_ex__(self, protocol: int):
+        return (list, (list(self),))
+
+
 class Interface:
     """One NIC (or switch/hub/router port): ``h1-eth0`` with MAC ``02:00:00:00:00:01``."""
 
     __slots__ = ("node", "name", "_fullname", "mac", "mac_bytes", "medium", "index",
-                 "tx_frames", "tx_bytes", "rx_frames", "rx_bytes", "drops", "collisions",
-                 "taps", "up", "promiscuous", "__weakref__")
+                 "tx_frames", "tx_bytes", "_rx_frames", "_rx_bytes", "drops", "collisions",
+                 "taps", "up", "promiscuous", "bulk", "__weakref__")
 
     def __init__(self, node: InterfaceOwner, name: str, mac: str, index: int):
         self.node = node
@@ -48,9 +93,12 @@ class Interface:
         self.mac_bytes = bytes.fromhex(mac.replace(":", ""))
         self.index = index
         self.medium: Any = None
-        self.tx_frames = self.tx_bytes = self.rx_frames = self.rx_bytes = 0
+        self.tx_frames = self.tx_bytes = self._rx_frames = self._rx_bytes = 0
         self.drops = self.collisions = 0
-        self.taps: list[Tap] = []
+        # mutated in place (append/remove), never replaced: it tells a flood ledger
+        self.taps: list[Tap] = TapList(self)
+        # the netsim.net.bulk.Member that owes this interface quiet receptions, if any
+        self.bulk: Any = None
         self.up = True
         # A NIC normally drops unicast frames for other MACs before the OS sees them; a
         # capture still shows them (Wireshark puts the NIC in promiscuous mode).
@@ -67,6 +115,32 @@ class Interface:
     @fullname.setter
     def fullname(self, value: str) -> None:
         self._fullname = value
+
+    # Received frames and bytes: what was delivered, plus what a flood ledger still owes
+    # (netsim.net.bulk); the medium and flood paths add to _rx_frames/_rx_bytes directly.
+    @property
+    def rx_frames(self) -> int:
+        if self.bulk is not None:
+            self.bulk.settle()
+        return self._rx_frames
+
+    @rx_frames.setter
+    def rx_frames(self, value: int) -> None:
+        if self.bulk is not None:
+            self.bulk.settle()
+        self._rx_frames = value
+
+    @property
+    def rx_bytes(self) -> int:
+        if self.bulk is not None:
+            self.bulk.settle()
+        return self._rx_bytes
+
+    @rx_bytes.setter
+    def rx_bytes(self, value: int) -> None:
+        if self.bulk is not None:
+            self.bulk.settle()
+        self._rx_bytes = value
 
     @property
     def kernel(self):
@@ -102,8 +176,8 @@ class Interface:
 
     def deliver(self, frame: bytes) -> None:
         """The medium delivered ``frame`` to this interface: count, hand to the node, tap."""
-        self.rx_frames += 1
-        self.rx_bytes += len(frame)
+        self._rx_frames += 1
+        self._rx_bytes += len(frame)
         note = self.node.receive(self, frame)
         if self.taps:
             for tap in self.taps:

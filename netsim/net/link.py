@@ -11,12 +11,13 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from ..sim.units import NS_PER_S
+from .bulk import Ledger
 
 if TYPE_CHECKING:
     from ..sim.kernel import Kernel
     from .interface import Interface
 
-__all__ = ["Link", "WIRE_OVERHEAD", "flood", "FloodPlan", "BATCH_FLOODS"]
+__all__ = ["Link", "WIRE_OVERHEAD", "flood", "FloodPlan", "BATCH_FLOODS", "BULK_COUNTS"]
 
 WIRE_OVERHEAD = 8 + 4 + 12  # preamble+SFD, FCS, inter-frame gap (bytes)
 
@@ -227,8 +228,10 @@ class Link:
 #     open group for its arrival time, or opens one: a new event (T, s) with s taken now,
 #     so the group sits where its first delivery sat;
 #   * whenever anything else may have been scheduled (a port that takes the ordinary path,
-#     a capture tap on the sender: Kernel.scheduled_since), every open group is closed and
-#     later ports open new ones, behind whatever was scheduled. A sender's taps run before
+#     a capture tap on the sender: Kernel.scheduled_since), every open group that is no
+#     longer the last event at its instant (Kernel.last_at) is closed and later ports open
+#     new ones, behind whatever was scheduled: only an event at T can run between two
+#     deliveries at T, so a group with nothing behind it at its instant stays open. A sender's taps run before
 #     its delivery joins a group, as Interface.transmitted runs before Link._start
 #     schedules the delivery, so what a tap schedules stays ahead of that delivery;
 #   * a delivery schedules its consequences (replies after the node's latency, a switch's
@@ -247,22 +250,45 @@ class Link:
 
 #: Switch batching off (tests compare against the unbatched path; both must agree exactly).
 BATCH_FLOODS = True
+#: Switch counting quiet receptions in bulk off (netsim.net.bulk; tests compare both ways).
+BULK_COUNTS = True
 
 
 class _Arrivals:
-    """Deliveries of one frame that land at one instant: one kernel event for all of them."""
+    """Deliveries of one frame that land at one instant: one kernel event for all of them.
 
-    __slots__ = ("kernel", "frame", "dsts", "timer")
+    With ``ledger`` set, ``dsts`` also holds members of that :class:`~netsim.net.bulk.Ledger`
+    whose reception is quiet: ``indiv`` is the rest, delivered one by one, ``skipped`` the
+    members the ledger's bump must pass by. When the event runs in an ordinary ``run()``
+    (no stop predicate, no step), no member left since the flood, and no tap on an
+    individual receiver may read a counter (a capture only writes frames: ``quiet_safe``),
+    the quiet receptions are one ``bump`` and only ``indiv`` is delivered. Otherwise every
+    delivery of ``dsts`` is made one by one, as if nothing were owed in bulk: a stop
+    predicate or a tap may read any counter between two deliveries.
+    """
 
-    def __init__(self, kernel: Kernel, frame: bytes, first: Interface):
+    __slots__ = ("kernel", "frame", "dsts", "timer", "ledger", "indiv", "skipped", "evictions")
+
+    def __init__(self, kernel: Kernel, frame: bytes):
         self.kernel = kernel
         self.frame = frame
-        self.dsts = [first]
+        self.dsts: list[Interface] = []
         self.timer: list | None = None
+        self.ledger: Ledger | None = None
 
     def run(self, start: int) -> None:
         """Deliver to ``dsts[start:]`` in order, as Interface.deliver would to each."""
-        kernel, frame, dsts = self.kernel, self.frame, self.dsts
+        kernel, frame = self.kernel, self.frame
+        led = self.ledger
+        if led is not None:
+            self.ledger = None
+            if (led.alive and led.evictions == self.evictions and kernel._pause is None
+                    and not kernel._stop and not _watched(self.indiv)):
+                led.bump(len(frame), self.skipped)
+                self.dsts = self.indiv
+                if not self.dsts:
+                    return
+        dsts = self.dsts
         size = len(frame)
         last = len(dsts) - 1
         pause = kernel._pause       # Kernel.must_pause, inline: it is asked per delivery
@@ -270,8 +296,8 @@ class _Arrivals:
         try:
             for i in range(start, last + 1):
                 dst = dsts[i]
-                dst.rx_frames += 1
-                dst.rx_bytes += size
+                dst._rx_frames += 1
+                dst._rx_bytes += size
                 note = dst.node.receive(dst, frame)
                 if dst.taps:
                     for tap in dst.taps:
@@ -294,43 +320,98 @@ class _Arrivals:
 
 class FloodPlan:
     """What :func:`flood` looks up once for a node's ports: each port's Link, direction and
-    settings.
+    settings, and the :class:`~netsim.net.bulk.Ledger` that counts quiet receptions.
 
-    Only a cache. It is rebuilt when the port list grew or any Link's settings changed
-    (``_settings[0]``); each flood still checks that a port's medium is the Link
-    recorded here (anything else takes the ordinary path and makes the plan rebuild).
+    Only a cache. It is rebuilt when the port list grew, any Link's settings changed
+    (``_settings[0]``) or a member left a ledger (a tap was added); each flood still checks
+    that a port's medium is the Link recorded here (anything else takes the ordinary path
+    and makes the plan rebuild). Rebuilding closes the old ledgers: what they owe is
+    counted into each member first.
     """
 
-    __slots__ = ("entries", "count", "last", "version")
+    __slots__ = ("entries", "count", "last", "version", "ledgers", "evictions")
 
     def __init__(self) -> None:
         self.entries: list[tuple] = []
         self.count = -1
         self.last: Interface | None = None
         self.version = -1
+        self.ledgers: list[Ledger] = []
+        self.evictions = 0
 
     def for_ports(self, ports: list[Interface]) -> list[tuple]:
-        """``(port, link, direction, plain, mtu, bandwidth, delay)`` per port; ``link`` is
-        None for a port on anything but a Link, ``plain`` False for a link that can lose,
-        duplicate, reorder or drop by rule (those take the ordinary path)."""
+        """``(port, link, direction, plain, mtu, bandwidth, delay, member, ledger)`` per
+        port; ``link`` is None for a port on anything but a Link, ``plain`` False for a link
+        that can lose, duplicate, reorder or drop by rule (those take the ordinary path),
+        ``member`` the far interface's ledger Member (None: never counted in bulk)."""
         if (self.version != _settings[0] or len(ports) != self.count
-                or (ports and ports[-1] is not self.last)):
+                or (ports and ports[-1] is not self.last)
+                or (self.ledgers and sum(led.evictions for led in self.ledgers)
+                    != self.evictions)):
+            for led in self.ledgers:
+                led.close()
+            ledgers: dict[tuple, Ledger] = {}
             entries = []
             for port in ports:
                 m = port.medium
                 if type(m) is Link:
                     plain = _perfect(m)
-                    entries.append((port, m, m._ab if port is m.a else m._ba, plain, m.mtu, m.bandwidth_bps,
-                                    m.delay_ns))
+                    d = m._ab if port is m.a else m._ba
+                    rec = led = None
+                    if plain and BULK_COUNTS:
+                        rec, led = _join(ledgers, d.dst, m)
+                    entries.append((port, m, d, plain, m.mtu, m.bandwidth_bps, m.delay_ns,
+                                    rec, led))
                 else:
-                    entries.append((port, None, None, False, 0, 0, 0))
+                    entries.append((port, None, None, False, 0, 0, 0, None, None))
             self.entries, self.count = entries, len(ports)
             self.last = ports[-1] if ports else None
             self.version = _settings[0]
+            self.ledgers = list(ledgers.values())
+            self.evictions = 0
         return self.entries
 
     def invalidate(self) -> None:
         self.version = -1
+
+
+def _join(ledgers: dict, dst: Interface, link: Link):
+    """Make ``dst`` a member of the ledger for its cable's settings, if its node can count
+    a quiet frame in bulk (``quiet_counters``) and nothing watches it (no tap)."""
+    node = dst.node
+    offer = getattr(node, "quiet_counters", None)
+    if offer is None or dst.taps or dst.bulk is not None:
+        return None, None
+    counted = offer(dst)
+    if counted is None:
+        return None, None
+    counters, names = counted
+    classify = type(node).quiet_frame
+    key = (link.bandwidth_bps, link.delay_ns, link.mtu, classify)
+    led = ledgers.get(key)
+    if led is None:
+        led = ledgers[key] = Ledger(classify)
+    return led.join(dst, counters, names, node.quiet_keys(dst)), led
+
+
+def _watched(dsts: list[Interface]) -> bool:
+    """Whether a tap on one of ``dsts`` may read a counter or stop the run while the group
+    delivers (a capture that only writes frames says it cannot: ``quiet_safe``)."""
+    for dst in dsts:
+        if dst.taps:
+            for tap in dst.taps:
+                if not getattr(tap, "quiet_safe", False):
+                    return True
+    return False
+
+
+def _close_overtaken(kernel: Kernel, groups: dict[int, _Arrivals]) -> None:
+    """Close the open groups that something was just scheduled behind, at their instant:
+    a later delivery joining one would run before that event, where unbatched it ran after
+    it. Groups at other instants stay open (events at other instants cannot come between
+    two deliveries of one instant)."""
+    for t in [t for t, g in groups.items() if kernel.last_at(t) is not g.timer]:
+        del groups[t]
 
 
 def _perfect(link: Link) -> bool:
@@ -370,12 +451,28 @@ def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | N
     groups: dict[int, _Arrivals] = {}
     last_t = -1
     group: _Arrivals | None = None
-    last_bw = tx_ns = 0
+    last_bw = tx_ns = free = 0
     entries = plan.for_ports(ports)
     version = plan.version
     trusted = True      # the plan's settings hold: no Link changed since it was made
-    for port, link, d, plain, mtu, bw, delay in entries:
+    # Per ledger whose members may receive this frame quietly (netsim.net.bulk):
+    # [the group that takes its bump, the members the frame concerns, members to skip].
+    states: dict[Ledger, list] | None = None
+    led0 = st0 = None   # the first of them (most plans have one ledger): no dict lookup
+    if BULK_COUNTS:
+        for led in plan.ledgers:
+            keys = led.quiet_frame(frame)
+            if keys is not None:
+                if states is None:
+                    states = {}
+                    led0 = led
+                    st0 = states[led] = [None, led.concerned(keys), []]
+                else:
+                    states[led] = [None, led.concerned(keys), []]
+    for port, link, d, plain, mtu, bw, delay, rec, led in entries:
         if port is skip:
+            if rec is not None and states is not None and led in states:
+                states[led][2].append(rec)
             continue
         if (link is not None and port.medium is link and port.up
                 and (plain and payload <= mtu if trusted else _plain_now(link, size))):
@@ -383,9 +480,11 @@ def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | N
                 if not trusted:
                     bw, delay = link.bandwidth_bps, link.delay_ns
                 if bw != last_bw:
+                    # one int for every port of this speed: no allocation per port
                     last_bw, tx_ns = bw, bits_ns // bw
+                    free = now + tx_ns
                 # Link.transmit onto an idle wire, then Link._start, then Interface.transmitted
-                d.free_at = now + tx_ns
+                d.free_at = free
                 d.frames += 1
                 d.bytes += size
                 port.tx_frames += 1
@@ -395,21 +494,36 @@ def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | N
                     for tap in port.taps:
                         tap(port, now, frame, "out", comment)
                     if kernel.scheduled_since(mark):
-                        groups.clear()
+                        _close_overtaken(kernel, groups)
                         last_t = -1
                     if _settings[0] != version:
                         trusted = False
-                t = now + tx_ns + delay
-                if t == last_t:
-                    group.dsts.append(d.dst)
-                    continue
-                group = groups.get(t)
-                if group is None:
-                    group = groups[t] = _Arrivals(kernel, frame, d.dst)
-                    group.timer = kernel.call_at(t, group.run, 0)
-                else:
-                    group.dsts.append(d.dst)
-                last_t = t
+                t = free + delay
+                if t != last_t:
+                    group = groups.get(t)
+                    if group is None:
+                        group = groups[t] = _Arrivals(kernel, frame)
+                        group.timer = kernel.call_at(t, group.run, 0)
+                    last_t = t
+                dst = d.dst
+                group.dsts.append(dst)
+                if rec is not None and states is not None:
+                    st = st0 if led is led0 else states.get(led)
+                    if st is not None:
+                        if trusted and rec not in st[1]:
+                            taker = st[0]
+                            if taker is None and group.ledger is None:
+                                # the first quiet member: this group takes the ledger's bump
+                                st[0] = group
+                                group.ledger, group.skipped = led, st[2]
+                                group.indiv = group.dsts[:-1]
+                                group.evictions = led.evictions
+                                continue
+                            if taker is group:
+                                continue
+                        st[2].append(rec)       # delivered one by one: the bump passes it
+                if group.ledger is not None:
+                    group.indiv.append(dst)
                 continue
         else:
             medium = port.medium
@@ -417,10 +531,12 @@ def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | N
                 continue
             if medium is not link:
                 plan.invalidate()       # cabled or re-cabled since the plan was made
+        if rec is not None and states is not None and led in states:
+            states[led][2].append(rec)
         mark = kernel.schedule_mark()
         port.send(frame, comment)
         if kernel.scheduled_since(mark):
-            groups.clear()
+            _close_overtaken(kernel, groups)
             last_t = -1
         if _settings[0] != version:
             trusted = False

@@ -355,6 +355,13 @@ class Kernel:
         else:
             events.appendleft(timer)
 
+    def last_at(self, time_ns: int) -> Timer | None:
+        """The event queued last at instant ``time_ns`` (cancelled or not), or None."""
+        events = self._at.get(time_ns)
+        if events is None or events.__class__ is list:
+            return events
+        return events[-1] if events else None
+
     def schedule_mark(self) -> int:
         """A token for :meth:`scheduled_since`: a sequence number taken now.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..net.bulk import note_interest
 from ..sim.units import NS_PER_S
 from ..wire.addr import BROADCAST_MAC, ZERO_MAC, ip_str
 from ..wire.arp import ARP, ARP_REPLY, ARP_REQUEST
@@ -150,6 +151,8 @@ class ArpLayer:
         fresh = pend is None
         if fresh:
             pend = self.pending[key] = _Pending(iface, next_hop)
+            if getattr(iface, "bulk", None) is not None:
+                note_interest(iface, ("arp", next_hop))   # a request from it concerns us
         if len(pend.queue) >= self.queue_limit:
             pend.queue.popleft()
             self.host.counters["arp_queue_drops"] += 1
@@ -214,20 +217,18 @@ class ArpLayer:
         host.counters["arp_rx"] += 1
         return True
 
-    def unconcerned_sender(self, iface: Interface, spa: str) -> bool:
-        """The rest of :meth:`unconcerned` once the target is known not to be us: True (and
-        ``arp_rx`` counted) when we hold no cache or pending entry for the sender ``spa``.
+    def holds(self, iface: Interface, spa: str) -> bool:
+        """The rest of :meth:`unconcerned` once the target is known not to be us: True when
+        we hold a cache or pending entry for the sender ``spa`` (then the packet updates it).
 
-        For the receive path of a flood (Host.receive): the frame's two addresses are read
-        once per flooded frame (:func:`broadcast_arp_addresses`), the node checks the
-        target against its own addresses, and this looks the two keys up.
+        For the receive path of a flood (Host.receive, which counts ``arp_rx`` when this is
+        False): the frame's two addresses are read once per flooded frame
+        (:func:`broadcast_arp_addresses`), the node checks the target against its own
+        addresses, and this looks the two keys up.
         """
         key = (iface.name, spa)
         # (an empty table needs no lookup: most hosts of a flat network resolve nobody)
-        if (self.cache and key in self.cache) or (self.pending and key in self.pending):
-            return False
-        self.host.counters["arp_rx"] += 1
-        return True
+        return bool((self.cache and key in self.cache) or (self.pending and key in self.pending))
 
     def receive(self, iface: Interface, arp: ARP) -> str | None:
         """Handle an ARP packet (RFC 826 "Packet Reception"); returns a capture note or None."""
@@ -254,7 +255,10 @@ class ArpLayer:
         return "ARP cache updated" if merged else None
 
     def _learn(self, iface: Interface, ip: str, mac: str) -> None:
+        # the cache's only insert: tell a flood ledger that requests from ip concern us
         self.cache[(iface.name, ip)] = (mac, self.host.kernel.now + self.timeout_ns)
+        if getattr(iface, "bulk", None) is not None:
+            note_interest(iface, ("arp", ip))
         pend = self.pending.pop((iface.name, ip), None)
         if pend is None:
             return

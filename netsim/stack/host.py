@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..devices.node import Node
+from ..net.bulk import note_interest
 from ..net.interface import Interface
 from ..sim.units import parse_time
 from ..wire import ethernet as weth
@@ -99,7 +100,9 @@ class Host(HostPrograms, Node):
         self.latency_ns = _time_ns(latency)
         self.default_ttl = ttl
         # A dict of the _COUNTERS, all 0, that stores only those that moved (issue 16).
-        self.counters: dict[str, int] = HostCounters()
+        # ``counters`` (the property below) is what readers get; the stack adds to
+        # _counters directly.
+        self._counters: dict[str, int] = HostCounters()
         self._addrs: dict[str, IfAddr] = {}        # iface name -> address
         # Own unicast addresses and directed broadcasts, only ever asked "x in ...": see
         # _rebuild_address_sets.
@@ -154,6 +157,58 @@ class Host(HostPrograms, Node):
         bcast = tuple(a.broadcast for a in self._addrs.values() if a.broadcast)
         self._local = local if len(local) <= _TUPLE_MAX else set(local)
         self._bcast = bcast if len(bcast) <= _TUPLE_MAX else set(bcast)
+        for ifc in self.interfaces:
+            if ifc.bulk is not None:
+                for ip in local:    # a request for any of our addresses concerns us
+                    note_interest(ifc, ("ip", ip))
+
+    # -- counters, and the receptions a flood counts in bulk (netsim.net.bulk) --------------
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """The stack's counters: frames, ARP, IP, ICMP, UDP (a dict; 0 until they move)."""
+        for ifc in self.interfaces:
+            if ifc.bulk is not None:
+                ifc.bulk.settle()
+        return self._counters
+
+    @counters.setter
+    def counters(self, value: dict[str, int]) -> None:
+        for ifc in self.interfaces:
+            if ifc.bulk is not None:
+                ifc.bulk.settle()
+                ifc.bulk.counters = value   # what is owed from now on goes to the new dict
+        self._counters = value
+
+    def quiet_counters(self, iface: Interface) -> tuple[dict[str, int], tuple[str, ...]] | None:
+        """What a quiet frame (:meth:`quiet_frame`) moves when it reaches ``iface``: the
+        counters receive()'s shortcut for a broadcast ARP request for someone else adds 1
+        to. None when this class receives frames some other way."""
+        if type(self).receive is not Host.receive:
+            return None
+        return self._counters, ("frames_rx", "arp_rx")
+
+    def quiet_keys(self, iface: Interface) -> list[tuple[str, str]]:
+        """What makes a broadcast ARP request concern us on ``iface``: being its target
+        (any of our addresses, as receive() tests) or holding an ARP cache or pending entry
+        for its sender on that interface (ArpLayer.holds). ArpLayer and
+        _rebuild_address_sets add keys as they appear (net.bulk.note_interest)."""
+        keys = [("ip", ip) for ip in self._local]
+        arp = self.arp
+        for table in (arp.cache, arp.pending):
+            keys += [("arp", ip) for name, ip in table if name == iface.name]
+        return keys
+
+    @staticmethod
+    def quiet_frame(frame: bytes) -> tuple[tuple[str, str], tuple[str, str]] | None:
+        """The keys of a frame that receive() may settle without decoding (a broadcast ARP
+        request, read once per flood: broadcast_arp_addresses), else None."""
+        if frame.__class__ is not bytes or len(frame) < 42 or frame[13] != 6:
+            return None
+        spa, tpa = broadcast_arp_addresses(frame)
+        if spa is None:
+            return None
+        return ("ip", tpa), ("arp", spa)
 
     def set_gateway(self, gateway: str) -> Route:
         """Set the default route via ``gateway``.
@@ -340,7 +395,7 @@ class Host(HostPrograms, Node):
                 # building the IPv4 value: encode_plain gives IPv4.encode()'s bytes.
                 raw = wip.encode_plain(src or addr.ip, dst, proto, payload,
                                        ttl or self.default_ttl, ident, tos, df)
-                self.counters["ip_tx"] += 1
+                self._counters["ip_tx"] += 1
                 self.arp.send_ip(iface, next_hop, raw, comment)
                 return
         ip = IPv4(src or addr.ip, dst, proto, payload, ttl=ttl or self.default_ttl,
@@ -363,12 +418,12 @@ class Host(HostPrograms, Node):
             if ip.df:
                 raise oserror(errno.EMSGSIZE)
             pieces = fragment(ip, mtu)
-            self.counters["fragments_tx"] += len(pieces)
+            self._counters["fragments_tx"] += len(pieces)
         else:
             pieces = [ip]
         for piece in pieces:
             raw = piece.encode()
-            self.counters["ip_tx"] += 1
+            self._counters["ip_tx"] += 1
             if next_hop is None:
                 self.transmit(iface, weth.Ethernet(BROADCAST_MAC, iface.mac, weth.ETH_IPV4,
                                                    raw).encode(), comment)
@@ -424,8 +479,10 @@ class Host(HostPrograms, Node):
                                 and broadcast_arp_addresses(frame)[0] is not None):
             spa = memo[1]
             if (spa is not None and memo[2] not in self._local
-                    and self.arp.unconcerned_sender(iface, spa)):
-                self.counters["frames_rx"] += 1
+                    and not self.arp.holds(iface, spa)):
+                counters = self._counters   # what a flood ledger counts in bulk: quiet_counters
+                counters["arp_rx"] += 1
+                counters["frames_rx"] += 1
                 return None
         self._in_receive = True
         try:
@@ -434,11 +491,11 @@ class Host(HostPrograms, Node):
             self._in_receive = False
 
     def _receive(self, iface: Interface, frame: bytes) -> str | None:
-        self.counters["frames_rx"] += 1
+        self._counters["frames_rx"] += 1
         try:
             eth = weth.decode(frame)
         except DecodeError as exc:
-            self.counters["malformed"] += 1
+            self._counters["malformed"] += 1
             return f"malformed: {exc}"
         link_bcast = False
         if eth.dst != iface.mac:
@@ -446,7 +503,7 @@ class Host(HostPrograms, Node):
                 link_bcast = True
             elif not iface.promiscuous:
                 # the NIC filters unicast for other MACs and multicast groups we never joined
-                self.counters["not_for_me"] += 1
+                self._counters["not_for_me"] += 1
                 return "not for me: dropped by the NIC"
         if eth.ethertype == weth.ETH_IPV4:
             return self._receive_ip(iface, eth.payload, link_bcast)
@@ -456,23 +513,23 @@ class Host(HostPrograms, Node):
             try:
                 arp = arp_decode(eth.payload)
             except DecodeError as exc:
-                self.counters["malformed"] += 1
+                self._counters["malformed"] += 1
                 return f"malformed ARP: {exc.message}"
             return self.arp.receive(iface, arp)
-        self.counters["unknown_ethertype"] += 1
+        self._counters["unknown_ethertype"] += 1
         return None
 
     def _receive_ip(self, iface: Interface, data: bytes, link_bcast: bool) -> str | None:
         try:
             ip = wip.decode_verified(data)
         except DecodeError as exc:
-            self.counters["malformed"] += 1
+            self._counters["malformed"] += 1
             return f"malformed IPv4: {exc.message}"
         if not ip.checksum_ok:
-            self.counters["bad_ip_checksum"] += 1
+            self._counters["bad_ip_checksum"] += 1
             self.log("drop", f"bad IPv4 checksum from {ip.src}: dropped")
             return "bad IPv4 checksum: dropped"
-        self.counters["ip_rx"] += 1
+        self._counters["ip_rx"] += 1
         raw = data[:ip.total_length] if len(data) != ip.total_length else data
         dst = ip.dst
         first = data[12]
@@ -482,7 +539,7 @@ class Host(HostPrograms, Node):
         else:
             why = self._martian_source(ip.src, dst, first)
         if why is not None:
-            self.counters["martian_sources"] += 1
+            self._counters["martian_sources"] += 1
             note = f"martian source {ip.src} ({why}): dropped"
             self.log("drop", note)
             return note
@@ -495,12 +552,12 @@ class Host(HostPrograms, Node):
             if self.forwarding:
                 # RFC 1812 5.3.5.1 and 5.3.5.2: limited broadcasts are never forwarded, and
                 # directed broadcasts to attached subnets are not by default (RFC 2644).
-                self.counters["broadcast_not_forwarded"] += 1
+                self._counters["broadcast_not_forwarded"] += 1
                 return "broadcast not forwarded" + (f"; {note}" if note else "")
             return note
         if self.forwarding and not link_bcast and not _is_loopback(dst):
             return self._forward(iface, ip, raw)
-        self.counters["ip_not_for_me"] += 1
+        self._counters["ip_not_for_me"] += 1
         return None
 
     def _martian_source(self, src: str, dst: str, first_octet: int) -> str | None:
@@ -528,11 +585,11 @@ class Host(HostPrograms, Node):
                  link_bcast: bool) -> str | None:
         """Hand a datagram addressed to this node to its protocol (reassembling first)."""
         if ip.mf or ip.frag_offset:  # ip.is_fragment
-            self.counters["fragments_rx"] += 1
+            self._counters["fragments_rx"] += 1
             whole = self.reassembler.add(ip)
             if whole is None:
                 return "fragment queued for reassembly"
-            self.counters["reassembled"] += 1
+            self._counters["reassembled"] += 1
             ip, raw = whole, whole.encode()
         proto = ip.proto
         if proto == PROTO_UDP:
@@ -542,7 +599,7 @@ class Host(HostPrograms, Node):
         handler = self._protocols.get(int(proto))
         if handler is not None:
             return handler(ip, iface)
-        self.counters["unknown_protocol"] += 1
+        self._counters["unknown_protocol"] += 1
         if not broadcast and self.icmp.send_error(raw, ip, wicmp.DEST_UNREACHABLE,
                                                   wicmp.UNREACH_PROTOCOL, link_bcast):
             return "protocol unreachable"
@@ -563,12 +620,12 @@ class Host(HostPrograms, Node):
         if ip.ttl <= 1:
             # RFC 1812 5.3.1: a TTL that would reach 0 is not forwarded; the quoted header
             # keeps the TTL it arrived with, as Linux's ip_forward does.
-            self.counters["ttl_exceeded"] += 1
+            self._counters["ttl_exceeded"] += 1
             self.icmp.send_error(raw, ip, wicmp.TIME_EXCEEDED, wicmp.TTL_EXCEEDED_IN_TRANSIT)
             return "TTL exceeded"
         route = self.table.lookup(ip_to_int(ip.dst))
         if route is None:
-            self.counters["no_route"] += 1
+            self._counters["no_route"] += 1
             self.icmp.send_error(raw, ip, wicmp.DEST_UNREACHABLE, wicmp.UNREACH_NET)
             return f"no route to {ip.dst}"
         next_hop = route.via or ip.dst
@@ -583,15 +640,15 @@ class Host(HostPrograms, Node):
         if len(new) > mtu:
             if ip.df:
                 # RFC 1191: tell the sender the next-hop MTU
-                self.counters["frag_needed"] += 1
+                self._counters["frag_needed"] += 1
                 self.icmp.send_error(raw, ip, wicmp.DEST_UNREACHABLE, wicmp.UNREACH_FRAG_NEEDED,
                                      mtu=mtu)
                 return
             pieces = [p.encode() for p in fragment(wip.decode(new), mtu)]
-            self.counters["fragments_tx"] += len(pieces)
+            self._counters["fragments_tx"] += len(pieces)
         else:
             pieces = [new]
-        self.counters["forwarded"] += 1
+        self._counters["forwarded"] += 1
         for piece in pieces:
             self.arp.send_ip(out, next_hop, piece)
 

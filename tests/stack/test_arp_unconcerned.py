@@ -78,7 +78,7 @@ def _counted(host, frame, iface=0):
 
 def test_one_flooded_frame_object_is_judged_per_receiver():
     # A flood hands the same bytes object to every port; its addresses are read once, but
-    # each receiver decides for itself (Host.receive's shortcut, ArpLayer.unconcerned_sender)
+    # each receiver decides for itself (Host.receive's shortcut, ArpLayer.holds)
     _net, a, b = lan()
     frame = Ethernet("ff:ff:ff:ff:ff:ff", OTHER_MAC, ETH_ARP,
                      request("10.0.0.7", "10.0.0.2")).encode()
