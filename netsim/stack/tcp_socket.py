@@ -349,7 +349,8 @@ class TcpSocket(SocketBase):
 
     def _recv(self, bufsize: int, flags: int) -> bytes:
         self._check()
-        flags = check_flags(flags, _RECV_FLAGS, "recv", self.kind)
+        if flags.__class__ is not int or flags:  # (plain 0, the usual, needs no check)
+            flags = check_flags(flags, _RECV_FLAGS, "recv", self.kind)
         ep = self._ep
         if ep is None or self.listener is not None:
             raise oserror(errno.ENOTCONN)
@@ -357,9 +358,11 @@ class TcpSocket(SocketBase):
         peek = bool(flags & _PEEK)
         want = bufsize if flags & _WAITALL and not peek else 1
 
+        rcvq, sm = conn._rcvq, conn.sm  # (conn.readable and conn.state, without the calls)
+
         def ready() -> bool:
-            return bool(conn.readable >= want or conn.eof or ep.error or self.shut_rd
-                        or conn.state is State.CLOSED)
+            return bool(len(rcvq) >= want or conn.eof or ep.error or self.shut_rd
+                        or sm.state is State.CLOSED)
 
         self._wait(ep.waiters, ready, f"recv on {self.host.name}",
                    bool(flags & _DONTWAIT))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .options import TS_TICK_NS
 from .segment import ACK, FIN, PSH, RST, SYN, TCP
-from .seqnum import MASK, seq_add, seq_diff, seq_gt, seq_lt
+from .seqnum import MASK, seq_diff, seq_gt, seq_lt
 from .states import SYNCHRONIZED, State
 
 __all__ = ["Sender"]
@@ -39,12 +39,18 @@ class Sender:
     def _adv_window(self, ws: int = 0) -> int:
         """The window to advertise now, in bytes (a multiple of ``1 << ws``, the scale)."""
         cfg = self.cfg
-        full = min(cfg.rcv_buf, cfg.rcv_wnd, 0xFFFF << ws)
-        free = min(cfg.rcv_buf - len(self._rcvq), full)
-        cur = max(seq_diff(self.rcv_adv, self.rcv_nxt), 0)
+        rcv_buf = cfg.rcv_buf
+        full = min(rcv_buf, cfg.rcv_wnd, 0xFFFF << ws)
+        free = rcv_buf - len(self._rcvq)
+        if free > full:
+            free = full
+        cur = ((self.rcv_adv - self.rcv_nxt + _HALF) & MASK) - _HALF  # seq_diff, inlined
+        if cur < 0:
+            cur = 0
+        half, mss = full >> 1, self._mss
         # Never shrink the window (RFC 9293 3.8.6.2.2), and move its right edge only by a
         # useful amount: min(RCV.BUFF / 2, MSS) (receiver SWS avoidance, Fr = 1/2).
-        if free <= cur or free - cur < min(full >> 1, self._mss):
+        if free <= cur or free - cur < (half if half < mss else mss):
             return -(-cur >> ws) << ws if ws else cur  # rounded up: the edge stays put
         return free >> ws << ws
 
@@ -76,9 +82,12 @@ class Sender:
         if flags & SYN:
             wnd = field = min(wnd, 0xFFFF)
         else:
-            field = min(wnd >> self.rcv_wscale, 0xFFFF)
-            wnd = field << self.rcv_wscale
-        self.rcv_adv = seq_add(self.rcv_nxt, wnd)
+            ws = self.rcv_wscale
+            field = wnd >> ws
+            if field > 0xFFFF:
+                field = 0xFFFF
+            wnd = field << ws
+        self.rcv_adv = (self.rcv_nxt + wnd) & MASK
         if options is None:
             if self.ts_ok and not (self.sack_ok and (self._ooo or self._dsack)):
                 options = (_NOP, _NOP, ("Timestamp", ((self._now // TS_TICK_NS + self.ts_offset)
