@@ -279,7 +279,26 @@ class TCP(LazySegmentChecksum):
         if (not self.options and self.data_offset is None and self.checksum is None
                 and src_ip is not None and dst_ip is not None and type(payload) is bytes
                 and not self.reserved and 0 <= self.flags <= 0xFF):
-            return self._encode_plain(src_ip, dst_ip, payload)
+            # The usual segment: the same bytes, one copy of the payload instead of three
+            # (tests/wire/test_tcp_fast_paths.py compares this with the general path). The
+            # checksum (RFC 1071, RFC 9293 3.1) is summed in parts: the 20-byte header has an
+            # even length, so the payload's 16-bit words stay aligned and the ones'-complement
+            # sum of the whole is the sum of the parts' (an odd payload is padded with a zero
+            # byte, that is, shifted left by 8 bits).
+            sport, dport, seq, ack = self.sport, self.dport, self.seq, self.ack
+            flags, window, urgent = self.flags, self.window, self.urgent
+            try:
+                head = _pack(sport, dport, seq, ack, 0x50, flags, window, 0, urgent)
+            except (struct.error, OverflowError) as exc:
+                raise pack_error("TCP", exc) from None
+            n = len(payload)
+            body = _from_bytes(payload, "big")
+            total = (_from_bytes(head, "big") + (body << 8 if n & 1 else body)
+                     + (_ip_int_get(src_ip) or ip_to_int(src_ip))
+                     + (_ip_int_get(dst_ip) or ip_to_int(dst_ip)) + _PROTO_TCP + 20 + n)
+            folded = total % 0xFFFF  # never 0 from a zero sum: the protocol number is in it
+            checksum = 0xFFFF - folded if folded else 0  # ~ones_sum() & 0xFFFF (0 sums to 0xFFFF)
+            return _pack(sport, dport, seq, ack, 0x50, flags, window, checksum, urgent) + payload
         opts = encode_options(self.options) if self.options else b""
         doff = self.data_offset
         if doff is None:
@@ -309,31 +328,6 @@ class TCP(LazySegmentChecksum):
         except (struct.error, OverflowError) as exc:
             raise pack_error("TCP", exc) from None
         return b"".join((head, opts, self.payload))
-
-    def _encode_plain(self, src_ip: str, dst_ip: str, payload: bytes) -> bytes:
-        """:meth:`encode` of the usual segment (no options, computed data offset and
-        checksum, flags within 8 bits, no reserved bits): the same bytes, one copy of the
-        payload instead of three (tests/wire/test_tcp_fast_paths.py compares the two).
-
-        The checksum (RFC 1071, RFC 9293 3.1) is summed in parts: the 20-byte header has an
-        even length, so the payload's 16-bit words stay aligned and the ones'-complement sum
-        of the whole is the sum of the parts' (an odd payload is padded with a zero byte,
-        that is, shifted left by 8 bits).
-        """
-        sport, dport, seq, ack = self.sport, self.dport, self.seq, self.ack
-        flags, window, urgent = self.flags, self.window, self.urgent
-        try:
-            head = _pack(sport, dport, seq, ack, 0x50, flags, window, 0, urgent)
-        except (struct.error, OverflowError) as exc:
-            raise pack_error("TCP", exc) from None
-        n = len(payload)
-        body = _from_bytes(payload, "big")
-        total = (_from_bytes(head, "big") + (body << 8 if n & 1 else body)
-                 + (_ip_int_get(src_ip) or ip_to_int(src_ip))
-                 + (_ip_int_get(dst_ip) or ip_to_int(dst_ip)) + _PROTO_TCP + 20 + n)
-        folded = total % 0xFFFF  # never 0 from a zero sum: the protocol number is in it
-        checksum = 0xFFFF - folded if folded else 0  # ~ones_sum() & 0xFFFF (0 sums to 0xFFFF)
-        return _pack(sport, dport, seq, ack, 0x50, flags, window, checksum, urgent) + payload
 
     def summary(self) -> str:
         """Wireshark-style text, e.g. ``49152 -> 80 [SYN] Seq=0 Win=64240 Len=0 MSS=1460``."""
@@ -416,8 +410,25 @@ def decode(buf: bytes, src_ip: str | None = None, dst_ip: str | None = None) -> 
     if hl > n:
         raise DecodeError("TCP", "data_offset", 12,
                           f"header length {hl} bytes exceeds the {n}-byte segment")
-    return from_fields(buf, 0, n, sport, dport, seq, ack, b12, b13, window, checksum, urgent,
-                       decode_options(buf, 20, hl) if hl != 20 else (), src_ip, dst_ip)
+    if hl != 20:
+        return from_fields(buf, 0, n, sport, dport, seq, ack, b12, b13, window, checksum,
+                           urgent, decode_options(buf, 20, hl), src_ip, dst_ip)
+    # The option-less segment: from_fields(), inlined (once per received segment).
+    value = _blank()
+    value.options = ()
+    value.sport = sport
+    value.dport = dport
+    value.seq = seq
+    value.ack = ack
+    value.flags = ((b12 & 1) << 8) | b13
+    value.reserved = (b12 >> 1) & 7
+    value.window = window
+    value.payload = buf[20:]
+    value.urgent = urgent
+    value.data_offset = 5
+    value.checksum = checksum
+    value._ck = None if src_ip is None or dst_ip is None else (buf, 0, n, src_ip, dst_ip)
+    return value
 
 
 def from_fields(buf: bytes, start: int, end: int, sport: int, dport: int, seq: int, ack: int,

@@ -1,7 +1,7 @@
 """The TCP encoder's fast path for the usual segment (no options, computed data offset and
 checksum) gives the bytes and errors the general encoder gives.
 
-``TCP._encode_plain`` sums the checksum from the header and the payload apart instead of
+``TCP.encode``'s fast path sums the checksum from the header and the payload apart instead of
 from the joined bytes; the reference here is the general path's arithmetic (the segment
 encoded without addresses, checksum field 0, then ``internet_checksum`` over it with the
 pseudo-header sum), spliced as ``TCP.encode`` did before the fast path. Hypothesis drives
@@ -9,6 +9,8 @@ both with the same inputs: odd and even lengths, fields out of range, unknown ad
 """
 
 from __future__ import annotations
+
+import struct
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -65,3 +67,16 @@ def test_the_checksum_that_folds_to_zero():
     for n in range(0, 4000, 7):
         seg = tcp.TCP(1, 2, n, 0, 0x10, 0, bytes([n & 0xFF]) * (n % 5))
         assert seg.encode("10.0.0.1", "10.0.0.2") == _reference(seg, "10.0.0.1", "10.0.0.2")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(min_size=20, max_size=60), st.sampled_from([None, "10.0.0.1"]))
+def test_optionless_decode_is_from_fields(raw, src):
+    """decode()'s inlined assembly of a 20-byte-header segment is from_fields()'s."""
+    raw = raw[:12] + bytes([0x50 | (raw[12] & 0x0F)]) + raw[13:]  # data offset 5
+    got = tcp.decode(raw, src, "10.0.0.2")
+    fields = struct.unpack_from("!HHIIBBHHH", raw)
+    want = tcp.from_fields(raw, 0, len(raw), *fields, (), src, "10.0.0.2")
+    assert [getattr(got, f) for f in tcp.TCP.__slots__] == \
+        [getattr(want, f) for f in tcp.TCP.__slots__]
+    assert got.checksum_ok == want.checksum_ok

@@ -357,7 +357,9 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
     def _rcv_other(self, seg: TCP, now: int) -> None:
         st, f = self.sm.state, seg.flags
         opts = seg.options
-        if opts and len(opts) == 3 and opts[2][0] == "Timestamp":  # NOP, NOP, TS: the usual
+        if not opts:  # scan_options(seg) of an option-less segment, without the call
+            ts = blocks = None
+        elif len(opts) == 3 and opts[2][0] == "Timestamp":  # NOP, NOP, TS: the usual
             ts, blocks = opts[2][1], None
         else:
             ts, blocks = scan_options(seg)
@@ -405,7 +407,8 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         if st is State.TIME_WAIT:
             self._time_wait_segment(seg, payload, fin, now)
             return
-        self._process_text_and_fin(seg, seq, now, payload, fin)
+        if payload or fin or self._fin_off is not None:  # (a bare ACK has nothing for it)
+            self._process_text_and_fin(seg, seq, now, payload, fin)
 
     def _rcv_rst(self, seg: TCP, now: int) -> None:
         # RFC 5961 3.2: only a RST at exactly RCV.NXT resets; in-window -> challenge ACK.

@@ -92,6 +92,8 @@ class Sender:
             if self.ts_ok and not (self.sack_ok and (self._ooo or self._dsack)):
                 options = (_NOP, _NOP, ("Timestamp", ((self._now // TS_TICK_NS + self.ts_offset)
                                                       & MASK, self.ts_recent)))
+            elif not self.ts_ok and not self.sack_ok:
+                options = ()  # what _seg_options() gives without timestamps and SACK
             else:
                 options = self._seg_options()
         return TCP(sport=self.local[1], dport=remote_port, seq=seq, ack=ack, flags=flags,
@@ -118,7 +120,8 @@ class Sender:
         if self.sm.state in DATA_STATES:
             if self.ca_state == "recovery" and self.sack_ok:
                 self._sack_recovery_send(now)
-            elif self._fin_queued or seq_diff(self.snd_nxt, self._buf_seq) < len(self._sndbuf):
+            elif self._fin_queued or (((self.snd_nxt - self._buf_seq + _HALF) & MASK) - _HALF
+                                      < len(self._sndbuf)):  # seq_diff, inlined
                 self._send_data(now)  # (skipped with nothing unsent: a pure receiver)
         if self._ack_now and self.sm.state in _ACK_STATES:
             self._send_ack()
