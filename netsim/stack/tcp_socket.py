@@ -36,6 +36,8 @@ _SENDABLE = frozenset({State.ESTABLISHED, State.CLOSE_WAIT})
 # What the socket sees as gone: Linux hands a connection in TIME_WAIT to a separate
 # timewait socket, and the user's socket is then in CLOSE.
 _GONE = frozenset({State.CLOSED, State.TIME_WAIT})
+# States in which flush() acts even with nothing produced (forget; the FIN_WAIT_2 timer).
+_FLUSH_STATES = frozenset({State.CLOSED, State.FIN_WAIT_2})
 # Plain ints: the socket module's MSG_* are IntFlag members, and ``int & IntFlag`` goes
 # through the Python-level enum.__and__ (four calls per datagram received).
 _PEEK, _DONTWAIT = int(_pysocket.MSG_PEEK), int(_pysocket.MSG_DONTWAIT)
@@ -370,7 +372,13 @@ class TcpSocket(SocketBase):
             if peek:
                 return conn.peek(bufsize)
             data = conn.recv(bufsize, self.host.kernel.now)
-            self.layer.flush(ep)  # a window update if reading opened the window
+            # A window update if reading opened the window. With nothing produced, flush()
+            # would do nothing (no segment, no event, the timer's deadline unchanged, not
+            # CLOSED to forget nor FIN_WAIT_2 to time), so it is skipped: once per read.
+            timers = conn._timers
+            if (conn._out or conn._events or conn.sm.state in _FLUSH_STATES
+                    or (min(timers.values()) if timers else None) != ep.deadline):
+                self.layer.flush(ep)
             return data
         if not conn.eof:         # a FIN read to the end beats a later error (Linux SOCK_DONE)
             self._raise_pending()

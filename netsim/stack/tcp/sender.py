@@ -10,6 +10,7 @@ a zero window (RFC 9293 3.8.6.1). Loss recovery's sending lives in :mod:`.recove
 
 from __future__ import annotations
 
+from ...wire._base import blank
 from .options import TS_TICK_NS
 from .segment import ACK, FIN, PSH, RST, SYN, TCP
 from .seqnum import MASK, seq_diff, seq_gt, seq_lt
@@ -24,6 +25,7 @@ DATA_STATES = frozenset({State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_1,
 _ACK_STATES = SYNCHRONIZED | {State.SYN_RECEIVED}
 _NOP = ("NOP", None)
 _HALF = 1 << 31
+_new_tcp = blank(TCP)
 
 
 class Sender:
@@ -96,8 +98,14 @@ class Sender:
                 options = ()  # what _seg_options() gives without timestamps and SACK
             else:
                 options = self._seg_options()
-        return TCP(sport=self.local[1], dport=remote_port, seq=seq, ack=ack, flags=flags,
-                   window=field, payload=payload, options=options)
+        # TCP(sport=..., options=options) without the __init__ call (once per segment sent):
+        # every slot set here, as TCP.__init__ sets it.
+        seg = _new_tcp()
+        seg.sport, seg.dport, seg.seq, seg.ack, seg.flags = self.local[1], remote_port, seq, ack, flags
+        seg.window, seg.payload, seg.options = field, payload, tuple(options)
+        seg.urgent = seg.reserved = 0
+        seg.data_offset = seg.checksum = seg._ck = None
+        return seg
 
     def _send_ack(self) -> None:
         # SEQ=SND.MAX, not the rolled-back SND.NXT: after a go-back-N timeout the peer may
