@@ -337,6 +337,12 @@ class TcpLayer:
             self.tracer.segment(now, src, dst, seg, "in")
         if ep is not None and not seg.flags & wtcp.SYN:
             # Only a SYN can reopen from TIME_WAIT (accept_new_syn): no listener look-up.
+            conn = ep.conn
+            st = conn.sm.state
+            if st is not State.SYN_RECEIVED and st not in _FIN_WAIT:
+                # _to_connection() without its checks, which need one of those states.
+                conn.receive(seg, now)
+                return self.flush(ep, from_rx=True)
             return self._to_connection(ep, seg, now)
         lsock = self.listeners.get((ip.dst, seg.dport)) or self.listeners.get((ANY, seg.dport))
         isn = None

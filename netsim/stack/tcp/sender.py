@@ -146,8 +146,9 @@ class Sender:
             mss -= self._sack_option_len()  # the SACK option takes room from the data
         buf = self._sndbuf
         size, base, fin_queued = len(buf), self._buf_seq, self._fin_queued
-        if room is None:
-            room = self._cwnd_room()
+        if room is None:  # self._cwnd_room(), inlined outside the "disorder" state
+            room = self._cwnd_room() if self.ca_state == "disorder" else \
+                self.cwnd - (((self.snd_nxt - self.snd_una + _HALF) & MASK) - _HALF)
         total = 0
         while True:
             if self.sb.starts and seq_lt(self.snd_nxt, self.snd_max):
