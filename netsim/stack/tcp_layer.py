@@ -26,6 +26,7 @@ from .tcp import (
     CongestionUpdate,
     Connected,
     Connection,
+    DataAvailable,
     Error,
     State,
     StateChange,
@@ -198,12 +199,57 @@ class TcpLayer:
         capture comment of that segment).
         """
         conn = ep.conn
-        segs = conn.pending_segments()
+        # The hot path of a bulk transfer runs this once per segment: take the outputs
+        # directly (what pending_segments() and pop_events() do) and skip the event loop when
+        # there are none.
+        segs = conn._out
+        if segs:
+            conn._out = []
         notes: list[str] = []
         wake = False
-        events = conn.pop_events()
+        events = conn._events
+        if events:
+            conn._events = []
+            wake = self._report(ep, conn, events, notes)
+        comment = "; ".join(notes) if notes and not from_rx else None
+        if segs:
+            # self.send_segment(ep.local, ep.remote, seg, comment, labels, ep.ttl), inlined:
+            # once per segment sent.
+            counters, src, dst = self.counters, ep.local[0], ep.remote[0]
+            for seg in segs:
+                counters["segments_out"] += 1
+                if self.trace_segments:
+                    self.tracer.segment(self.kernel.now, ep.label, ep.peer_label, seg, "out")
+                raw = seg.encode(src, dst)
+                try:
+                    self.host.ip_send(dst, PROTO_TCP, raw, src=src, ttl=ep.ttl, comment=comment)
+                except OSError:
+                    pass  # no route: lost like any other segment (see send_segment)
+                comment = None
+        if wake or notes:
+            ep.waiters.notify_all()
+            if ep.listener_sock is not None and conn.sm.state is State.CLOSED:
+                ep.listener_sock.wake_all()
+        st = conn.sm.state
+        if st is State.CLOSED:
+            self.forget(ep)
+        else:
+            timers = conn._timers  # self._arm(ep), inlined (once per segment)
+            deadline = min(timers.values()) if timers else None
+            if deadline != ep.deadline:
+                self._arm(ep)
+            if st is State.FIN_WAIT_2 and ep.fin_timer is None and ep.orphan:
+                # An orphan in FIN_WAIT_2 waits for the peer's FIN at most tcp_fin_timeout.
+                ep.fin_timer = self.kernel.call_later(self.fin_timeout_ns, self._fin_timeout, ep)
+        return "; ".join(notes) if notes and from_rx else None
+
+    def _report(self, ep: Endpoint, conn: Connection, events: list, notes: list[str]) -> bool:
+        """Report a connection's events (tracer, log, notes); True when its waiters wake."""
+        wake = False
         for ev in events:
-            if isinstance(ev, StateChange):
+            if ev.__class__ is DataAvailable:  # the usual: one per received segment
+                wake = True
+            elif isinstance(ev, StateChange):
                 old, new = state_name(ev.old), state_name(ev.new)
                 if ep.listener_sock is not None and old == "CLOSED" and new == "LISTEN":
                     continue  # a listener's child starts in LISTEN: the socket was already there
@@ -220,30 +266,15 @@ class TcpLayer:
                 # Like Linux (sk_stream_write_space), wake a blocked writer only once a third
                 # of the send buffer is free: sendall then queues big chunks, not one
                 # segment's worth per ACK.
-                wake = wake or conn.send_space * 3 >= conn.cfg.snd_buf
+                snd_buf = conn.cfg.snd_buf  # conn.send_space, inlined
+                wake = wake or max(snd_buf - len(conn._sndbuf), 0) * 3 >= snd_buf
             else:
                 wake = True
                 if isinstance(ev, Connected) and ep.listener_sock is not None:
                     ep.listener_sock.wake_all()
                 elif isinstance(ev, Error):
                     ep.error = _socket_errno(ev.errno, events)
-        comment = "; ".join(notes) if notes and not from_rx else None
-        for seg in segs:
-            self.send_segment(ep.local, ep.remote, seg, comment, (ep.label, ep.peer_label),
-                              ep.ttl)
-            comment = None
-        if wake or notes:
-            ep.waiters.notify_all()
-            if ep.listener_sock is not None and conn.state is State.CLOSED:
-                ep.listener_sock.wake_all()
-        if conn.state is State.CLOSED:
-            self.forget(ep)
-        else:
-            self._arm(ep)
-            if conn.state is State.FIN_WAIT_2 and ep.fin_timer is None and ep.orphan:
-                # An orphan in FIN_WAIT_2 waits for the peer's FIN at most tcp_fin_timeout.
-                ep.fin_timer = self.kernel.call_later(self.fin_timeout_ns, self._fin_timeout, ep)
-        return "; ".join(notes) if notes and from_rx else None
+        return wake
 
     def _fin_timeout(self, ep: Endpoint) -> None:
         ep.fin_timer = None
@@ -253,7 +284,8 @@ class TcpLayer:
         self.flush(ep)
 
     def _arm(self, ep: Endpoint) -> None:
-        deadline = ep.conn.next_deadline()
+        timers = ep.conn._timers  # Connection.next_deadline(), inlined (once per segment)
+        deadline = min(timers.values()) if timers else None
         if deadline == ep.deadline:
             return
         self.kernel.cancel(ep.timer)
@@ -290,7 +322,10 @@ class TcpLayer:
         except DecodeError as exc:
             self.counters["malformed"] += 1
             return f"malformed TCP segment dropped: {exc}"
-        if seg.checksum_ok is False:
+        ck = seg._ck  # seg.checksum_ok, without the property's call
+        if ck.__class__ is tuple:
+            ck = seg._ck = wtcp.TCP._verify(*ck)
+        if ck is False:
             self.counters["bad_checksum"] += 1
             return "bad TCP checksum: dropped"
         self.counters["segments_in"] += 1
@@ -300,6 +335,15 @@ class TcpLayer:
             src, dst = ((ep.peer_label, ep.label) if ep is not None else
                         (self.label(ip.src, seg.sport), self.label(ip.dst, seg.dport)))
             self.tracer.segment(now, src, dst, seg, "in")
+        if ep is not None and not seg.flags & wtcp.SYN:
+            # Only a SYN can reopen from TIME_WAIT (accept_new_syn): no listener look-up.
+            conn = ep.conn
+            st = conn.sm.state
+            if st is not State.SYN_RECEIVED and st not in _FIN_WAIT:
+                # _to_connection() without its checks, which need one of those states.
+                conn.receive(seg, now)
+                return self.flush(ep, from_rx=True)
+            return self._to_connection(ep, seg, now)
         lsock = self.listeners.get((ip.dst, seg.dport)) or self.listeners.get((ANY, seg.dport))
         isn = None
         if ep is not None:
@@ -325,7 +369,7 @@ class TcpLayer:
                 and not lsock.listener.admits(ep.conn)):
             self.counters["listen_overflows"] += 1
             return f"ACK dropped: accept queue of {lsock.listener.backlog} is full"
-        if ep.reading_shut and self._new_data(ep.conn, seg):
+        if ep.conn.sm.state in _FIN_WAIT and ep.reading_shut and self._new_data(ep.conn, seg):
             return self._reset_on_data(ep, seg, now)
         ep.conn.receive(seg, now)
         return self.flush(ep, from_rx=True)

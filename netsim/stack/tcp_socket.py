@@ -36,6 +36,8 @@ _SENDABLE = frozenset({State.ESTABLISHED, State.CLOSE_WAIT})
 # What the socket sees as gone: Linux hands a connection in TIME_WAIT to a separate
 # timewait socket, and the user's socket is then in CLOSE.
 _GONE = frozenset({State.CLOSED, State.TIME_WAIT})
+# States in which flush() acts even with nothing produced (forget; the FIN_WAIT_2 timer).
+_FLUSH_STATES = frozenset({State.CLOSED, State.FIN_WAIT_2})
 # Plain ints: the socket module's MSG_* are IntFlag members, and ``int & IntFlag`` goes
 # through the Python-level enum.__and__ (four calls per datagram received).
 _PEEK, _DONTWAIT = int(_pysocket.MSG_PEEK), int(_pysocket.MSG_DONTWAIT)
@@ -349,7 +351,8 @@ class TcpSocket(SocketBase):
 
     def _recv(self, bufsize: int, flags: int) -> bytes:
         self._check()
-        flags = check_flags(flags, _RECV_FLAGS, "recv", self.kind)
+        if flags.__class__ is not int or flags:  # (plain 0, the usual, needs no check)
+            flags = check_flags(flags, _RECV_FLAGS, "recv", self.kind)
         ep = self._ep
         if ep is None or self.listener is not None:
             raise oserror(errno.ENOTCONN)
@@ -357,9 +360,11 @@ class TcpSocket(SocketBase):
         peek = bool(flags & _PEEK)
         want = bufsize if flags & _WAITALL and not peek else 1
 
+        rcvq, sm = conn._rcvq, conn.sm  # (conn.readable and conn.state, without the calls)
+
         def ready() -> bool:
-            return bool(conn.readable >= want or conn.eof or ep.error or self.shut_rd
-                        or conn.state is State.CLOSED)
+            return bool(len(rcvq) >= want or conn.eof or ep.error or self.shut_rd
+                        or sm.state is State.CLOSED)
 
         self._wait(ep.waiters, ready, f"recv on {self.host.name}",
                    bool(flags & _DONTWAIT))
@@ -367,7 +372,13 @@ class TcpSocket(SocketBase):
             if peek:
                 return conn.peek(bufsize)
             data = conn.recv(bufsize, self.host.kernel.now)
-            self.layer.flush(ep)  # a window update if reading opened the window
+            # A window update if reading opened the window. With nothing produced, flush()
+            # would do nothing (no segment, no event, the timer's deadline unchanged, not
+            # CLOSED to forget nor FIN_WAIT_2 to time), so it is skipped: once per read.
+            timers = conn._timers
+            if (conn._out or conn._events or conn.sm.state in _FLUSH_STATES
+                    or (min(timers.values()) if timers else None) != ep.deadline):
+                self.layer.flush(ep)
             return data
         if not conn.eof:         # a FIN read to the end beats a later error (Linux SOCK_DONE)
             self._raise_pending()

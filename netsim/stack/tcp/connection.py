@@ -45,6 +45,11 @@ from .sender import DATA_STATES, Sender
 from .seqnum import MASK, seq_add, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
 from .states import SYNCHRONIZED, Ev, State, StateMachine, TcpStateError
 
+# The per-segment functions below inline the sequence comparisons of .seqnum (RFC 9293
+# 3.4, RFC 1982 serial arithmetic): ((a - b + _HALF) & MASK) - _HALF is seq_diff(a, b), so
+# ((a - b + _HALF) & MASK) < _HALF is seq_lt(a, b), > is seq_gt, <= seq_le, >= seq_ge.
+_HALF = 1 << 31
+
 __all__ = ["Connection"]
 
 _TEXT_STATES = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2})
@@ -352,7 +357,9 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
     def _rcv_other(self, seg: TCP, now: int) -> None:
         st, f = self.sm.state, seg.flags
         opts = seg.options
-        if opts and len(opts) == 3 and opts[2][0] == "Timestamp":  # NOP, NOP, TS: the usual
+        if not opts:  # scan_options(seg) of an option-less segment, without the call
+            ts = blocks = None
+        elif len(opts) == 3 and opts[2][0] == "Timestamp":  # NOP, NOP, TS: the usual
             ts, blocks = opts[2][1], None
         else:
             ts, blocks = scan_options(seg)
@@ -400,7 +407,8 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         if st is State.TIME_WAIT:
             self._time_wait_segment(seg, payload, fin, now)
             return
-        self._process_text_and_fin(seg, seq, now, payload, fin)
+        if payload or fin or self._fin_off is not None:  # (a bare ACK has nothing for it)
+            self._process_text_and_fin(seg, seq, now, payload, fin)
 
     def _rcv_rst(self, seg: TCP, now: int) -> None:
         # RFC 5961 3.2: only a RST at exactly RCV.NXT resets; in-window -> challenge ACK.
@@ -426,24 +434,27 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
             self._fire(Ev.RCV_ACK_OF_SYN, now)
             self._established(now)
             return True
-        if seq_gt(ack, self.snd_max):
+        una = self.snd_una
+        if ((ack - self.snd_max + _HALF) & MASK) > _HALF:  # seq_gt(ack, SND.MAX)
             self._send_oow_ack(now)  # acks something not yet sent
             return False
         # RFC 5961 5.2: an ACK too far in the past gets a challenge ACK.
-        if seq_lt(ack, seq_add(self.snd_una, -max(self.max_snd_wnd, 1))):
+        if ((ack - una + max(self.max_snd_wnd, 1) + _HALF) & MASK) < _HALF:
             self._send_oow_ack(now)
             return False
         new_sack = self._take_sack(blocks, ack) if blocks and self.sack_ok else 0
-        if seq_gt(ack, self.snd_una):
-            self._ack_advanced(ack, now)
-        elif ack == self.snd_una and self.snd_max != self.snd_una and (
+        ahead = ((ack - una + _HALF) & MASK) - _HALF  # seq_diff(ack, SND.UNA)
+        if ahead > 0:
+            self._ack_advanced(ack, now)  # SND.UNA = ack: the window check below holds
+        elif ack == una and self.snd_max != una and (
                 new_sack or (not seg.payload and not seg.flags & (SYN | FIN)
                              and seg.window << self.snd_wscale == self.snd_wnd)):
             # A duplicate ACK (RFC 5681 2), or one SACKing new data (RFC 6675 2).
             self._on_dup_ack(now)
-        if seq_ge(ack, self.snd_una):
+        if ahead > 0 or ((ack - self.snd_una + _HALF) & MASK) >= _HALF:  # seq_ge
             self._update_window(seg)
-        self._fin_acked_transitions(now)
+        if self._fin_queued:
+            self._fin_acked_transitions(now)
         return self.sm.state is not State.CLOSED
 
     def _send_oow_ack(self, now: int) -> None:
@@ -478,7 +489,7 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
             payload, fin = seg.payload, bool(seg.flags & FIN)
         if self.sm.state not in _TEXT_STATES:
             return  # RFC 9293: after a FIN from the peer, text is ignored
-        off = self._rcv_off + seq_diff(seq, self.rcv_nxt)
+        off = self._rcv_off + ((seq - self.rcv_nxt + _HALF) & MASK) - _HALF
         if off < self._rcv_off:  # already delivered (text queued on a SYN went first)
             payload, off = payload[self._rcv_off - off:], self._rcv_off
         if payload:
@@ -495,10 +506,11 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
             self._rcv_fin(now)
 
     def _deliver(self, payload: bytes, now: int) -> None:
-        gap = bool(self._ooo)
+        gap = bool(self._ooo._starts)  # bool(self._ooo), without the call (per segment)
         data = payload + self._ooo.pop_from(self._rcv_off + len(payload)) if gap else payload
-        self._rcv_off += len(data)
-        self.rcv_nxt = seq_add(self.rcv_nxt, len(data))
+        n = len(data)
+        self._rcv_off += n
+        self.rcv_nxt = (self.rcv_nxt + n) & MASK
         if not self._closed_by_user:
             self._rcvq += data
             self._events.append(DataAvailable(now, len(self._rcvq)))
@@ -527,7 +539,9 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         seq, payload = seg.seq, seg.payload
         fin = bool(seg.flags & FIN)
         rn = self.rcv_nxt
-        wnd = max(seq_diff(self.rcv_adv, rn), 0)
+        wnd = ((self.rcv_adv - rn + _HALF) & MASK) - _HALF
+        if wnd < 0:
+            wnd = 0
         if seq == rn and not seg.flags & SYN:  # the usual: the next segment expected
             if not payload and not fin:
                 return seq, payload, fin  # SEG.LEN 0 at RCV.NXT: always acceptable
@@ -558,19 +572,24 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
         return seq, payload, fin
 
     def _ack_advanced(self, ack: int, now: int) -> None:
-        acked = seq_diff(ack, self.snd_una)
-        flight = seq_diff(self.snd_max, self.snd_una)
-        if self.snd_una == self.iss:  # our SYN occupies one sequence number
+        una = self.snd_una
+        acked = ((ack - una + _HALF) & MASK) - _HALF
+        flight = ((self.snd_max - una + _HALF) & MASK) - _HALF
+        if una == self.iss:  # our SYN occupies one sequence number
             acked -= 1
-        data = min(max(acked, 0), len(self._sndbuf))
+        if acked < 0:
+            acked = 0
+        buf = self._sndbuf
+        data = acked if acked < len(buf) else len(buf)
         if data:
-            del self._sndbuf[:data]
-            self._buf_seq = seq_add(self._buf_seq, data)
+            del buf[:data]
+            self._buf_seq = (self._buf_seq + data) & MASK
             self._buf_off += data
         self.snd_una = ack
-        if seq_lt(self.snd_nxt, ack):
+        if ((self.snd_nxt - ack + _HALF) & MASK) < _HALF:  # seq_lt(SND.NXT, ack)
             self.snd_nxt = ack
-        if self._rtt_seq is not None and seq_gt(ack, self._rtt_seq):
+        rtt_seq = self._rtt_seq
+        if rtt_seq is not None and ((ack - rtt_seq + _HALF) & MASK) > _HALF:
             self.rto.sample(now - self._rtt_start)
             self._rtt_seq = None
         elif self.ts_ok and self._in_ts is not None and self._in_ts[1]:
@@ -580,22 +599,25 @@ class Connection(Sender, Handshake, Options, Recovery, Keepalive):
             if ticks < 1 << 31:
                 self.rto.sample(ticks * TS_TICK_NS)
         self.retries = 0
-        self._on_new_ack(max(acked, 0), flight, now)
+        self._on_new_ack(acked, flight, now)
         if self.snd_una == self.snd_max:
             self._timers.pop("rexmt", None)
         else:
             self._arm("rexmt", now + self.rto.rto)  # RFC 6298 (5.3)
         if data:
-            self._events.append(Writable(now, self.send_space))
+            space = self.cfg.snd_buf - len(buf)  # send_space
+            self._events.append(Writable(now, space if space > 0 else 0))
 
     def _update_window(self, seg: TCP) -> None:
         # RFC 9293 3.10.7.4: take the window only from a newer segment (SND.WL1/WL2).
-        if seq_lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq
-                                              and seq_le(self.snd_wl2, seg.ack)):
+        wl1, sseq = self.snd_wl1, seg.seq
+        if ((wl1 - sseq + _HALF) & MASK) < _HALF or (  # seq_lt(SND.WL1, SEG.SEQ)
+                wl1 == sseq and ((self.snd_wl2 - seg.ack + _HALF) & MASK) <= _HALF):
             # RFC 7323 2.2: the window of a SYN is never scaled; every other one is.
             wnd = seg.window if seg.flags & SYN else seg.window << self.snd_wscale
             self.snd_wnd, self.snd_wl1, self.snd_wl2 = wnd, seg.seq, seg.ack
-            self.max_snd_wnd = max(self.max_snd_wnd, wnd)
+            if wnd > self.max_snd_wnd:
+                self.max_snd_wnd = wnd
             if wnd:
                 self._timers.pop("persist", None)
                 self.persist_backoff = 0

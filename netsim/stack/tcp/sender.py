@@ -10,9 +10,10 @@ a zero window (RFC 9293 3.8.6.1). Loss recovery's sending lives in :mod:`.recove
 
 from __future__ import annotations
 
+from ...wire._base import blank
 from .options import TS_TICK_NS
 from .segment import ACK, FIN, PSH, RST, SYN, TCP
-from .seqnum import MASK, seq_add, seq_diff, seq_gt, seq_lt
+from .seqnum import MASK, seq_diff, seq_gt, seq_lt
 from .states import SYNCHRONIZED, State
 
 __all__ = ["Sender"]
@@ -24,6 +25,7 @@ DATA_STATES = frozenset({State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_1,
 _ACK_STATES = SYNCHRONIZED | {State.SYN_RECEIVED}
 _NOP = ("NOP", None)
 _HALF = 1 << 31
+_new_tcp = blank(TCP)
 
 
 class Sender:
@@ -39,12 +41,18 @@ class Sender:
     def _adv_window(self, ws: int = 0) -> int:
         """The window to advertise now, in bytes (a multiple of ``1 << ws``, the scale)."""
         cfg = self.cfg
-        full = min(cfg.rcv_buf, cfg.rcv_wnd, 0xFFFF << ws)
-        free = min(cfg.rcv_buf - len(self._rcvq), full)
-        cur = max(seq_diff(self.rcv_adv, self.rcv_nxt), 0)
+        rcv_buf = cfg.rcv_buf
+        full = min(rcv_buf, cfg.rcv_wnd, 0xFFFF << ws)
+        free = rcv_buf - len(self._rcvq)
+        if free > full:
+            free = full
+        cur = ((self.rcv_adv - self.rcv_nxt + _HALF) & MASK) - _HALF  # seq_diff, inlined
+        if cur < 0:
+            cur = 0
+        half, mss = full >> 1, self._mss
         # Never shrink the window (RFC 9293 3.8.6.2.2), and move its right edge only by a
         # useful amount: min(RCV.BUFF / 2, MSS) (receiver SWS avoidance, Fr = 1/2).
-        if free <= cur or free - cur < min(full >> 1, self._mss):
+        if free <= cur or free - cur < (half if half < mss else mss):
             return -(-cur >> ws) << ws if ws else cur  # rounded up: the edge stays put
         return free >> ws << ws
 
@@ -76,17 +84,28 @@ class Sender:
         if flags & SYN:
             wnd = field = min(wnd, 0xFFFF)
         else:
-            field = min(wnd >> self.rcv_wscale, 0xFFFF)
-            wnd = field << self.rcv_wscale
-        self.rcv_adv = seq_add(self.rcv_nxt, wnd)
+            ws = self.rcv_wscale
+            field = wnd >> ws
+            if field > 0xFFFF:
+                field = 0xFFFF
+            wnd = field << ws
+        self.rcv_adv = (self.rcv_nxt + wnd) & MASK
         if options is None:
             if self.ts_ok and not (self.sack_ok and (self._ooo or self._dsack)):
                 options = (_NOP, _NOP, ("Timestamp", ((self._now // TS_TICK_NS + self.ts_offset)
                                                       & MASK, self.ts_recent)))
+            elif not self.ts_ok and not self.sack_ok:
+                options = ()  # what _seg_options() gives without timestamps and SACK
             else:
                 options = self._seg_options()
-        return TCP(sport=self.local[1], dport=remote_port, seq=seq, ack=ack, flags=flags,
-                   window=field, payload=payload, options=options)
+        # TCP(sport=..., options=options) without the __init__ call (once per segment sent):
+        # every slot set here, as TCP.__init__ sets it.
+        seg = _new_tcp()
+        seg.sport, seg.dport, seg.seq, seg.ack, seg.flags = self.local[1], remote_port, seq, ack, flags
+        seg.window, seg.payload, seg.options = field, payload, tuple(options)
+        seg.urgent = seg.reserved = 0
+        seg.data_offset = seg.checksum = seg._ck = None
+        return seg
 
     def _send_ack(self) -> None:
         # SEQ=SND.MAX, not the rolled-back SND.NXT: after a go-back-N timeout the peer may
@@ -109,7 +128,8 @@ class Sender:
         if self.sm.state in DATA_STATES:
             if self.ca_state == "recovery" and self.sack_ok:
                 self._sack_recovery_send(now)
-            elif self._fin_queued or seq_diff(self.snd_nxt, self._buf_seq) < len(self._sndbuf):
+            elif self._fin_queued or (((self.snd_nxt - self._buf_seq + _HALF) & MASK) - _HALF
+                                      < len(self._sndbuf)):  # seq_diff, inlined
                 self._send_data(now)  # (skipped with nothing unsent: a pure receiver)
         if self._ack_now and self.sm.state in _ACK_STATES:
             self._send_ack()
@@ -126,8 +146,9 @@ class Sender:
             mss -= self._sack_option_len()  # the SACK option takes room from the data
         buf = self._sndbuf
         size, base, fin_queued = len(buf), self._buf_seq, self._fin_queued
-        if room is None:
-            room = self._cwnd_room()
+        if room is None:  # self._cwnd_room(), inlined outside the "disorder" state
+            room = self._cwnd_room() if self.ca_state == "disorder" else \
+                self.cwnd - (((self.snd_nxt - self.snd_una + _HALF) & MASK) - _HALF)
         total = 0
         while True:
             if self.sb.starts and seq_lt(self.snd_nxt, self.snd_max):
