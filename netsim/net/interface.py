@@ -89,7 +89,8 @@ class Interface:
         # "h1-eth0", made when first asked for (captures, stats, repr): a string per interface
         # that most interfaces of a large network never need (issue 16: per-host memory).
         self._fullname: str | None = None
-        self.mac = mac
+        # lower case, as decoded frames spell it: Host._receive compares the two strings
+        self.mac = mac = mac.lower()
         self.mac_bytes = bytes.fromhex(mac.replace(":", ""))
         self.index = index
         self.medium: Any = None
