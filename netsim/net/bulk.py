@@ -31,7 +31,10 @@ Who is concerned by a frame is looked up, not asked: ``quiet_frame(frame)`` give
 key, the members that may care (an own address; an ARP cache or pending entry). Nodes add a
 key when they gain it (:func:`note_interest`) and never remove one, so the index holds a
 superset: a member that turns out not to care takes the ordinary path, which decides
-exactly as before.
+exactly as before. Who is concerned is decided when the switch floods, and the copies land a
+little later: a member that gains one of the frame's keys in between (it learned the sender
+from an earlier frame still arriving) makes that flood deliver every copy one by one
+(:meth:`Ledger.weight` tells).
 """
 
 from __future__ import annotations
@@ -130,6 +133,12 @@ class Ledger:
             if recs:
                 found = recs if not found else found | recs
         return found
+
+    def weight(self, keys) -> int:
+        """How many (key, member) pairs the index holds for these keys. It only grows, so an
+        unchanged weight means nobody became concerned with a frame of these keys."""
+        interest = self.interest
+        return sum(len(interest.get(key, ())) for key in keys)
 
     def bump(self, size: int, skipped: list[Member]) -> None:
         """Every member but ``skipped`` received one quiet frame of ``size`` bytes."""

@@ -260,14 +260,15 @@ class _Arrivals:
     With ``ledger`` set, ``dsts`` also holds members of that :class:`~netsim.net.bulk.Ledger`
     whose reception is quiet: ``indiv`` is the rest, delivered one by one, ``skipped`` the
     members the ledger's bump must pass by. When the event runs in an ordinary ``run()``
-    (no stop predicate, no step), no member left since the flood, and no tap on an
-    individual receiver may read a counter (a capture only writes frames: ``quiet_safe``),
-    the quiet receptions are one ``bump`` and only ``indiv`` is delivered. Otherwise every
+    (no stop predicate, no step), when no member left or became concerned since the flood and
+    no tap on an individual receiver may read a counter (a capture only writes frames:
+    ``quiet_safe``), the quiet receptions are one ``bump`` and only ``indiv`` is delivered. Otherwise every
     delivery of ``dsts`` is made one by one, as if nothing were owed in bulk: a stop
     predicate or a tap may read any counter between two deliveries.
     """
 
-    __slots__ = ("kernel", "frame", "dsts", "timer", "ledger", "indiv", "skipped", "evictions")
+    __slots__ = ("kernel", "frame", "dsts", "timer", "ledger", "indiv", "skipped", "evictions",
+                 "keys", "weight")
 
     def __init__(self, kernel: Kernel, frame: bytes):
         self.kernel = kernel
@@ -282,7 +283,8 @@ class _Arrivals:
         led = self.ledger
         if led is not None:
             self.ledger = None
-            if (led.alive and led.evictions == self.evictions and kernel._pause is None
+            if (led.alive and led.evictions == self.evictions
+                    and led.weight(self.keys) == self.weight and kernel._pause is None
                     and not kernel._stop and not _watched(self.indiv)):
                 led.bump(len(frame), self.skipped)
                 self.dsts = self.indiv
@@ -455,20 +457,21 @@ def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | N
     entries = plan.for_ports(ports)
     version = plan.version
     trusted = True      # the plan's settings hold: no Link changed since it was made
-    # Per ledger whose members may receive this frame quietly (netsim.net.bulk):
-    # [the group that takes its bump, the members the frame concerns, members to skip].
+    # Per ledger whose members may receive this frame quietly (netsim.net.bulk): [the group
+    # that takes its bump, the members the frame concerns, members to skip, the frame's
+    # keys, and the index's weight for them (a member concerned by the time the copies
+    # land, e.g. one that learned the sender from a frame still arriving, changes it)].
     states: dict[Ledger, list] | None = None
     led0 = st0 = None   # the first of them (most plans have one ledger): no dict lookup
     if BULK_COUNTS:
         for led in plan.ledgers:
             keys = led.quiet_frame(frame)
             if keys is not None:
+                st = [None, led.concerned(keys), [], keys, led.weight(keys)]
                 if states is None:
                     states = {}
-                    led0 = led
-                    st0 = states[led] = [None, led.concerned(keys), []]
-                else:
-                    states[led] = [None, led.concerned(keys), []]
+                    led0, st0 = led, st
+                states[led] = st
     for port, link, d, plain, mtu, bw, delay, rec, led in entries:
         if port is skip:
             if rec is not None and states is not None and led in states:
@@ -518,6 +521,7 @@ def flood(kernel: Kernel, ports: list[Interface], frame: bytes, comment: str | N
                                 group.ledger, group.skipped = led, st[2]
                                 group.indiv = group.dsts[:-1]
                                 group.evictions = led.evictions
+                                group.keys, group.weight = st[3], st[4]
                                 continue
                             if taker is group:
                                 continue
