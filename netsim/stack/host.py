@@ -203,7 +203,7 @@ class Host(HostPrograms, Node):
     def quiet_frame(frame: bytes) -> tuple[tuple[str, str], tuple[str, str]] | None:
         """The keys of a frame that receive() may settle without decoding (a broadcast ARP
         request, read once per flood: broadcast_arp_addresses), else None."""
-        if frame.__class__ is not bytes or len(frame) < 42 or frame[13] != 6:
+        if len(frame) < 42 or frame[13] != 6:   # not ARP: no call (the rest checks the type)
             return None
         spa, tpa = broadcast_arp_addresses(frame)
         if spa is None:

@@ -213,18 +213,9 @@ class TcpLayer:
             wake = self._report(ep, conn, events, notes)
         comment = "; ".join(notes) if notes and not from_rx else None
         if segs:
-            # self.send_segment(ep.local, ep.remote, seg, comment, labels, ep.ttl), inlined:
-            # once per segment sent.
-            counters, src, dst = self.counters, ep.local[0], ep.remote[0]
+            labels = (ep.label, ep.peer_label)
             for seg in segs:
-                counters["segments_out"] += 1
-                if self.trace_segments:
-                    self.tracer.segment(self.kernel.now, ep.label, ep.peer_label, seg, "out")
-                raw = seg.encode(src, dst)
-                try:
-                    self.host.ip_send(dst, PROTO_TCP, raw, src=src, ttl=ep.ttl, comment=comment)
-                except OSError:
-                    pass  # no route: lost like any other segment (see send_segment)
+                self.send_segment(ep.local, ep.remote, seg, comment, labels, ep.ttl)
                 comment = None
         if wake or notes:
             ep.waiters.notify_all()
@@ -234,10 +225,7 @@ class TcpLayer:
         if st is State.CLOSED:
             self.forget(ep)
         else:
-            timers = conn._timers  # self._arm(ep), inlined (once per segment)
-            deadline = min(timers.values()) if timers else None
-            if deadline != ep.deadline:
-                self._arm(ep)
+            self._arm(ep)
             if st is State.FIN_WAIT_2 and ep.fin_timer is None and ep.orphan:
                 # An orphan in FIN_WAIT_2 waits for the peer's FIN at most tcp_fin_timeout.
                 ep.fin_timer = self.kernel.call_later(self.fin_timeout_ns, self._fin_timeout, ep)
@@ -322,10 +310,7 @@ class TcpLayer:
         except DecodeError as exc:
             self.counters["malformed"] += 1
             return f"malformed TCP segment dropped: {exc}"
-        ck = seg._ck  # seg.checksum_ok, without the property's call
-        if ck.__class__ is tuple:
-            ck = seg._ck = wtcp.TCP._verify(*ck)
-        if ck is False:
+        if seg.checksum_ok is False:
             self.counters["bad_checksum"] += 1
             return "bad TCP checksum: dropped"
         self.counters["segments_in"] += 1

@@ -410,25 +410,8 @@ def decode(buf: bytes, src_ip: str | None = None, dst_ip: str | None = None) -> 
     if hl > n:
         raise DecodeError("TCP", "data_offset", 12,
                           f"header length {hl} bytes exceeds the {n}-byte segment")
-    if hl != 20:
-        return from_fields(buf, 0, n, sport, dport, seq, ack, b12, b13, window, checksum,
-                           urgent, decode_options(buf, 20, hl), src_ip, dst_ip)
-    # The option-less segment: from_fields(), inlined (once per received segment).
-    value = _blank()
-    value.options = ()
-    value.sport = sport
-    value.dport = dport
-    value.seq = seq
-    value.ack = ack
-    value.flags = ((b12 & 1) << 8) | b13
-    value.reserved = (b12 >> 1) & 7
-    value.window = window
-    value.payload = buf[20:]
-    value.urgent = urgent
-    value.data_offset = 5
-    value.checksum = checksum
-    value._ck = None if src_ip is None or dst_ip is None else (buf, 0, n, src_ip, dst_ip)
-    return value
+    return from_fields(buf, 0, n, sport, dport, seq, ack, b12, b13, window, checksum, urgent,
+                       decode_options(buf, 20, hl) if hl != 20 else (), src_ip, dst_ip)
 
 
 def from_fields(buf: bytes, start: int, end: int, sport: int, dport: int, seq: int, ack: int,
